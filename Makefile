@@ -1,0 +1,29 @@
+# jazz_flax — every job a user runs. `make help` lists them.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+EXP    ?= baseline
+ARGS   ?=
+MIDI   := data/original_metheny.mid
+
+.PHONY: help install data test lint summary
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install:  ## create .venv and install jazz_flax (editable) with the dev extras
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+
+data:  ## download the Metheny MIDI into data/ (sha256-checked; skipped when present)
+	$(PY) -m jazz_flax.download
+
+test:  ## run the test suite
+	$(PY) -m pytest -q
+
+lint:  ## ruff
+	$(VENV)/bin/ruff check jazz_flax tests experiments
+
+summary: data  ## print the corpus summary of the Metheny file
+	$(PY) -m jazz_flax.data summary --midi $(MIDI)

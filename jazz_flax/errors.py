@@ -1,0 +1,36 @@
+"""The one exception type a user should ever see, and how command lines print it."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+
+class JazzFlaxError(ValueError):
+    """A problem with the user's input, files or settings, worded for the user.
+
+    `hint` (optional) says what to do about it; command lines print it after the message.
+    """
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message} ({self.hint})" if self.hint else message
+
+
+@contextlib.contextmanager
+def one_line_errors(debug: bool = False):
+    """Turns a JazzFlaxError (or a missing file) into one line on stderr and exit status 2.
+
+    With `debug=True` the exception propagates with its traceback.
+    """
+    try:
+        yield
+    except (JazzFlaxError, FileNotFoundError) as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
