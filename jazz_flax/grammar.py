@@ -176,6 +176,14 @@ class Token:
         return Token(kind, float(duration), steps)
 
 
+def with_duration(text: str, duration: float) -> str:
+    """`text` with its duration replaced, e.g. ("S,0.333,<m3,m-3>", 0.25) -> "S,0.250,<m3,m-3>"."""
+    Token.parse(text)  # validates
+    kind, _, rest = text.partition(",")
+    interval = rest.partition(",")[2]
+    return f"{kind},{duration:.3f}" + (f",{interval}" if interval else "")
+
+
 @functools.cache
 def _semitones(name: str, token: str) -> int:
     try:
