@@ -203,6 +203,7 @@ class Event:
     offset: float  # quarter notes from the start of the measure
     duration: float
     pitch: int | None
+    repaired: bool = False  # nothing of the token's type was in range: moved a whole step
 
 
 def prune_durations(durations: Sequence[float], rng: np.random.Generator) -> list[float]:
@@ -242,19 +243,22 @@ def decode(
     events: list[Event] = []
     offset = 0.0
     for token, duration in zip(parsed, durations, strict=True):
-        pitch = None
+        pitch, repaired = None, False
         if token.kind != "R":
             kind = "C" if approach_as_chord and token.kind in "AX" else token.kind
             theory = chord_at(chords, offset).harmony
             if previous is None or token.steps is None:
                 pitch = _first_pitch(kind, theory, rng)
             else:
-                pitch = _next_pitch(kind, theory, previous, token.steps, rng)
+                pitch, repaired = _next_pitch(kind, theory, previous, token.steps, rng)
             previous = pitch
         if events and pitch is not None and events[-1].pitch == pitch:
-            events[-1] = dataclasses.replace(events[-1], duration=events[-1].duration + duration)
+            last = events[-1]
+            events[-1] = dataclasses.replace(
+                last, duration=last.duration + duration, repaired=last.repaired or repaired
+            )
         else:
-            events.append(Event(offset, duration, pitch))
+            events.append(Event(offset, duration, pitch, repaired))
         offset += duration
     return events
 
@@ -270,8 +274,9 @@ def _first_pitch(kind: str, theory: Harmony, rng: np.random.Generator) -> int:
 
 def _next_pitch(
     kind: str, theory: Harmony, previous: int, steps: tuple[int, int], rng: np.random.Generator
-) -> int:
-    """A pitch of its type within `steps` of `previous`; never below octave 3 (nor above 6)."""
+) -> tuple[int, bool]:
+    """A pitch of its type within `steps` of `previous`, never below octave 3 (nor above 6), and
+    whether it had to be repaired (nothing of its type in range)."""
     allowed = theory.pitch_classes[kind]
     candidates = [
         p for p in range(previous + steps[0], previous + steps[1] + 1) if p % 12 in allowed
@@ -281,8 +286,8 @@ def _next_pitch(
     elif candidates:
         pitch = candidates[0]
     else:
-        pitch = previous + int(rng.choice((-2, 2)))
-    return _in_register(pitch, 3)
+        return _in_register(previous + int(rng.choice((-2, 2))), 3), True
+    return _in_register(pitch, 3), False
 
 
 def _in_register(pitch: int, lowest_octave: int) -> int:

@@ -151,7 +151,9 @@ def test_scale_token_picks_a_scale_tone_in_range_and_not_the_previous_pitch():
 def test_no_candidate_moves_a_whole_step():
     # Only A4..B-4 in range from A4 (69): no chord tone of C major there.
     events = grammar.decode(["C,1.000,<m2,P1>"], [C_MAJOR], np.random.default_rng(0), previous=69)
-    assert events[0].pitch in (67, 71)
+    assert events[0].pitch in (67, 71) and events[0].repaired
+    fits = grammar.decode(["C,1.000,<m3,P1>"], [C_MAJOR], np.random.default_rng(0), previous=69)
+    assert fits[0].pitch == 72 and not fits[0].repaired
 
 
 def test_approach_and_arbitrary_tokens_decode_as_chord_tones_unless_asked():
