@@ -29,7 +29,7 @@ from jazz_flax.files import atomic_write
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
 BEATS_PER_MEASURE = 4
-PIPELINE_VERSION = 1  # bump when parsing changes: it invalidates every cache entry
+PIPELINE_VERSION = 2  # bump when parsing changes: it invalidates every cache entry
 MUSIC_SUFFIXES = (".mid", ".midi", ".xml", ".mxl", ".musicxml")
 
 
@@ -96,10 +96,11 @@ class Vocabulary:
 
 @dataclasses.dataclass(frozen=True)
 class Corpus:
-    """Tokens and chords of each measure of a section; the first measure is not trained on."""
+    """Tokens, chords and notes of each measure of a section; the first is not trained on."""
 
     measures: tuple[tuple[str, ...], ...]  # grammar tokens of each measure
     chords: tuple[tuple[grammar.Chord, ...], ...]  # chords of each measure, offsets within it
+    melody: tuple[tuple[grammar.Event, ...], ...]  # the notes themselves (double stops: top note)
     source: dict  # file, sha256, parts and section it came from
     cache_hit: bool = dataclasses.field(default=False, compare=False)
 
@@ -124,6 +125,7 @@ class Corpus:
         return {
             "measures": [list(m) for m in self.measures],
             "chords": [[[c.offset, list(c.pitches)] for c in m] for m in self.chords],
+            "melody": [[[e.offset, e.duration, e.pitch] for e in m] for m in self.melody],
             "source": self.source,
         }
 
@@ -133,10 +135,13 @@ class Corpus:
             tuple(grammar.Chord(float(offset), tuple(pitches)) for offset, pitches in m)
             for m in data["chords"]
         )
+        melody = tuple(tuple(grammar.Event(*e) for e in m) for m in data["melody"])
         measures = tuple(tuple(m) for m in data["measures"])
-        if len(measures) != len(chords) or not all(isinstance(t, str) for m in measures for t in m):
+        if not len(measures) == len(chords) == len(melody):
             raise ValueError("inconsistent corpus data")
-        return cls(measures, chords, dict(data["source"]), cache_hit)
+        if not all(isinstance(t, str) for m in measures for t in m):
+            raise ValueError("inconsistent corpus data")
+        return cls(measures, chords, melody, dict(data["source"]), cache_hit)
 
 
 def load_corpus(
@@ -229,7 +234,7 @@ def parse_file(path: Path, melody_part: str, chord_part: str, start: float, end:
     chords = _section(chord_stream, start, end, ("Chord",))
     melody_by_measure = _group_by_measure(melody)
     chords_by_measure = _group_by_measure(chords)
-    measures, measure_chords = [], []
+    measures, measure_chords, melody_events = [], [], []
     for number, elements in melody_by_measure.items():
         measure_start = float(number * BEATS_PER_MEASURE)
         chord_list = tuple(
@@ -244,10 +249,17 @@ def parse_file(path: Path, melody_part: str, chord_part: str, start: float, end:
             )
         measures.append(tuple(grammar.parse_measure(elements, chord_list, measure_start)))
         measure_chords.append(chord_list)
+        melody_events.append(tuple(_event(e, measure_start) for e in elements))
     source = dict(
         path=str(path), melody_part=melody_part, chord_part=chord_part, start=start, end=end
     )
-    return Corpus(tuple(measures), tuple(measure_chords), source)
+    return Corpus(tuple(measures), tuple(measure_chords), tuple(melody_events), source)
+
+
+def _event(element, measure_start: float) -> grammar.Event:
+    """A melody element as an Event: rests have no pitch, double stops sound their top note."""
+    pitch = None if element.isRest else max(p.midi for p in element.pitches)
+    return grammar.Event(float(element.offset) - measure_start, float(element.quarterLength), pitch)
 
 
 def _part(score, name: str, path: Path):

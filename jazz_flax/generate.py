@@ -91,6 +91,17 @@ def solo_from_measures(
     return Solo(tuple(notes), tuple(solo_chords), len(measures) * BEATS, bpm)
 
 
+def corpus_solo(corpus, bpm: float = 130.0) -> Solo:
+    """The training piece itself (a data.Corpus) as a Solo: its notes over its chords."""
+    notes, chords = [], []
+    for index, (events, measure_chords) in enumerate(
+        zip(corpus.melody, corpus.chords, strict=True)
+    ):
+        notes += [_shift(e, index * BEATS) for e in events]
+        chords += [_shift(c, index * BEATS) for c in measure_chords]
+    return Solo(tuple(notes), tuple(chords), corpus.n_measures * BEATS, bpm)
+
+
 def notebook_solo(
     segments: Sequence[Sequence[str]],
     chords: Sequence[Sequence[grammar.Chord]],

@@ -60,6 +60,12 @@ def test_corpus_of_a_musicxml_file(solo_xml, tmp_path):
     assert corpus.measures[1] == ("C,1.000", "S,1.000,<M2,d-4>", "C,1.000", "C,1.000,<m6,M2>")
     assert [c.offset for c in corpus.chords[2]] == [0.0, 2.0]
     assert corpus.chords[2][0].pitches == ("G2", "B2", "D3", "F3")
+    assert [(e.offset, e.duration, e.pitch) for e in corpus.melody[1]] == [
+        (0.0, 1.0, 65),
+        (1.0, 1.0, 64),
+        (2.0, 1.0, 65),
+        (3.0, 1.0, 69),  # the double stop: F4
+    ]
     assert corpus.vocab.decode(corpus.ids) == corpus.tokens
 
 

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from music21 import converter
 
-from jazz_flax import generate, grammar, render
+from jazz_flax import data, generate, grammar, render
 from jazz_flax.errors import JazzFlaxError
+from tests.music import write_solo
 
 STREAM = ["C,0.500", "S,1.333,<m2,P-4>", "R,0.250", "A,0.750,<M3,m-3>", "C,2.000,<P4,m-2>"] * 6
 
@@ -95,3 +96,12 @@ def test_notebook_solo_lays_segments_four_beats_apart():
 
 def test_notebook_segment_count_is_the_seeds():
     assert generate.notebook_segments(19) == 5
+
+
+def test_corpus_solo_lays_the_measures_end_to_end(tmp_path):
+    path = write_solo(tmp_path / "solo.musicxml")
+    corpus = data.load_corpus(path, start=0.0, end=16.0, cache_dir=tmp_path)
+    solo = generate.corpus_solo(corpus)
+    assert solo.length == 16.0
+    assert [c.offset for c in solo.chords] == [0.0, 4.0, 8.0, 10.0, 12.0]
+    assert [n.offset for n in solo.notes if 4.0 <= n.offset < 8.0] == [4.0, 5.0, 6.0, 7.0]
