@@ -47,6 +47,7 @@ def default_config() -> ml_collections.ConfigDict:
             Tx=30,
             window_seed=0,  # notebook mode: np.random.seed of the window starts
             stride=1,  # sliding mode
+            holdout_measures=0,  # the last measures, kept out of training for held-out NLL
         )
     )
 
@@ -120,6 +121,20 @@ class Corpus:
     @functools.cached_property
     def ids(self) -> np.ndarray:
         return self.vocab.encode(self.tokens)
+
+    def split_ids(self, holdout_measures: int) -> tuple[np.ndarray, np.ndarray]:
+        """(training ids, held-out ids): the last `holdout_measures` measures are held out.
+
+        The vocabulary covers both, so held-out tokens have ids.
+        """
+        trained = len(self.measures) - 1  # the first measure is never used
+        if not 0 <= holdout_measures < trained:
+            raise JazzFlaxError(
+                f"holdout_measures={holdout_measures} leaves nothing to train on",
+                hint=f"use 0 to {trained - 1} for this corpus of {trained} measures",
+            )
+        held_out = sum(len(m) for m in self.measures[len(self.measures) - holdout_measures :])
+        return self.ids[: len(self.ids) - held_out], self.ids[len(self.ids) - held_out :]
 
     def to_json(self) -> dict:
         return {

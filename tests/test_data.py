@@ -305,3 +305,13 @@ def test_summary_errors_are_one_line_with_status_2(args, message, solo_xml, tmp_
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_held_out_measures_are_the_last_and_never_in_training(solo_xml, tmp_path):
+    corpus = load(solo_xml, tmp_path)
+    train, held_out = corpus.split_ids(1)
+    assert corpus.vocab.decode(held_out) == list(corpus.measures[-1])
+    assert np.concatenate([train, held_out]).tolist() == corpus.ids.tolist()
+    assert corpus.split_ids(0)[1].size == 0
+    with pytest.raises(JazzFlaxError, match="leaves nothing to train on"):
+        corpus.split_ids(3)
