@@ -6,7 +6,7 @@ EXP    ?= baseline
 ARGS   ?=
 MIDI   := data/original_metheny.mid
 
-.PHONY: help install data test lint summary
+.PHONY: help install data test lint summary train
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,3 +27,6 @@ lint:  ## ruff
 
 summary: data  ## print the corpus summary of the Metheny file
 	$(PY) -m jazz_flax.data summary --midi $(MIDI)
+
+train: data  ## train experiments/$(EXP).py into runs/$(EXP) (ARGS="--config.epochs=200 ...")
+	$(PY) -m jazz_flax.main train --config experiments/$(EXP).py $(ARGS)

@@ -1,0 +1,350 @@
+"""Training: the notebook's loss and optimiser, many epochs per `jax.jit` call, the run directory.
+
+    config ──data──▶ Windows (m, Tx) ──train_epochs (jit; scan over epochs, then batches)──▶ state
+
+Keras semantics kept under jit: per-epoch shuffling, batches of `batch_size` with the last one
+smaller (padded here with weight-0 rows), the epoch loss as the size-weighted mean of the batch
+losses, and the batch loss as the sum over time of the batch-mean cross-entropy — the number the
+notebook printed (129.9 at chance for 90 values). Every random choice derives from `config.seed` and
+the epoch number, so a resumed run repeats an uninterrupted one exactly.
+
+Run directory: config.json, metrics.jsonl (one line per epoch), summary.json, loss.png and
+checkpoint.msgpack (params, optimiser state, step, epoch, history, vocabulary, config). Each file is
+written whole through a temporary file and a rename.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from flax.training import train_state
+
+from jazz_flax import data
+from jazz_flax.errors import JazzFlaxError
+from jazz_flax.files import atomic_write
+from jazz_flax.model import DJModel, count_params, init_params
+
+REFERENCE = {"epoch_1": 129.9, "epoch_100": 9.2}  # the notebook's printed losses
+EPOCHS_PER_CALL = 10  # epochs per jit call; progress, metrics and checkpoint come between calls
+CHECKPOINT = "checkpoint.msgpack"
+RESUMABLE_CHANGES = ("epochs", "resume")  # config keys a resumed run may change
+HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a metrics row
+
+
+class Batches(NamedTuple):
+    """One epoch's windows, shuffled into batches."""
+
+    x: jax.Array  # int32 (n_batches, Tx, batch_size): time-major, as the model computes
+    y: jax.Array  # int32 (n_batches, Tx, batch_size)
+    weights: jax.Array  # float32 (n_batches, batch_size): 1 for a window, 0 for padding
+
+
+def keras_decay(lr: float, decay: float) -> optax.Schedule:
+    """Legacy Keras' time decay: lr / (1 + decay · t), t the number of updates made so far."""
+    return lambda step: lr / (1.0 + decay * step)
+
+
+def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+    return optax.adam(keras_decay(config.lr, config.decay), b1=config.b1, b2=config.b2)
+
+
+def sequence_loss(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> jax.Array:
+    """Σ over time of the weighted batch-mean cross-entropy; EMPTY targets add 0.
+
+    logits (T, B, V), targets int32 (T, B), weights (B,).
+    """
+    # one_hot(EMPTY) is all zeros, so an empty target adds 0; and unlike an integer-label lookup
+    # (whose gradient is a scatter) it differentiates into dense, fast code.
+    losses = optax.softmax_cross_entropy(logits, jax.nn.one_hot(targets, logits.shape[-1]))
+    return losses.sum(axis=0) @ weights / weights.sum()
+
+
+def epoch_batches(key: jax.Array, windows: data.Windows, batch_size: int) -> Batches:
+    """The windows shuffled into batches; the last one filled up with weight-0 rows."""
+    m = windows.x.shape[0]
+    n_batches = math.ceil(m / batch_size)
+    order = jnp.zeros(n_batches * batch_size, jnp.int32).at[:m].set(jax.random.permutation(key, m))
+    rows = order.reshape(n_batches, batch_size)
+    weights = (jnp.arange(n_batches * batch_size) < m).reshape(n_batches, batch_size)
+    x, y = (jnp.swapaxes(ids[rows], 1, 2) for ids in windows)
+    return Batches(x, y, weights.astype(jnp.float32))
+
+
+def train_step(state: train_state.TrainState, batch: Batches, key: jax.Array):
+    """One update on one batch (x, y: (Tx, B)); returns the new state and the batch loss."""
+
+    def loss_fn(params):
+        variables, rngs = {"params": params}, {"dropout": key}
+        logits = state.apply_fn(variables, batch.x, deterministic=False, time_major=True, rngs=rngs)
+        return sequence_loss(logits, batch.y, batch.weights)
+
+    loss, grads = jax.value_and_grad(loss_fn)(state.params)
+    return state.apply_gradients(grads=grads), loss
+
+
+@functools.partial(jax.jit, static_argnames="batch_size", donate_argnums=0)
+def train_epochs(state, windows: data.Windows, epochs: jax.Array, key: jax.Array, batch_size: int):
+    """Trains the epochs numbered `epochs` (K,); returns the state and their losses (K,)."""
+
+    def epoch(state, number):
+        shuffle_key, dropout_key = jax.random.split(jax.random.fold_in(key, number))
+        batches = epoch_batches(shuffle_key, windows, batch_size)
+        batch_keys = jax.random.split(dropout_key, batches.x.shape[0])
+        state, losses = jax.lax.scan(
+            lambda state, args: train_step(state, *args), state, (batches, batch_keys)
+        )
+        sizes = batches.weights.sum(axis=1)
+        return state, losses @ sizes / sizes.sum()
+
+    return jax.lax.scan(epoch, state, epochs)
+
+
+class Run(NamedTuple):
+    """What training starts from: the windows, their vocabulary, and the state to continue."""
+
+    windows: data.Windows
+    vocab: data.Vocabulary
+    state: train_state.TrainState
+    history: list[dict]  # one row per epoch already trained: epoch, loss, lr, seconds
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+    """Raises a JazzFlaxError for a setting out of its range."""
+    for key in ("epochs", "batch_size", "n_a", "layers"):
+        if config[key] < 1:
+            raise JazzFlaxError(f"{key} must be ≥ 1, got {config[key]}")
+    if not 0 <= config.dropout < 1:
+        raise JazzFlaxError(f"dropout must be in [0, 1), got {config.dropout}")
+
+
+def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | None) -> Run:
+    """Loads the corpus and builds a fresh state, or the checkpoint's when `config.resume`."""
+    check_config(config)
+    corpus = data.load_corpus_from_config(config.data)
+    trained_ids, _ = corpus.split_ids(config.data.holdout_measures)
+    windows = data.make_windows(trained_ids, config.data)
+    model = DJModel(len(corpus.vocab), config.n_a, config.layers, config.dropout)
+    state = train_state.TrainState.create(
+        apply_fn=model.apply,
+        params=init_params(model, key, config.init),
+        tx=make_optimizer(config),
+    )
+    if not config.resume:
+        return Run(windows, corpus.vocab, state, [])
+    if workdir is None:
+        raise JazzFlaxError("resuming needs the run directory", hint="pass workdir")
+    return Run(windows, corpus.vocab, *restore(workdir, state, corpus.vocab, config))
+
+
+class EpochRunner:
+    """Runs epochs through `train_epochs`, compiled once per chunk length; times both apart."""
+
+    def __init__(self, windows: data.Windows, key: jax.Array, batch_size: int):
+        self.windows = data.Windows(*map(jnp.asarray, windows))
+        self.key, self.batch_size = key, batch_size
+        self.compiled = {}
+        self.compile_seconds = self.train_seconds = 0.0
+        self.epochs_run = 0
+
+    def __call__(self, state, epochs: np.ndarray):
+        """(state, losses (K,), seconds) after the epochs numbered `epochs` (0-based)."""
+        args = (state, self.windows, jnp.asarray(epochs), self.key)
+        if len(epochs) not in self.compiled:
+            began = time.perf_counter()
+            lowered = train_epochs.lower(*args, batch_size=self.batch_size)
+            self.compiled[len(epochs)] = lowered.compile()
+            self.compile_seconds += time.perf_counter() - began
+        began = time.perf_counter()
+        state, losses = self.compiled[len(epochs)](*args)
+        losses = np.asarray(losses)  # waits for the computation
+        seconds = time.perf_counter() - began
+        self.train_seconds += seconds
+        self.epochs_run += len(epochs)
+        return state, losses, seconds
+
+
+def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = None):
+    """Trains as `config` says; returns (state, history), history one dict per epoch.
+
+    With a `workdir`, writes the run directory there (and `config.resume` continues from its
+    checkpoint); without one, writes nothing.
+    """
+    workdir = Path(workdir) if workdir is not None else None
+    init_key, train_key = jax.random.split(jax.random.key(config.seed))
+    run = prepare(config, init_key, workdir)
+    if workdir is not None:
+        atomic_write(workdir / "config.json", config.to_json(indent=2) + "\n")
+    runner = EpochRunner(run.windows, train_key, config.batch_size)
+    steps_per_epoch = math.ceil(len(run.windows.x) / config.batch_size)
+    schedule = keras_decay(config.lr, config.decay)
+    state, history = run.state, list(run.history)
+    print(
+        f"training {count_params(state.params):,} parameters on {len(run.windows.x)} windows "
+        f"of {run.windows.x.shape[1]} tokens ({len(run.vocab)} values)",
+        flush=True,
+    )
+    for first in range(len(history), config.epochs, EPOCHS_PER_CALL):
+        epochs = np.arange(first, min(first + EPOCHS_PER_CALL, config.epochs))
+        state, losses, seconds = runner(state, epochs)
+        if not np.all(np.isfinite(losses)):
+            raise JazzFlaxError(
+                f"the loss is not finite at epoch {epochs[~np.isfinite(losses)][0] + 1}"
+                + (f"; {workdir / CHECKPOINT} keeps epoch {len(history)}" if workdir else ""),
+                hint="lower --config.lr",
+            )
+        lrs = [schedule((number + 1) * steps_per_epoch - 1) for number in epochs]  # last update's
+        history += [
+            dict(
+                epoch=int(number) + 1, loss=float(loss), lr=float(lr), seconds=seconds / len(epochs)
+            )
+            for number, loss, lr in zip(epochs, losses, lrs, strict=True)
+        ]  # the epochs of a call share its time
+        row = history[-1]
+        print(
+            f"epoch {row['epoch']:4d}/{config.epochs}  loss {row['loss']:8.3f}  "
+            f"lr {row['lr']:.5f}  ({seconds:.3f} s)",
+            flush=True,
+        )
+        if workdir is not None:
+            save(workdir, state, history, run.vocab, config)
+    summary = summarize(state, history, len(run.vocab), runner)
+    print(summary_table(summary), flush=True)
+    if workdir is not None:
+        atomic_write(workdir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        plot_loss(history, workdir / "loss.png")
+    return state, history
+
+
+# ---------------------------------------------------------------------------------------------
+# Run directory
+
+
+def save(workdir: Path, state, history: list[dict], vocab: data.Vocabulary, config) -> None:
+    """Writes the checkpoint and metrics.jsonl of the epochs trained so far."""
+    checkpoint = dict(
+        state=flax.serialization.to_state_dict(state),
+        epoch=len(history),
+        history={key: np.array([row[key] for row in history]) for key in HISTORY_KEYS},
+        vocab=vocab.to_json(),
+        config=config.to_json(),
+    )
+    atomic_write(workdir / CHECKPOINT, flax.serialization.msgpack_serialize(checkpoint))
+    atomic_write(workdir / "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in history))
+
+
+class Checkpoint(NamedTuple):
+    """A checkpoint as plain data: enough to sample without the training code."""
+
+    params: dict
+    vocab: data.Vocabulary
+    config: ml_collections.ConfigDict
+    epoch: int
+    raw: dict  # everything saved, the optimiser state and history included
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Reads a checkpoint written by `train` (a run directory or the file itself)."""
+    path = Path(path)
+    path = path / CHECKPOINT if path.is_dir() else path
+    if not path.is_file():
+        raise JazzFlaxError(f"no checkpoint at {path}", hint="train first: make train")
+    try:
+        raw = flax.serialization.msgpack_restore(path.read_bytes())
+        vocab = data.Vocabulary.from_json(raw["vocab"])
+        config = ml_collections.ConfigDict(json.loads(raw["config"]))
+        return Checkpoint(raw["state"]["params"], vocab, config, int(raw["epoch"]), raw)
+    except (ValueError, KeyError, TypeError) as e:
+        raise JazzFlaxError(f"cannot read the checkpoint {path}: {e}") from None
+
+
+def restore(workdir: Path, state, vocab: data.Vocabulary, config):
+    """(state, history) from the checkpoint in `workdir`, which must match `config` and `vocab`."""
+    checkpoint = load_checkpoint(workdir)
+    saved, wanted = checkpoint.config.to_dict(), config.to_dict()
+    changed = [
+        key for key in wanted if key not in RESUMABLE_CHANGES and saved.get(key) != wanted[key]
+    ]
+    if changed:
+        raise JazzFlaxError(
+            f"the checkpoint in {workdir} was trained with other settings ({', '.join(changed)})",
+            hint="resume with the same config",
+        )
+    if checkpoint.vocab.values != vocab.values:
+        raise JazzFlaxError(f"the checkpoint in {workdir} has another vocabulary")
+    state = jax.device_put(flax.serialization.from_state_dict(state, checkpoint.raw["state"]))
+    columns = checkpoint.raw["history"]
+    history = [
+        {key: type_(columns[key][index]) for key, type_ in HISTORY_KEYS.items()}
+        for index in range(checkpoint.epoch)
+    ]
+    return state, history
+
+
+def summarize(state, history: list[dict], n_values: int, runner: EpochRunner) -> dict:
+    """summary.json: the model's size, the first and last loss beside the notebook's, the times."""
+    return dict(
+        params=count_params(state.params),
+        n_values=n_values,
+        epochs=len(history),
+        steps=int(state.step),
+        epoch_1_loss=history[0]["loss"],
+        final_loss=history[-1]["loss"],
+        reference=REFERENCE,
+        compile_seconds=round(runner.compile_seconds, 3),
+        train_seconds=round(runner.train_seconds, 3),
+        train_epochs=runner.epochs_run,  # the epochs train_seconds is for (fewer if resumed)
+    )
+
+
+def summary_table(summary: dict) -> str:
+    """Loss at the first and last epoch beside the notebook's, and the times."""
+    last = summary["epochs"]
+    rows = [
+        ("", "jazz_flax", "notebook"),
+        ("loss, epoch 1", f"{summary['epoch_1_loss']:.2f}", f"{REFERENCE['epoch_1']}"),
+        (
+            f"loss, epoch {last}",
+            f"{summary['final_loss']:.2f}",
+            f"{REFERENCE['epoch_100']}" if last == 100 else "",
+        ),
+        ("compile", f"{summary['compile_seconds']:.2f} s", ""),
+        (f"train ({summary['train_epochs']} epochs)", f"{summary['train_seconds']:.2f} s", ""),
+    ]
+    return "\n".join(f"{a:<20}{b:>12}{c:>12}" for a, b, c in rows)
+
+
+def plot_loss(history: list[dict], path: Path) -> None:
+    """The loss per epoch (log scale) with the notebook's two printed values."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([row["epoch"] for row in history], [row["loss"] for row in history], label="jazz_flax")
+    ax.plot([1, 100], [REFERENCE["epoch_1"], REFERENCE["epoch_100"]], "o", label="notebook")
+    ax.set(xlabel="epoch", ylabel="loss (Σ over time of the cross-entropy)", yscale="log")
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write(path, buffer.getvalue())
+
+
+def enable_compilation_cache() -> None:
+    """Keeps compiled programs on disk (beside the corpus cache): a repeated run skips compiling."""
+    jax.config.update("jax_compilation_cache_dir", str(data.cache_root() / "xla"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)

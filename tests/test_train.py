@@ -1,0 +1,230 @@
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import baseline
+from jazz_flax import data, train
+from jazz_flax.errors import JazzFlaxError
+from jazz_flax.model import DJModel, init_params
+from tests.music import write_solo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The baseline config on a four-measure solo: 10 windows of 5 tokens, batches of 4."""
+    config = baseline.get_config()
+    path = write_solo(tmp_path_factory.mktemp("solo") / "solo.musicxml")
+    config.data.update(path=str(path), start=0.0, end=16.0, Tx=5, m=10)
+    config.update(n_a=8, batch_size=4, epochs=6)
+    return config
+
+
+def notebook_layout(m: int, Tx: int, n_values: int, seed: int = 0) -> data.Windows:
+    """Random windows laid out as the notebook's: x<1> and the last target EMPTY."""
+    ids = np.random.default_rng(seed).integers(0, n_values, (m, Tx + 1)).astype(np.int32)
+    x, y = ids[:, :-1].copy(), ids[:, 1:].copy()
+    x[:, 0], y[:, -1] = data.EMPTY, data.EMPTY
+    return data.Windows(x, y)
+
+
+def losses(history):
+    return [row["loss"] for row in history]
+
+
+def test_schedule_is_legacy_keras_decay(tiny):
+    schedule = train.keras_decay(0.01, 0.01)
+    assert [schedule(t) for t in (0, 1, 100)] == [0.01, 0.01 / 1.01, 0.005]
+    # Adam's step on a constant gradient is the learning rate itself.
+    optimizer = train.make_optimizer(tiny)
+    params = jnp.zeros(3)
+    state = optimizer.init(params)
+    for step in range(5):
+        updates, state = optimizer.update(jnp.ones(3), state, params)
+        np.testing.assert_allclose(updates, -0.01 / (1 + 0.01 * step), rtol=1e-4)
+
+
+def test_loss_at_chance_is_the_valid_targets_times_log_v():
+    windows = notebook_layout(m=6, Tx=30, n_values=90)
+    targets = jnp.asarray(windows.y.T)  # time-major
+    chance = train.sequence_loss(jnp.zeros((30, 6, 90)), targets, jnp.ones(6))
+    np.testing.assert_allclose(chance, 29 * math.log(90), rtol=1e-6)
+
+
+def test_padding_rows_do_not_count():
+    windows = notebook_layout(m=5, Tx=4, n_values=7)
+    logits = jax.random.normal(jax.random.key(0), (4, 5, 7))
+    targets = jnp.asarray(windows.y.T)
+    padded = train.sequence_loss(logits, targets, jnp.array([1.0, 1, 1, 0, 0]))
+    np.testing.assert_allclose(
+        padded, train.sequence_loss(logits[:, :3], targets[:, :3], jnp.ones(3))
+    )
+
+
+def test_initial_loss_is_near_chance():
+    """The notebook's epoch-1 loss, 129.9, is the untrained model's: about 29 ln 90."""
+    windows = notebook_layout(m=60, Tx=30, n_values=90)
+    model = DJModel(n_values=90)
+    logits = model.apply({"params": init_params(model, jax.random.key(0))}, windows.x)
+    loss = train.sequence_loss(logits.transpose(1, 0, 2), jnp.asarray(windows.y.T), jnp.ones(60))
+    assert abs(loss - 29 * math.log(90)) < 2
+
+
+def test_epochs_shuffle_every_window_into_keras_batches():
+    windows = data.Windows(*(jnp.arange(50).reshape(10, 5),) * 2)
+    batches = [train.epoch_batches(jax.random.key(e), windows, 4) for e in range(2)]
+    for batch in batches:
+        assert batch.x.shape == (3, 5, 4)  # (n_batches, Tx, batch): time-major
+        assert batch.weights.sum(axis=1).tolist() == [4, 4, 2]
+        rows = np.asarray(batch.x[:, 0, :])[np.asarray(batch.weights) == 1] // 5
+        assert sorted(rows.tolist()) == list(range(10))
+    assert not np.array_equal(batches[0].x, batches[1].x)
+
+
+def test_training_reduces_the_loss_and_repeats_itself(tiny):
+    config = tiny.copy_and_resolve_references()
+    config.epochs = 30
+    _, history = train.train(config)
+    _, again = train.train(config)
+    assert losses(history)[-1] < 0.7 * losses(history)[0]
+    assert losses(history) == losses(again)
+    assert [row["epoch"] for row in history] == list(range(1, 31))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run")
+    state, history = train.train(tiny, workdir=workdir)
+    return workdir, state, history
+
+
+def test_run_directory(run_dir, tiny):
+    workdir, state, history = run_dir
+    assert sorted(p.name for p in workdir.iterdir()) == [
+        "checkpoint.msgpack",
+        "config.json",
+        "loss.png",
+        "metrics.jsonl",
+        "summary.json",
+    ]  # and no temporary file left behind
+    assert json.loads((workdir / "config.json").read_text()) == tiny.to_dict()
+    rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    assert rows == history and [row["epoch"] for row in rows] == list(range(1, 7))
+    assert all(set(row) == {"epoch", "loss", "lr", "seconds"} for row in rows)
+    summary = json.loads((workdir / "summary.json").read_text())
+    assert summary["params"] == sum(x.size for x in jax.tree.leaves(state.params))
+    assert summary["epochs"] == 6 and summary["final_loss"] == rows[-1]["loss"]
+    assert summary["epoch_1_loss"] == rows[0]["loss"]
+    assert summary["reference"] == {"epoch_1": 129.9, "epoch_100": 9.2}
+    assert summary["compile_seconds"] > 0 and summary["train_seconds"] > 0
+    assert summary["train_epochs"] == 6
+    assert summary["n_values"] == len(train.load_checkpoint(workdir).vocab)
+    assert (workdir / "loss.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_checkpoint_holds_what_sampling_needs(run_dir, tiny):
+    workdir, state, _ = run_dir
+    checkpoint = train.load_checkpoint(workdir)
+    assert checkpoint.epoch == 6 and checkpoint.config.to_dict() == tiny.to_dict()
+    assert jax.tree.all(jax.tree.map(np.array_equal, checkpoint.params, state.params))
+    corpus = data.load_corpus_from_config(tiny.data)
+    assert checkpoint.vocab == corpus.vocab
+
+
+def test_resume_repeats_an_uninterrupted_run(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "EPOCHS_PER_CALL", 4)  # the resumed run's calls split otherwise
+    config = tiny.copy_and_resolve_references()
+    config.epochs = 10
+    straight, history = train.train(config, workdir=tmp_path / "straight")
+    config.epochs = 7
+    train.train(config, workdir=tmp_path / "resumed")
+    config.update(epochs=10, resume=True)
+    resumed, resumed_history = train.train(config, workdir=tmp_path / "resumed")
+    assert losses(resumed_history) == losses(history)
+    summary = json.loads((tmp_path / "resumed" / "summary.json").read_text())
+    assert summary["epochs"] == 10 and summary["train_epochs"] == 3
+    assert int(resumed.step) == int(straight.step)
+    assert jax.tree.all(jax.tree.map(np.array_equal, resumed.params, straight.params))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [({"n_a": 16}, "other settings"), ({"data": {"Tx": 4}}, "other settings")],
+)
+def test_resume_refuses_other_settings(run_dir, tiny, change, message):
+    config = tiny.copy_and_resolve_references()
+    config.update(resume=True, **change)
+    with pytest.raises(JazzFlaxError, match=message):
+        train.train(config, workdir=run_dir[0])
+
+
+def test_resume_needs_a_checkpoint(tiny, tmp_path):
+    config = tiny.copy_and_resolve_references()
+    config.resume = True
+    with pytest.raises(JazzFlaxError, match="no checkpoint"):
+        train.train(config, workdir=tmp_path)
+
+
+def test_a_nan_loss_stops_training(tiny, tmp_path):
+    config = tiny.copy_and_resolve_references()
+    config.lr = float("nan")
+    with pytest.raises(JazzFlaxError, match="not finite at epoch 1"):
+        train.train(config, workdir=tmp_path)
+    assert not (tmp_path / train.CHECKPOINT).exists()
+
+
+def run_main(*args, cwd=ROOT):
+    command = [sys.executable, "-m", "jazz_flax.main", "train", *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def tiny_flags(config) -> list[str]:
+    """The baseline experiment, overridden on the command line into the tiny config."""
+    overrides = [f"--config.data.{key}={value}" for key, value in config.data.items()]
+    overrides += [f"--config.{key}={config[key]}" for key in ("n_a", "batch_size", "epochs")]
+    return ["--config", str(ROOT / "experiments" / "baseline.py"), *overrides]
+
+
+def test_train_command_writes_runs_experiment(tiny, tmp_path):
+    result = run_main(*tiny_flags(tiny), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "loss, epoch 1" in result.stdout
+    assert (tmp_path / "runs" / "baseline" / "summary.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--config.data.path=no/such.mid"], "no such file"),
+        (["--config.init=torch"], "unknown init scheme"),
+        (["--config.resume=True"], "no checkpoint"),
+    ],
+)
+def test_train_command_errors_are_one_line(args, message, tiny, tmp_path):
+    result = run_main(*tiny_flags(tiny), f"--workdir={tmp_path}", *args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_unknown_config_key_is_refused(tiny):
+    result = run_main(*tiny_flags(tiny), "--config.no_such_key=1")
+    assert result.returncode != 0 and "no_such_key" in result.stderr
+
+
+def test_baseline_reproduces_the_notebook_on_the_real_solo(metheny_path):
+    config = baseline.get_config()
+    config.data.path = str(metheny_path)
+    _, history = train.train(config)
+    assert len(history) == 100
+    assert abs(history[0]["loss"] - train.REFERENCE["epoch_1"]) <= 5.0
+    assert history[-1]["loss"] <= 10.5
