@@ -6,7 +6,7 @@ EXP    ?= baseline
 ARGS   ?=
 MIDI   := data/original_metheny.mid
 
-.PHONY: help install data test lint summary train
+.PHONY: help install data test lint summary train generate
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,3 +30,6 @@ summary: data  ## print the corpus summary of the Metheny file
 
 train: data  ## train experiments/$(EXP).py into runs/$(EXP) (ARGS="--config.epochs=200 ...")
 	$(PY) -m jazz_flax.main train --config experiments/$(EXP).py $(ARGS)
+
+generate:  ## improvise with runs/$(EXP)'s model (ARGS="--temperature 0.8 --seed 3 --chords 'Dm7 G7'")
+	$(PY) -m jazz_flax.main generate --config experiments/$(EXP).py $(ARGS)

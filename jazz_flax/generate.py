@@ -1,6 +1,7 @@
-"""From sampled tokens to a solo over chords.
+"""Generating a solo from a trained run: sample tokens, cut them into measures, decode, render.
 
-    sampled ids ──vocab──▶ tokens ──cut_into_measures──▶ 4-beat measures ──grammar.decode──▶ Solo
+    checkpoint ──sample (jit fori_loop)──▶ ids ──vocab──▶ tokens ──cut_into_measures──▶ measures
+               ──grammar.decode over each measure's chords──▶ Solo ──render──▶ .mid .wav .png
 
 `measures` mode (the default) samples one long stream, the LSTM state carried across measures, and
 cuts it into measures of exactly four beats. `notebook` mode is the seed's `generate_music`: five
@@ -12,16 +13,112 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
 
+import jax
 import numpy as np
 
-from jazz_flax import grammar
+from jazz_flax import data, grammar, render, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.render import Solo
+from jazz_flax.sample import Strategy, sample
 
 BEATS = 4.0
 NOTEBOOK_SEGMENT = 50  # tokens sampled per segment in notebook mode
 NOTEBOOK_PREFIX = "C,0.250"
+MODES = ("measures", "notebook")
+
+
+class Generated(NamedTuple):
+    """A generated solo, the files written for it, and the tokens it came from."""
+
+    solo: Solo
+    paths: dict[str, Path]  # "midi", "wav", "png"
+    tokens: list[list[str]]  # per measure (measures mode) or per segment (notebook mode)
+
+    def score(self):
+        """The solo as a music21 score."""
+        return render.to_score(self.solo)
+
+    def audio(self):
+        """An IPython audio player for the WAV file (in a notebook)."""
+        from IPython.display import Audio
+
+        return Audio(filename=str(self.paths["wav"]))
+
+    def describe(self) -> str:
+        """One line: measures, notes, seconds."""
+        notes = sum(e.pitch is not None for e in self.solo.notes)
+        return (
+            f"{self.solo.length / BEATS:g} measures, {notes} notes, "
+            f"{self.solo.seconds:.1f} s at {self.solo.bpm:g} bpm"
+        )
+
+
+def generate(
+    workdir: str | Path,
+    *,
+    seed: int = 0,
+    strategy: Strategy = Strategy(),  # noqa: B008 (an immutable NamedTuple)
+    chords: str | None = None,
+    mode: str = "measures",
+    primer: str | None = None,
+    output: str | Path | None = None,
+) -> Generated:
+    """Improvises a solo with the model trained in `workdir` and writes my_music.{mid,wav,png}.
+
+    Args:
+      workdir: the run directory holding the checkpoint.
+      seed: seeds both the sampler and the decoder: the same seed writes the same files.
+      strategy: how tokens are sampled (greedy, temperature, top-k, top-p).
+      chords: lead-sheet symbols, one per measure ("Dm7 G7 Cmaj7"); None: the training piece's.
+      mode: "measures" (one stream cut into 4-beat measures) or "notebook" (the seed's segments).
+      primer: tokens the solo starts with, separated by spaces (measures mode).
+      output: the folder for the files (default `workdir`/output).
+    """
+    if mode not in MODES:
+        raise JazzFlaxError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+    checkpoint = train.load_checkpoint(workdir)
+    measure_chords = parse_chords(chords) if chords else _training_chords(checkpoint)
+    model = train.make_model(checkpoint.config, len(checkpoint.vocab))
+    key, rng = jax.random.key(seed), np.random.default_rng(seed)
+    primer_ids = checkpoint.vocab.encode(primer.split()) if primer else None
+
+    def sampled(batch: int, length: int) -> list[list[str]]:
+        ids = sample(
+            model,
+            checkpoint.params,
+            key,
+            batch=batch,
+            length=length,
+            strategy=strategy,
+            primer=primer_ids,
+        ).ids
+        return [checkpoint.vocab.decode(row) for row in np.asarray(ids)]
+
+    if mode == "measures":
+        (stream,) = sampled(1, tokens_needed(len(measure_chords)))
+        stream = (primer.split() if primer else []) + stream
+        tokens = cut_into_measures(stream, len(measure_chords), rng)
+        solo = solo_from_measures(tokens, measure_chords, rng)
+    else:
+        tokens = sampled(notebook_segments(len(measure_chords)), NOTEBOOK_SEGMENT)
+        solo = notebook_solo(tokens, measure_chords, rng)
+    output = Path(output) if output is not None else Path(workdir) / "output"
+    return Generated(solo, render.write_all(solo, output / "my_music"), tokens)
+
+
+def _training_chords(checkpoint: train.Checkpoint) -> tuple[tuple[grammar.Chord, ...], ...]:
+    """The chords of the piece the checkpoint was trained on, whose vocabulary must match."""
+    corpus = data.load_corpus_from_config(checkpoint.config.data)
+    if corpus.vocab != checkpoint.vocab:
+        raise JazzFlaxError(
+            f"the checkpoint's vocabulary ({len(checkpoint.vocab)} values) is not that of "
+            f"{checkpoint.config.data.path} ({len(corpus.vocab)} values)",
+            hint="retrain on this data, or pass --chords",
+        )
+    return corpus.chords
 
 
 def parse_chords(text: str) -> list[tuple[grammar.Chord, ...]]:

@@ -128,7 +128,8 @@ def chord_name(c: Chord) -> str:
     from music21 import chord, harmony
 
     figure = harmony.chordSymbolFigureFromChord(chord.Chord(list(c.pitches)))
-    if "Cannot Be Identified" in figure:
+    # music21 lists several added tones in set order, which changes from process to process.
+    if "Cannot Be Identified" in figure or "," in figure:
         figure = " ".join(p.rstrip("0123456789") for p in c.pitches)
     return figure.replace("-", "b")
 

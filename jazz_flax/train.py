@@ -119,6 +119,10 @@ class Run(NamedTuple):
     history: list[dict]  # one row per epoch already trained: epoch, loss, lr, seconds
 
 
+def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
+    return DJModel(n_values, config.n_a, config.layers, config.dropout)
+
+
 def check_config(config: ml_collections.ConfigDict) -> None:
     """Raises a JazzFlaxError for a setting out of its range."""
     for key in ("epochs", "batch_size", "n_a", "layers"):
@@ -134,7 +138,7 @@ def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | N
     corpus = data.load_corpus_from_config(config.data)
     trained_ids, _ = corpus.split_ids(config.data.holdout_measures)
     windows = data.make_windows(trained_ids, config.data)
-    model = DJModel(len(corpus.vocab), config.n_a, config.layers, config.dropout)
+    model = make_model(config, len(corpus.vocab))
     state = train_state.TrainState.create(
         apply_fn=model.apply,
         params=init_params(model, key, config.init),
@@ -256,9 +260,12 @@ class Checkpoint(NamedTuple):
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Reads a checkpoint written by `train` (a run directory or the file itself)."""
     path = Path(path)
-    path = path / CHECKPOINT if path.is_dir() else path
+    path = path if path.suffix == Path(CHECKPOINT).suffix else path / CHECKPOINT
     if not path.is_file():
-        raise JazzFlaxError(f"no checkpoint at {path}", hint="train first: make train")
+        experiment = path.parent.name  # a run directory is named after its experiment
+        raise JazzFlaxError(
+            f"no checkpoint at {path}", hint=f"train first: make train EXP={experiment}"
+        )
     try:
         raw = flax.serialization.msgpack_restore(path.read_bytes())
         vocab = data.Vocabulary.from_json(raw["vocab"])

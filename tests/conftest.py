@@ -4,8 +4,9 @@ import tempfile
 
 import pytest
 
-from jazz_flax import data
-from tests.music import METHENY
+from experiments import baseline
+from jazz_flax import data, train
+from tests.music import METHENY, write_solo
 
 # Tests never touch the user's cache; subprocesses inherit this too.
 _CACHE = tempfile.mkdtemp(prefix="jazz_flax-test-cache-")
@@ -27,3 +28,21 @@ def metheny_path():
 def metheny(metheny_path):
     """The corpus of the real solo (parsed once per session, ≈ 8 s)."""
     return data.load_corpus(metheny_path)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """The baseline config on a four-measure solo: 10 windows of 5 tokens, batches of 4."""
+    config = baseline.get_config()
+    path = write_solo(tmp_path_factory.mktemp("solo") / "solo.musicxml")
+    config.data.update(path=str(path), start=0.0, end=16.0, Tx=5, m=10)
+    config.update(n_a=8, batch_size=4, epochs=6)
+    return config
+
+
+@pytest.fixture(scope="session")
+def run_dir(tiny, tmp_path_factory):
+    """A run directory trained on the tiny config: (workdir, state, history)."""
+    workdir = tmp_path_factory.mktemp("run") / "tiny"
+    state, history = train.train(tiny, workdir=workdir)
+    return workdir, state, history

@@ -1,11 +1,20 @@
+import os
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import flax.serialization
 import numpy as np
 import pytest
 from music21 import converter
 
-from jazz_flax import data, generate, grammar, render
+from jazz_flax import data, generate, grammar, render, sample, train
 from jazz_flax.errors import JazzFlaxError
 from tests.music import write_solo
 
+ROOT = Path(__file__).resolve().parents[1]
 STREAM = ["C,0.500", "S,1.333,<m2,P-4>", "R,0.250", "A,0.750,<M3,m-3>", "C,2.000,<P4,m-2>"] * 6
 
 
@@ -105,3 +114,109 @@ def test_corpus_solo_lays_the_measures_end_to_end(tmp_path):
     assert solo.length == 16.0
     assert [c.offset for c in solo.chords] == [0.0, 4.0, 8.0, 10.0, 12.0]
     assert [n.offset for n in solo.notes if 4.0 <= n.offset < 8.0] == [4.0, 5.0, 6.0, 7.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# From a trained run
+
+
+def midi_melody_measures(path):
+    melody = converter.parse(str(path)).parts[0]
+    return list(melody.getElementsByClass("Measure")), list(melody.flatten().notes)
+
+
+def test_generate_writes_whole_measures_over_the_training_chords(run_dir, tmp_path):
+    workdir, _, _ = run_dir
+    result = generate.generate(workdir, seed=1, output=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "my_music.mid",
+        "my_music.png",
+        "my_music.wav",
+    ]
+    assert len(result.tokens) == 4 and all(beats(m) == 4.0 for m in result.tokens)
+    measures, notes = midi_melody_measures(result.paths["midi"])
+    assert len(measures) == 4 and all(m.duration.quarterLength == 4.0 for m in measures)
+    ends = [n.offset + n.quarterLength for n in notes]
+    assert all(end <= nxt.offset for end, nxt in zip(ends, notes[1:], strict=False))
+    with wave.open(str(result.paths["wav"])) as w:
+        assert w.getnframes() / w.getframerate() == pytest.approx(16 * 60 / 130, abs=1e-3)
+    assert result.describe().startswith("4 measures, ")
+
+
+def test_same_seed_same_files_whatever_the_hash_seed(run_dir, tmp_path):
+    workdir, _, _ = run_dir
+    script = (
+        "import sys; from jazz_flax import generate; from jazz_flax.sample import Strategy; "
+        "generate.generate(sys.argv[1], seed=7, strategy=Strategy(temperature=1.5), "
+        "output=sys.argv[2])"
+    )
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        subprocess.run(
+            [sys.executable, "-c", script, str(workdir), str(out)], env=env, check=True, cwd=ROOT
+        )
+        outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert outputs[0] == outputs[1]
+    other = generate.generate(
+        workdir, seed=8, strategy=sample.Strategy(temperature=1.5), output=tmp_path / "other"
+    )
+    assert other.paths["midi"].read_bytes() != outputs[0]["my_music.mid"]
+
+
+def test_chords_given_as_text_set_the_measures(run_dir, tmp_path):
+    workdir, _, _ = run_dir
+    result = generate.generate(workdir, chords="Dm7 G7 Cmaj7", output=tmp_path)
+    assert result.solo.length == 12.0
+    assert [c.pitches for c in result.solo.chords] == [
+        ("D3", "F3", "A3", "C4"),
+        ("G2", "B2", "D3", "F3"),
+        ("C3", "E3", "G3", "B3"),
+    ]
+
+
+def test_primer_starts_the_solo(run_dir, tmp_path):
+    workdir, _, _ = run_dir
+    primer = train.load_checkpoint(workdir).vocab.values[:2]  # on-grid durations: kept as they are
+    result = generate.generate(workdir, primer=" ".join(primer), output=tmp_path)
+    assert tuple(result.tokens[0][:2]) == primer
+    with pytest.raises(ValueError, match="Q,9.000"):
+        generate.generate(workdir, primer="Q,9.000", output=tmp_path)
+
+
+def test_notebook_mode_lays_the_seeds_segments(run_dir, tmp_path):
+    workdir, _, _ = run_dir
+    result = generate.generate(
+        workdir,
+        mode="notebook",
+        strategy=sample.Strategy(greedy=True),
+        chords="C Dm7 G7 Cmaj7 A7 Dm7 G7 C F",
+        output=tmp_path,
+    )
+    assert len(result.tokens) == generate.notebook_segments(9) == 2
+    assert all(len(t) == generate.NOTEBOOK_SEGMENT for t in result.tokens)
+    assert result.tokens[0] == result.tokens[1]  # greedy from the zero state: the seed's defect
+
+
+def test_missing_checkpoint_says_which_command_to_run(tmp_path):
+    with pytest.raises(JazzFlaxError, match="make train EXP=nothing_here"):
+        generate.generate(tmp_path / "nothing_here")
+
+
+def test_checkpoint_from_another_vocabulary(run_dir, tmp_path):
+    workdir, _, _ = run_dir
+    other = write_solo(tmp_path / "other.musicxml", solo=[[("C4", 4.0)]] * 4)
+    changed = tmp_path / "changed"
+    shutil.copytree(workdir, changed)
+    checkpoint = train.load_checkpoint(changed)
+    checkpoint.config.data.path = str(other)
+    raw = dict(checkpoint.raw, config=checkpoint.config.to_json())
+    (changed / train.CHECKPOINT).write_bytes(flax.serialization.msgpack_serialize(raw))
+    with pytest.raises(JazzFlaxError, match="vocabulary"):
+        generate.generate(changed, output=tmp_path / "out")
+
+
+def test_unknown_mode(run_dir):
+    with pytest.raises(JazzFlaxError, match="unknown mode 'jazzier'"):
+        generate.generate(run_dir[0], mode="jazzier")

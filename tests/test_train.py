@@ -14,19 +14,8 @@ from experiments import baseline
 from jazz_flax import data, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, init_params
-from tests.music import write_solo
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The baseline config on a four-measure solo: 10 windows of 5 tokens, batches of 4."""
-    config = baseline.get_config()
-    path = write_solo(tmp_path_factory.mktemp("solo") / "solo.musicxml")
-    config.data.update(path=str(path), start=0.0, end=16.0, Tx=5, m=10)
-    config.update(n_a=8, batch_size=4, epochs=6)
-    return config
 
 
 def notebook_layout(m: int, Tx: int, n_values: int, seed: int = 0) -> data.Windows:
@@ -98,13 +87,6 @@ def test_training_reduces_the_loss_and_repeats_itself(tiny):
     assert losses(history)[-1] < 0.7 * losses(history)[0]
     assert losses(history) == losses(again)
     assert [row["epoch"] for row in history] == list(range(1, 31))
-
-
-@pytest.fixture(scope="module")
-def run_dir(tiny, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("run")
-    state, history = train.train(tiny, workdir=workdir)
-    return workdir, state, history
 
 
 def test_run_directory(run_dir, tiny):
