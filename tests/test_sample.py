@@ -42,6 +42,17 @@ def test_sampled_tokens_stay_in_the_allowed_set(top_k, top_p):
         assert seen <= sets[row] and len(seen) == len(sets[row])
 
 
+def test_sampling_follows_the_softmax_at_the_temperature():
+    keys = jax.random.split(jax.random.key(3), 20_000)
+    draw = jax.vmap(sample.choose, in_axes=(0, None, None))
+    for temperature in (1.0, 0.5):
+        tokens = np.asarray(draw(keys, LOGITS, sample.Strategy(temperature=temperature)))
+        expected = np.asarray(jax.nn.softmax(LOGITS / temperature))
+        for row in range(2):
+            freq = np.bincount(tokens[:, row], minlength=5) / len(keys)
+            np.testing.assert_allclose(freq, expected[row], atol=0.015)
+
+
 def test_greedy_is_argmax():
     strategy = sample.Strategy(greedy=True, temperature=5.0)
     assert sample.choose(jax.random.key(1), LOGITS, strategy).tolist() == [1, 0]
