@@ -178,25 +178,16 @@ def solo_from_measures(
     bpm: float = 130.0,
 ) -> Solo:
     """Decodes each measure over its chords, the melody continuing from measure to measure."""
-    notes, solo_chords, previous = [], [], None
-    for index, (tokens, measure_chords) in enumerate(zip(measures, chords, strict=True)):
-        start = index * BEATS
-        events = grammar.decode(tokens, measure_chords, rng, previous=previous)
-        notes += [_shift(e, start) for e in events]
-        solo_chords += [_shift(c, start) for c in measure_chords]
-        previous = next((e.pitch for e in reversed(events) if e.pitch is not None), previous)
-    return Solo(tuple(notes), tuple(solo_chords), len(measures) * BEATS, bpm)
+    events, previous = [], None
+    for tokens, measure_chords in zip(measures, chords, strict=True):
+        events.append(grammar.decode(tokens, measure_chords, rng, previous=previous))
+        previous = next((e.pitch for e in reversed(events[-1]) if e.pitch is not None), previous)
+    return lay_out(events, chords, bpm)
 
 
 def corpus_solo(corpus, bpm: float = 130.0) -> Solo:
     """The training piece itself (a data.Corpus) as a Solo: its notes over its chords."""
-    notes, chords = [], []
-    for index, (events, measure_chords) in enumerate(
-        zip(corpus.melody, corpus.chords, strict=True)
-    ):
-        notes += [_shift(e, index * BEATS) for e in events]
-        chords += [_shift(c, index * BEATS) for c in measure_chords]
-    return Solo(tuple(notes), tuple(chords), corpus.n_measures * BEATS, bpm)
+    return lay_out(corpus.melody, corpus.chords, bpm)
 
 
 def notebook_solo(
@@ -206,15 +197,24 @@ def notebook_solo(
     bpm: float = 130.0,
 ) -> Solo:
     """The seed's layout: segment i, after a `C,0.25`, decoded over chords[i + 1] at offset 4i."""
-    notes, solo_chords = [], []
-    for index, tokens in enumerate(segments):
-        start = index * BEATS
-        measure_chords = chords[index + 1]
-        events = grammar.decode([NOTEBOOK_PREFIX, *tokens], measure_chords, rng)
-        notes += [_shift(e, start) for e in events]
-        solo_chords += [_shift(c, start) for c in measure_chords]
-    end = max([n.offset + n.duration for n in notes] + [len(segments) * BEATS])
-    return Solo(tuple(notes), tuple(solo_chords), end, bpm)
+    segment_chords = chords[1 : len(segments) + 1]
+    events = [
+        grammar.decode([NOTEBOOK_PREFIX, *tokens], measure_chords, rng)
+        for tokens, measure_chords in zip(segments, segment_chords, strict=True)
+    ]
+    return lay_out(events, segment_chords, bpm)
+
+
+def lay_out(
+    events: Sequence[Sequence[grammar.Event]],
+    chords: Sequence[Sequence[grammar.Chord]],
+    bpm: float,
+) -> Solo:
+    """A Solo of measures laid end to end, 4 beats apart; it lasts until its last note ends."""
+    notes = [_shift(e, i * BEATS) for i, measure in enumerate(events) for e in measure]
+    shifted = [_shift(c, i * BEATS) for i, measure in enumerate(chords) for c in measure]
+    length = max([len(events) * BEATS] + [n.offset + n.duration for n in notes])
+    return Solo(tuple(notes), tuple(shifted), length, bpm)
 
 
 def notebook_segments(n_measures: int) -> int:
