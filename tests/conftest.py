@@ -3,10 +3,17 @@ import shutil
 import tempfile
 
 import pytest
+from hypothesis import settings
 
 from experiments import baseline
 from jazz_flax import data, train
 from tests.music import METHENY, write_solo
+
+# Property tests: a short run in the suite, 10,000 examples each under `make fuzz`. No deadline:
+# the first use of a chord asks music21 for its theory, which is slow.
+settings.register_profile("default", deadline=None)
+settings.register_profile("fuzz", max_examples=10_000, deadline=None)
+settings.load_profile("default")
 
 # Tests never touch the user's cache; subprocesses inherit this too.
 _CACHE = tempfile.mkdtemp(prefix="jazz_flax-test-cache-")

@@ -1,0 +1,122 @@
+"""Property tests of the decoder and the chord-text parser on random and malformed input.
+
+The suite runs a short profile; `make fuzz` runs the same properties with 10,000 examples each.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from music21 import pitch
+
+from jazz_flax import generate, grammar
+from jazz_flax.errors import JazzFlaxError
+
+INTERVALS = ["P1", "m2", "M2", "m3", "M3", "P4", "A4", "d5", "P5", "m6", "M6", "m7", "M7", "P8"]
+INTERVALS += [f"{name[0]}-{name[1:]}" for name in INTERVALS[1:]] + ["d1", "A1", "d-4", "d9"]
+QUALITIES = ["", "m", "7", "m7", "maj7", "dim", "dim7", "aug", "m7b5", "9", "6", "sus4", "m6"]
+
+
+@st.composite
+def tokens(draw):
+    """A well-formed grammar token."""
+    kind = draw(st.sampled_from(grammar.KINDS))
+    text = f"{kind},{draw(st.floats(0, 8, allow_nan=False)):.3f}"
+    if kind != "R" and draw(st.booleans()):
+        text += f",<{draw(st.sampled_from(INTERVALS))},{draw(st.sampled_from(INTERVALS))}>"
+    return text
+
+
+@st.composite
+def chords(draw):
+    """A measure's chords: 1 to 3 random pitch sets at increasing offsets."""
+    offsets = sorted(
+        draw(st.sets(st.sampled_from([0.0, 1.0, 1.5, 2.0, 3.0]), min_size=1, max_size=3))
+    )
+    result = []
+    for offset in offsets:
+        midi = draw(st.sets(st.integers(28, 84), min_size=1, max_size=5))
+        names = tuple(pitch.Pitch(midi=m).nameWithOctave for m in sorted(midi))
+        result.append(grammar.Chord(offset, names))
+    return result
+
+
+def chord_symbols():
+    root = st.sampled_from("ABCDEFG")
+    accidental = st.sampled_from(["", "b", "#"])
+    quality = st.sampled_from(QUALITIES)
+    return st.builds(lambda r, a, q: r + a + q, root, accidental, quality)
+
+
+@given(st.lists(tokens(), max_size=30), chords(), st.integers(0, 2**32 - 1), st.booleans())
+def test_decoding_valid_tokens_never_fails_and_fills_their_time(
+    token_list, chord_list, seed, a_as_c
+):
+    durations = grammar.prune_durations(
+        [grammar.Token.parse(t).duration for t in token_list], np.random.default_rng(seed)
+    )
+    events = grammar.decode(
+        token_list, chord_list, np.random.default_rng(seed), approach_as_chord=a_as_c
+    )
+    assert sum(e.duration for e in events) == pytest.approx(sum(durations))
+    top = 12 * (grammar.TOP_OCTAVE + 2)
+    assert all(e.pitch is None or 48 <= e.pitch < top for e in events)
+
+
+@given(
+    st.lists(tokens(), max_size=60), st.lists(chords(), min_size=1, max_size=4), st.integers(0, 99)
+)
+def test_generated_measures_last_four_beats(token_list, measure_chords, seed):
+    rng = np.random.default_rng(seed)
+    measures = generate.cut_into_measures(token_list, len(measure_chords), rng)
+    solo = generate.solo_from_measures(measures, measure_chords, rng)
+    assert solo.length == 4.0 * len(measure_chords)
+    for index in range(len(measure_chords)):
+        inside = [e for e in solo.notes if index * 4.0 <= e.offset < (index + 1) * 4.0]
+        assert sum(e.duration for e in inside) == pytest.approx(4.0)
+    ends = [e.offset + e.duration for e in solo.notes]
+    assert all(end == pytest.approx(e.offset) for end, e in zip(ends, solo.notes[1:], strict=False))
+
+
+@given(st.text(max_size=40))
+def test_any_text_is_a_token_or_a_value_error_naming_it(text):
+    try:
+        token = grammar.Token.parse(text)
+    except ValueError as e:
+        assert repr(text) in str(e)
+    else:
+        assert token.kind in grammar.KINDS and token.duration >= 0
+
+
+@given(st.lists(tokens(), max_size=10), st.text(max_size=20), st.integers(0, 10))
+def test_a_malformed_token_in_a_measure_is_named(token_list, junk, position):
+    try:
+        grammar.Token.parse(junk)
+    except ValueError:
+        pass
+    else:
+        return  # the junk happens to be a valid token
+    token_list.insert(min(position, len(token_list)), junk)
+    with pytest.raises(ValueError, match="malformed grammar token") as info:
+        grammar.decode(
+            token_list, [grammar.Chord(0.0, ("C4", "E4", "G4"))], np.random.default_rng(0)
+        )
+    assert repr(junk) in str(info.value)
+
+
+@given(st.lists(chord_symbols(), min_size=1, max_size=8))
+def test_valid_chord_symbols_give_one_chord_per_measure(symbols):
+    measures = generate.parse_chords(" ".join(symbols))
+    assert len(measures) == len(symbols)
+    assert all(len(m) == 1 and m[0].pitches for m in measures)
+
+
+@given(st.text(max_size=30))
+def test_any_chord_text_parses_or_is_a_clear_error(text):
+    try:
+        measures = generate.parse_chords(text)
+    except JazzFlaxError as e:
+        message = str(e)
+        assert "no chords given" in message or any(repr(s) in message for s in text.split())
+    else:
+        assert len(measures) == len(text.split())
