@@ -1,0 +1,59 @@
+import os
+
+import pytest
+
+from jazz_flax.errors import JazzFlaxError
+from jazz_flax.files import atomic_write
+
+
+def test_writes_whole_files_readable_by_others(tmp_path):
+    path = atomic_write(tmp_path / "a" / "b.txt", "hello")
+    assert path.read_text() == "hello"
+    assert path.stat().st_mode & 0o777 == 0o644
+    atomic_write(path, b"bytes")
+    assert path.read_bytes() == b"bytes"
+    assert [p.name for p in path.parent.iterdir()] == ["b.txt"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_unwritable_folder_is_a_clear_error(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(JazzFlaxError, match="cannot write .*check the folder's permissions"):
+            atomic_write(tmp_path / "x.txt", "data")
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_a_file_in_the_way_of_the_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "runs").write_text("not a folder")
+    with pytest.raises(JazzFlaxError, match="cannot write"):
+        atomic_write(tmp_path / "runs" / "x.txt", "data")
+
+
+def test_disk_full_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "x.txt"
+    target.write_text("old")
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(JazzFlaxError, match="No space left on device"):
+        atomic_write(target, "new contents")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_an_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "x.txt"
+    target.write_text("old")
+
+    def interrupt(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
