@@ -4,9 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 EXP    ?= baseline
 ARGS   ?=
+SWEEP  ?= hidden_size
 MIDI   := data/original_metheny.mid
 
-.PHONY: help install data test lint summary train generate
+.PHONY: help install data test lint summary train generate fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,3 +34,19 @@ train: data  ## train experiments/$(EXP).py into runs/$(EXP) (ARGS="--config.epo
 
 generate:  ## improvise with runs/$(EXP)'s model (ARGS="--temperature 0.8 --seed 3 --chords 'Dm7 G7'")
 	$(PY) -m jazz_flax.main generate --config experiments/$(EXP).py $(ARGS)
+
+.PHONY: evaluate sweep
+
+evaluate:  ## held-out NLL and musical metrics of runs/$(EXP) into runs/$(EXP)/eval.json (ARGS="--solos 8")
+	$(PY) -m jazz_flax.main evaluate --config experiments/$(EXP).py $(ARGS)
+
+sweep: data  ## train and evaluate experiments/sweeps/$(SWEEP).py into runs/sweeps/$(SWEEP)
+	$(PY) -m jazz_flax.main sweep --sweep experiments/sweeps/$(SWEEP).py $(ARGS)
+
+fuzz:  ## the property tests of the decoder and the chord parser, 10,000 examples each
+	$(PY) -m pytest -q tests/test_fuzz.py --hypothesis-profile=fuzz --hypothesis-show-statistics
+
+.PHONY: bench
+
+bench:  ## compile/train/sample timings and scaling (+ PyTorch if installed: pip install -e '.[bench]') into runs/bench
+	$(PY) -m experiments.benchmark $(ARGS)

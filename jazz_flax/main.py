@@ -5,9 +5,14 @@
     python -m jazz_flax.main generate --config experiments/baseline.py [--temperature 0.8]
                                    [--top_k 10] [--top_p 0.9] [--greedy] [--seed 3]
                                    [--chords "Dm7 G7 Cmaj7 Cmaj7"] [--mode notebook] [--primer ...]
+    python -m jazz_flax.main evaluate --config experiments/baseline.py [--solos 4] [--seed 0]
+                                   [--temperature 1.0] [--top_k 10] [--top_p 0.9] [--greedy]
+    python -m jazz_flax.main sweep --sweep experiments/sweeps/hidden_size.py
+                                   [--workdir runs/sweeps/hidden_size]
 
 The config file is the experiment; `--config.KEY=VALUE` overrides one of its settings. The run
-directory defaults to runs/<experiment name> (the config file's stem).
+directory defaults to runs/<experiment name> (the config file's stem); `evaluate` reads the run
+there, as it was trained. A sweep is its definition file; it writes runs/sweeps/<sweep name>.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jazz_flax import generate, train
+from jazz_flax import evaluate, generate, sweep, train
 from jazz_flax.errors import one_line_errors
 from jazz_flax.sample import Strategy
 
@@ -33,6 +38,8 @@ flags.DEFINE_bool("greedy", False, "generate: always the likeliest token, as the
 flags.DEFINE_string("chords", None, 'generate: one chord per measure, e.g. "Dm7 G7 Cmaj7"')
 flags.DEFINE_enum("mode", "measures", generate.MODES, "generate: measures or notebook layout")
 flags.DEFINE_string("primer", None, "generate: tokens the solo starts with, space-separated")
+flags.DEFINE_integer("solos", 4, "evaluate: solos generated for the musical metrics")
+flags.DEFINE_string("sweep", None, "sweep: definition, e.g. experiments/sweeps/hidden_size.py")
 
 
 def workdir() -> Path:
@@ -61,17 +68,51 @@ def generate_command() -> None:
     print(result.describe())
 
 
-COMMANDS = {"train": train_command, "generate": generate_command}
+def evaluate_command() -> None:
+    train.enable_compilation_cache()
+    settings = evaluate.default_config()
+    settings.update(
+        solos=FLAGS.solos,
+        seed=FLAGS.seed,
+        temperature=FLAGS.temperature,
+        top_k=FLAGS.top_k,
+        top_p=FLAGS.top_p,
+        greedy=FLAGS.greedy,
+    )
+    result = evaluate.evaluate_run(workdir(), settings)
+    print(evaluate.table(result))
+    changed = evaluate.changed_settings(FLAGS.config, result["config"])
+    if changed:
+        verb = "differs" if len(changed) == 1 else "differ"
+        print(f"(evaluated as trained: the run's {', '.join(changed)} {verb} from the config's)")
+    print(workdir() / evaluate.EVAL)
+
+
+def sweep_command() -> None:
+    train.enable_compilation_cache()
+    path = Path(FLAGS.sweep)
+    sweep.run_sweep(sweep.load(path), FLAGS.workdir or Path("runs") / "sweeps" / path.stem)
+
+
+COMMANDS = {
+    "train": train_command,
+    "generate": generate_command,
+    "evaluate": evaluate_command,
+    "sweep": sweep_command,
+}
+NEEDS = {"sweep": "sweep"}  # the flag a command is given its input by; the others: config
 
 
 def main(argv: list[str]) -> None:
     if len(argv) != 2 or argv[1] not in COMMANDS:
         raise app.UsageError(f"give one command: {', '.join(COMMANDS)}")
+    needed = NEEDS.get(argv[1], "config")
+    if FLAGS[needed].value is None:
+        raise app.UsageError(f"{argv[1]} needs --{needed}")
     logging.set_verbosity(logging.WARNING)  # not JAX's INFO lines about absent accelerators
     with one_line_errors(FLAGS.debug):
         COMMANDS[argv[1]]()
 
 
 if __name__ == "__main__":
-    flags.mark_flags_as_required(["config"])
     app.run(main)

@@ -8,6 +8,9 @@ losses, and the batch loss as the sum over time of the batch-mean cross-entropy 
 notebook printed (129.9 at chance for 90 values). Every random choice derives from `config.seed` and
 the epoch number, so a resumed run repeats an uninterrupted one exactly.
 
+The learning rate and its decay live in the optimiser state (`scale_by_keras_decay`), so runs that
+differ only in them, or in the seed, share one compiled program (`sweep.py` relies on it).
+
 Run directory: config.json, metrics.jsonl (one line per epoch), summary.json, loss.png and
 checkpoint.msgpack (params, optimiser state, step, epoch, history, vocabulary, config). Each file is
 written whole through a temporary file and a rename.
@@ -55,8 +58,41 @@ def keras_decay(lr: float, decay: float) -> optax.Schedule:
     return lambda step: lr / (1.0 + decay * step)
 
 
+class KerasDecayState(NamedTuple):
+    """The state of `scale_by_keras_decay`: the update count and the schedule's two numbers."""
+
+    count: jax.Array  # int32 (): updates made so far
+    lr: jax.Array  # float32 (): traced, so runs that differ in it share one compiled program
+    decay: jax.Array  # float32 ()
+
+
+def scale_by_keras_decay(lr: float, decay: float) -> optax.GradientTransformation:
+    """Scales updates by -lr / (1 + decay · t), `keras_decay` with lr and decay in the state.
+
+    The same arithmetic as `optax.scale_by_schedule(-keras_decay(lr, decay))`, but the numbers are
+    arrays of the optimiser state rather than constants of the compiled program.
+    """
+
+    def init(params):
+        del params
+        as_array = functools.partial(jnp.asarray, dtype=jnp.float32)
+        return KerasDecayState(jnp.zeros([], jnp.int32), as_array(lr), as_array(decay))
+
+    def update(updates, state, params=None):
+        del params
+        step_size = -(state.lr / (1.0 + state.decay * state.count))
+        updates = jax.tree.map(lambda g: jnp.asarray(step_size, g.dtype) * g, updates)
+        return updates, state._replace(count=optax.safe_increment(state.count))
+
+    return optax.GradientTransformation(init, update)
+
+
 def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
-    return optax.adam(keras_decay(config.lr, config.decay), b1=config.b1, b2=config.b2)
+    """Adam with legacy Keras' decay; lr and decay are traced (see `scale_by_keras_decay`)."""
+    return optax.chain(
+        optax.scale_by_adam(b1=config.b1, b2=config.b2),
+        scale_by_keras_decay(config.lr, config.decay),
+    )
 
 
 def sequence_loss(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> jax.Array:
@@ -110,6 +146,19 @@ def train_epochs(state, windows: data.Windows, epochs: jax.Array, key: jax.Array
     return jax.lax.scan(epoch, state, epochs)
 
 
+@functools.partial(jax.jit, static_argnames="batch_size", donate_argnums=0)
+def train_epochs_stacked(
+    states, windows: data.Windows, epochs: jax.Array, keys: jax.Array, batch_size: int
+):
+    """`train_epochs` for S runs in one program (`jax.vmap`): states and keys (S,) stacked on a
+    leading axis, the windows shared; returns the states and their losses (S, K)."""
+
+    def one(state, key):
+        return train_epochs(state, windows, epochs, key, batch_size=batch_size)
+
+    return jax.vmap(one)(states, keys)
+
+
 class Run(NamedTuple):
     """What training starts from: the windows, their vocabulary, and the state to continue."""
 
@@ -132,18 +181,41 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         raise JazzFlaxError(f"dropout must be in [0, 1), got {config.dropout}")
 
 
+def create_state(
+    config: ml_collections.ConfigDict,
+    model: DJModel,
+    key: jax.Array,
+    tx: optax.GradientTransformation | None = None,
+) -> train_state.TrainState:
+    """A fresh state: `config.init`'s parameters and the optimiser's state.
+
+    `tx` defaults to `make_optimizer(config)`. States given the same `tx` object (and model) have
+    the same tree structure, so one compiled program trains them all; each still gets its own lr
+    and decay, which the optimiser state holds and the update reads from there.
+    """
+    own = make_optimizer(config)
+    params = init_params(model, key, config.init)
+    return train_state.TrainState(
+        step=0,
+        apply_fn=model.apply,
+        params=params,
+        tx=own if tx is None else tx,
+        opt_state=own.init(params),
+    )
+
+
+def training_windows(config: ml_collections.ConfigDict, corpus: data.Corpus) -> data.Windows:
+    """The windows `config` trains on: cut from the corpus less its held-out measures."""
+    trained_ids, _ = corpus.split_ids(config.data.holdout_measures)
+    return data.make_windows(trained_ids, config.data)
+
+
 def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | None) -> Run:
     """Loads the corpus and builds a fresh state, or the checkpoint's when `config.resume`."""
     check_config(config)
     corpus = data.load_corpus_from_config(config.data)
-    trained_ids, _ = corpus.split_ids(config.data.holdout_measures)
-    windows = data.make_windows(trained_ids, config.data)
-    model = make_model(config, len(corpus.vocab))
-    state = train_state.TrainState.create(
-        apply_fn=model.apply,
-        params=init_params(model, key, config.init),
-        tx=make_optimizer(config),
-    )
+    windows = training_windows(config, corpus)
+    state = create_state(config, make_model(config, len(corpus.vocab)), key)
     if not config.resume:
         return Run(windows, corpus.vocab, state, [])
     if workdir is None:
@@ -152,25 +224,33 @@ def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | N
 
 
 class EpochRunner:
-    """Runs epochs through `train_epochs`, compiled once per chunk length; times both apart."""
+    """Runs epochs through `train_epochs`, compiled once per chunk length; times both apart.
 
-    def __init__(self, windows: data.Windows, key: jax.Array, batch_size: int):
+    With `stacked=True` it runs `train_epochs_stacked`: the state and key are S runs' stacked, and
+    the losses (S, K). A call may pass another `key` (and a state of the same structure): it reuses
+    the compiled program, as a sweep does for its seeds.
+    """
+
+    def __init__(self, windows: data.Windows, key: jax.Array, batch_size: int, stacked=False):
         self.windows = data.Windows(*map(jnp.asarray, windows))
         self.key, self.batch_size = key, batch_size
+        self.function = train_epochs_stacked if stacked else train_epochs
         self.compiled = {}
         self.compile_seconds = self.train_seconds = 0.0
         self.epochs_run = 0
 
-    def __call__(self, state, epochs: np.ndarray):
-        """(state, losses (K,), seconds) after the epochs numbered `epochs` (0-based)."""
-        args = (state, self.windows, jnp.asarray(epochs), self.key)
-        if len(epochs) not in self.compiled:
+    def __call__(self, state, epochs: np.ndarray, key: jax.Array | None = None):
+        """(state, losses (K,) or (S, K), seconds) after the epochs numbered `epochs` (0-based)."""
+        key = self.key if key is None else key
+        args = (state, self.windows, jnp.asarray(epochs), key)
+        shape = (len(epochs), key.shape)
+        if shape not in self.compiled:
             began = time.perf_counter()
-            lowered = train_epochs.lower(*args, batch_size=self.batch_size)
-            self.compiled[len(epochs)] = lowered.compile()
+            lowered = self.function.lower(*args, batch_size=self.batch_size)
+            self.compiled[shape] = lowered.compile()
             self.compile_seconds += time.perf_counter() - began
         began = time.perf_counter()
-        state, losses = self.compiled[len(epochs)](*args)
+        state, losses = self.compiled[shape](*args)
         losses = np.asarray(losses)  # waits for the computation
         seconds = time.perf_counter() - began
         self.train_seconds += seconds
@@ -190,8 +270,6 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     if workdir is not None:
         atomic_write(workdir / "config.json", config.to_json(indent=2) + "\n")
     runner = EpochRunner(run.windows, train_key, config.batch_size)
-    steps_per_epoch = math.ceil(len(run.windows.x) / config.batch_size)
-    schedule = keras_decay(config.lr, config.decay)
     state, history = run.state, list(run.history)
     print(
         f"training {count_params(state.params):,} parameters on {len(run.windows.x)} windows "
@@ -207,13 +285,7 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
                 + (f"; {workdir / CHECKPOINT} keeps epoch {len(history)}" if workdir else ""),
                 hint="lower --config.lr",
             )
-        lrs = [schedule((number + 1) * steps_per_epoch - 1) for number in epochs]  # last update's
-        history += [
-            dict(
-                epoch=int(number) + 1, loss=float(loss), lr=float(lr), seconds=seconds / len(epochs)
-            )
-            for number, loss, lr in zip(epochs, losses, lrs, strict=True)
-        ]  # the epochs of a call share its time
+        history += history_rows(config, len(run.windows.x), epochs, losses, seconds)
         row = history[-1]
         print(
             f"epoch {row['epoch']:4d}/{config.epochs}  loss {row['loss']:8.3f}  "
@@ -228,6 +300,24 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
         atomic_write(workdir / "summary.json", json.dumps(summary, indent=2) + "\n")
         plot_loss(history, workdir / "loss.png")
     return state, history
+
+
+def history_rows(config, n_windows: int, epochs, losses, seconds: float) -> list[dict]:
+    """Metrics rows of the epochs numbered `epochs` (0-based): epoch, loss, lr, seconds.
+
+    lr is the last update's of the epoch; the epochs of a call share its time equally.
+    """
+    steps_per_epoch = math.ceil(n_windows / config.batch_size)
+    schedule = keras_decay(config.lr, config.decay)
+    return [
+        dict(
+            epoch=int(number) + 1,
+            loss=float(loss),
+            lr=float(schedule((number + 1) * steps_per_epoch - 1)),
+            seconds=seconds / len(epochs),
+        )
+        for number, loss in zip(epochs, losses, strict=True)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,7 +379,14 @@ def restore(workdir: Path, state, vocab: data.Vocabulary, config):
         )
     if checkpoint.vocab.values != vocab.values:
         raise JazzFlaxError(f"the checkpoint in {workdir} has another vocabulary")
-    state = jax.device_put(flax.serialization.from_state_dict(state, checkpoint.raw["state"]))
+    try:
+        state = flax.serialization.from_state_dict(state, checkpoint.raw["state"])
+    except (ValueError, KeyError) as e:  # e.g. the optimiser state before lr and decay lived in it
+        raise JazzFlaxError(
+            f"the checkpoint in {workdir} holds a training state of another layout: {e}",
+            hint="it was written by an older jazz_flax: train it again without resume",
+        ) from None
+    state = jax.device_put(state)
     columns = checkpoint.raw["history"]
     history = [
         {key: type_(columns[key][index]) for key, type_ in HISTORY_KEYS.items()}

@@ -1,0 +1,253 @@
+"""Evaluating a trained model: held-out next-token scores and the musical metrics of its solos.
+
+    params ──heldout_windows (held-out measures only)──▶ NLL (nats/token), perplexity, accuracy
+    params ──sample (jit): `solos` streams──▶ cut_into_measures ──▶ solo_from_measures ──▶ Solo
+           ──metrics.musical_metrics, averaged over the solos──▶ beside the training solo's
+
+Held-out protocol. `config.data.holdout_measures` keeps the last measures out of every training
+window (`Corpus.split_ids`). Their n tokens are scored in windows of L = min(Tx, n) held-out tokens
+laid out as `data.sliding_windows` — EMPTY first, a zero initial state, as in training: the first
+window scores all its L tokens, each later one (stride 1) only its last, so every held-out token is
+scored exactly once, after up to Tx - 1 held-out tokens and no training token. NLL is the mean
+over the n tokens of -log p(token) in nats, perplexity exp(NLL), accuracy the share of tokens that
+are the argmax. With holdout_measures=0 nothing is held out: the three are NaN (null in eval.json).
+
+Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evaluation config), each
+cut into the piece's measures and decoded over its chords, as `make generate` does; the metrics
+are averaged over the solos and shown beside those of the training solo (`generate.corpus_solo`).
+
+`make evaluate EXP=baseline` writes runs/<EXP>/eval.json and prints `table`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jazz_flax import data, generate, metrics, train
+from jazz_flax.errors import JazzFlaxError
+from jazz_flax.files import atomic_write
+from jazz_flax.render import Solo
+from jazz_flax.sample import Strategy, sample
+
+EVAL = "eval.json"
+HELDOUT_KEYS = ("nll", "perplexity", "accuracy")
+LABELS = {  # short names of the scores, for tables
+    "nll": "held-out NLL",
+    "perplexity": "perplexity",
+    "accuracy": "accuracy",
+    "chord_tone_ratio": "chord tones",
+    "scale_tone_ratio": "scale tones",
+    "pitch_class_entropy": "pc entropy (bits)",
+    "mean_abs_interval": "abs. interval",
+    "notes_per_measure": "notes/measure",
+    "rest_ratio": "rests",
+    "duration_distance": "duration TV",
+    "clean_measure_ratio": "clean measures",
+}
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """How solos are generated for the musical metrics."""
+    return ml_collections.ConfigDict(
+        dict(solos=4, seed=0, temperature=1.0, top_k=0, top_p=1.0, greedy=False)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Held-out next-token scores
+
+
+def heldout_windows(held_ids: np.ndarray, Tx: int) -> tuple[data.Windows, np.ndarray]:
+    """Windows over the held-out ids and the targets they score, each token exactly once.
+
+    Returns (windows (W, L), mask bool (W, L)), L = min(Tx, n), W = n - L + 1; windows as
+    `data.sliding_windows` (x EMPTY-first, y the tokens). Empty (0, 0) arrays when n = 0.
+    """
+    n = len(held_ids)
+    if n == 0:
+        empty = np.zeros((0, 0), np.int32)
+        return data.Windows(empty, empty), np.zeros((0, 0), bool)
+    windows = data.sliding_windows(np.asarray(held_ids, np.int32), min(Tx, n))
+    mask = np.zeros(windows.y.shape, bool)
+    mask[0] = True  # the first window: every token, after 0 … L-1 tokens of context
+    mask[1:, -1] = True  # each later window: its last token, after L-1 tokens of context
+    return windows, mask
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def token_scores(model, params, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(-log p(y) (W, L), whether y is the argmax (W, L)) for windows x, y int32 (W, L)."""
+    log_probs = jax.nn.log_softmax(model.apply({"params": params}, x))
+    nll = -jnp.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
+    return nll, jnp.argmax(log_probs, axis=-1) == y
+
+
+def heldout_scores(model, params, held_ids: np.ndarray, Tx: int) -> dict:
+    """tokens, nll (nats/token), perplexity and accuracy of the held-out ids; NaN when none."""
+    windows, mask = heldout_windows(held_ids, Tx)
+    if not mask.any():
+        return dict(tokens=0, **dict.fromkeys(HELDOUT_KEYS, math.nan))
+    nll, correct = (np.asarray(a) for a in token_scores(model, params, *map(jnp.asarray, windows)))
+    mean_nll = float(nll[mask].mean())
+    return dict(
+        tokens=int(mask.sum()),
+        nll=mean_nll,
+        perplexity=math.exp(mean_nll),
+        accuracy=float(correct[mask].mean()),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Musical metrics of generated solos
+
+
+def strategy(eval_config: ml_collections.ConfigDict) -> Strategy:
+    return Strategy(
+        eval_config.temperature, eval_config.top_k, eval_config.top_p, eval_config.greedy
+    )
+
+
+def generated_solos(model, params, vocab: data.Vocabulary, chords, eval_config) -> list[Solo]:
+    """`eval_config.solos` solos over `chords` (one tuple per measure), sampled in one batch."""
+    n_measures = len(chords)
+    key, rng = jax.random.key(eval_config.seed), np.random.default_rng(eval_config.seed)
+    ids = sample(
+        model,
+        params,
+        key,
+        batch=eval_config.solos,
+        length=generate.tokens_needed(n_measures),
+        strategy=strategy(eval_config),
+    ).ids
+    return [
+        generate.solo_from_measures(
+            generate.cut_into_measures(vocab.decode(row), n_measures, rng), chords, rng
+        )
+        for row in np.asarray(ids)
+    ]
+
+
+def mean_metrics(solos: list[Solo], reference: Solo) -> dict[str, float]:
+    """`metrics.musical_metrics` of each solo, averaged; NaN where every solo's is NaN."""
+    rows = [metrics.musical_metrics(solo, reference) for solo in solos]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of all-NaN values is NaN
+        return {key: float(np.nanmean([row[key] for row in rows])) for key in rows[0]}
+
+
+# ---------------------------------------------------------------------------------------------
+# A trained model, a run directory
+
+
+def evaluate(
+    config: ml_collections.ConfigDict,
+    params,
+    corpus: data.Corpus,
+    eval_config: ml_collections.ConfigDict | None = None,
+) -> dict:
+    """Held-out scores and musical metrics of `params`, trained as `config` says on `corpus`.
+
+    Returns dict(heldout=dict(measures, tokens, nll, perplexity, accuracy), generated=metrics
+    averaged over the solos, training_solo=the training piece's metrics, eval=the eval config).
+    """
+    eval_config = eval_config or default_config()
+    if eval_config.solos < 1:
+        raise JazzFlaxError(f"solos must be ≥ 1, got {eval_config.solos}")
+    model = train.make_model(config, len(corpus.vocab))
+    _, held_ids = corpus.split_ids(config.data.holdout_measures)
+    reference = generate.corpus_solo(corpus)
+    solos = generated_solos(model, params, corpus.vocab, corpus.chords, eval_config)
+    return dict(
+        heldout=dict(
+            measures=config.data.holdout_measures,
+            **heldout_scores(model, params, held_ids, config.data.Tx),
+        ),
+        generated=mean_metrics(solos, reference),
+        training_solo=metrics.musical_metrics(reference, reference),
+        eval=eval_config.to_dict(),
+    )
+
+
+def evaluate_run(workdir: str | Path, eval_config: ml_collections.ConfigDict | None = None) -> dict:
+    """Evaluates the checkpoint in `workdir` with the config it was trained with; writes EVAL."""
+    began = time.perf_counter()
+    checkpoint = train.load_checkpoint(workdir)
+    corpus = data.load_corpus_from_config(checkpoint.config.data)
+    if corpus.vocab != checkpoint.vocab:
+        raise JazzFlaxError(
+            f"the checkpoint's vocabulary ({len(checkpoint.vocab)} values) is not that of "
+            f"{checkpoint.config.data.path} ({len(corpus.vocab)} values)",
+            hint="retrain on this data",
+        )
+    result = evaluate(checkpoint.config, checkpoint.params, corpus, eval_config)
+    result.update(
+        config=checkpoint.config.to_dict(),
+        epoch=checkpoint.epoch,
+        seconds=round(time.perf_counter() - began, 3),
+    )
+    atomic_write(Path(workdir) / EVAL, dumps(result))
+    return result
+
+
+def changed_settings(config: ml_collections.ConfigDict, trained: dict) -> list[str]:
+    """Dotted keys whose value in `config` is not the one a run was `trained` with ("resume" aside).
+
+    `evaluate_run` always evaluates a run as it was trained; this says where a config given with
+    it, e.g. on the command line, would have meant something else.
+    """
+
+    def flat(tree: dict, prefix: str = "") -> dict:
+        items = {}
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                items.update(flat(value, f"{prefix}{key}."))
+            else:
+                items[f"{prefix}{key}"] = value
+        return items
+
+    given, used = flat(config.to_dict()), flat(trained)
+    keys = sorted(set(given) | set(used))
+    return [key for key in keys if key != "resume" and given.get(key) != used.get(key)]
+
+
+def dumps(value) -> str:
+    """JSON text of `value` with every NaN written as null (JSON has no NaN)."""
+
+    def clean(item):
+        if isinstance(item, float) and math.isnan(item):
+            return None
+        if isinstance(item, dict):
+            return {key: clean(v) for key, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [clean(v) for v in item]
+        return item
+
+    return json.dumps(clean(value), indent=2) + "\n"
+
+
+def table(result: dict) -> str:
+    """The held-out scores, then each musical metric of the solos beside the training solo's."""
+    heldout, solos = result["heldout"], result["eval"]["solos"]
+    if heldout["tokens"]:
+        lines = [
+            f"held-out: {heldout['measures']} measures, {heldout['tokens']} tokens   "
+            f"NLL {heldout['nll']:.3f} nats/token   perplexity {heldout['perplexity']:.2f}   "
+            f"accuracy {heldout['accuracy']:.3f}"
+        ]
+    else:
+        lines = ["held-out: none (holdout_measures=0; train with --config.data.holdout_measures=3)"]
+    lines.append(f"{'':<20}{f'generated ({solos})':>16}{'training solo':>16}")
+    for key, value in result["generated"].items():
+        reference = result["training_solo"].get(key, math.nan)
+        lines.append(f"{LABELS[key]:<20}{value:>16.3f}{reference:>16.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,495 @@
+"""Sweeps: every point × seed of a definition trained, evaluated and tabulated with error bars.
+
+A definition, experiments/sweeps/<name>.py:
+
+    def get_sweep():
+        return dict(
+            base="baseline",                         # experiments/baseline.py, or a ConfigDict
+            seeds=[0, 1, 2],
+            points=[{"n_a": 16}, {"n_a": 32}],       # overrides, dotted keys: {"data.Tx": 20}
+            overrides={"data.holdout_measures": 3},  # optional: for every point
+            eval={"solos": 4},                       # optional: evaluate.default_config() changes
+            vmap=False,                              # optional: see "Compiled programs"
+        )
+
+`make sweep SWEEP=<name>` writes runs/sweeps/<name>/:
+
+    <point>/seed<k>/   config.json, metrics.jsonl, checkpoint.msgpack, summary.json (its results)
+    results.csv        one row per run
+    results.md         one row per point: means ± std over the seeds
+    curves.png         mean loss per point with ±std bands, the notebook's 129.9 and 9.2
+
+A run whose summary.json holds the same config and evaluation settings is finished: a restarted
+sweep reads it instead of training it again.
+
+Compiled programs. Runs whose configs differ only in `TRACED` settings (seed, lr, decay: the keys,
+the initial parameters and the optimiser state are arrays) form a group that shares one compiled
+training program, all its epochs in one call; the group's runs go through that one executable one
+after another — each run is then bit for bit the run `train.train` makes of its config — or, with
+`vmap=True` in the definition, all at once through `train.train_epochs_stacked` (`jax.vmap` over
+the stacked states). Measured on this project's 2-core CPU (AMD EPYC, jax 0.10.2, the scan with
+its hand-written gradient), 3 seeds × 100 epochs of the hidden_size sweep, one group at a time
+(cold compile; best of 3 runs, seconds):
+
+    n_a                        16     32     64    128    256
+    compile    one by one    1.59   1.59   1.29   1.26   1.36
+               vmap          1.81   1.89   1.67   1.70   1.76
+    3 seeds    one by one    0.42   0.61   1.06   3.07   9.29
+               vmap          0.37   0.56   1.20   3.66   9.06
+
+and the learning_rate sweep's single group of 12 runs (n_a=64): one by one 4.37 s, vmap 6.10 s.
+vmap is 2–12 % faster at 16, 32 and 256 units (0.23 s at most), 13–40 % slower at 64 and 128
+units and for the 12 runs, and compiles 0.2–0.4 s longer: one by one is the default; vmap stays an
+option (on an accelerator it should win). Settings that change shapes or the program (n_a,
+layers, Tx, m, batch size, dropout, init) get their own group and compile.
+
+Groups run in `WORKERS` threads, the costliest first: two different executables run in parallel,
+one per core, where one small model's program would use only one (one executable runs one call at
+a time, so a group's runs stay in one thread). The whole hidden_size sweep, cold compilation cache
+/ warm: 1 thread 38.7 / 24.1 s, 2 threads 28.2 / 15.6 s, 2 spawned processes 30.3 / 18.8 s. The
+seconds a run reports are wall time in that company. Each run is evaluated with
+`evaluate.evaluate` (held-out windows, `eval.solos` solos) and its directory written; the tables
+come last.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import importlib.util
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jazz_flax import data, evaluate, train
+from jazz_flax.errors import JazzFlaxError
+from jazz_flax.files import atomic_write
+from jazz_flax.model import count_params
+
+TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled training program
+DEFINITION_KEYS = {"base", "base_name", "seeds", "points", "overrides", "eval", "vmap"}
+SUMMARY = "summary.json"
+METRICS = "metrics.jsonl"
+WORKERS = os.cpu_count() or 1  # groups trained at once (threads)
+
+
+class Run(NamedTuple):
+    """One point × seed of a sweep."""
+
+    label: str  # the point, e.g. "n_a=16"
+    seed: int
+    config: ml_collections.ConfigDict
+    workdir: Path
+
+
+class Result(NamedTuple):
+    """A finished run: its summary.json and its loss per epoch."""
+
+    run: Run
+    summary: dict
+    losses: np.ndarray  # float (epochs,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Definitions
+
+
+def load(path: str | Path) -> dict:
+    """The definition in experiments/sweeps/<name>.py, its base resolved in experiments/."""
+    path = Path(path)
+    if not path.is_file():
+        raise JazzFlaxError(f"no sweep definition at {path}", hint="see experiments/sweeps/")
+    definition = dict(_module(path).get_sweep())
+    if isinstance(definition.get("base"), str):
+        base = path.resolve().parents[1] / f"{definition['base']}.py"
+        if not base.is_file():
+            raise JazzFlaxError(f"{path}: no base experiment at {base}")
+        definition.update(base=_module(base).get_config(), base_name=definition["base"])
+    return definition
+
+
+def _module(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def label(point: dict) -> str:
+    """A point's name and folder: "n_a=16", "data.Tx=20,lr=0.003"; "base" for no change."""
+    text = ",".join(f"{key}={value}" for key, value in point.items()) or "base"
+    return text.replace("/", "_").replace(" ", "")
+
+
+def override(config: ml_collections.ConfigDict, changes: dict) -> ml_collections.ConfigDict:
+    """A copy of `config` with dotted-key `changes` ({"data.Tx": 20}); unknown keys refused."""
+    config = config.copy_and_resolve_references()
+    for key, value in changes.items():
+        *parents, leaf = key.split(".")
+        node = config
+        for name in parents:
+            node = node.get(name)
+            if not isinstance(node, ml_collections.ConfigDict):
+                raise JazzFlaxError(f"unknown setting {key!r}")
+        if leaf not in node:
+            raise JazzFlaxError(f"unknown setting {key!r}")
+        try:
+            node[leaf] = value
+        except TypeError as e:
+            raise JazzFlaxError(f"bad value for {key!r}: {e}") from None
+    return config
+
+
+def runs(definition: dict, out: Path) -> list[Run]:
+    """Every point × seed, in the definition's order, each with its config and run directory."""
+    unknown = set(definition) - DEFINITION_KEYS
+    if unknown:
+        raise JazzFlaxError(
+            f"unknown keys in the sweep definition: {', '.join(sorted(unknown))}",
+            hint=f"use {', '.join(sorted(DEFINITION_KEYS))}",
+        )
+    if "base" not in definition or not definition.get("points") or not definition.get("seeds"):
+        raise JazzFlaxError("a sweep needs a base, seeds and points")
+    base = override(definition["base"], definition.get("overrides", {}))
+    result, labels = [], [label(point) for point in definition["points"]]
+    if len(set(labels)) < len(labels):
+        raise JazzFlaxError("two points of the sweep are the same")
+    for point, name in zip(definition["points"], labels, strict=True):
+        for seed in definition["seeds"]:
+            config = override(base, {**point, "seed": seed})
+            train.check_config(config)
+            result.append(Run(name, seed, config, out / name / f"seed{seed}"))
+    return result
+
+
+def eval_config(definition: dict) -> ml_collections.ConfigDict:
+    return override(evaluate.default_config(), definition.get("eval", {}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+def finished(run: Run, eval_settings: ml_collections.ConfigDict) -> Result | None:
+    """The run's result if its directory holds one for the same config and evaluation."""
+    try:
+        summary = json.loads((run.workdir / SUMMARY).read_text())
+        rows = [json.loads(line) for line in (run.workdir / METRICS).read_text().splitlines()]
+    except (OSError, ValueError):
+        return None
+    same = summary.get("config") == _plain(run.config) and summary.get("eval") == _plain(
+        eval_settings
+    )
+    if not same or len(rows) != run.config.epochs:
+        return None
+    return Result(run, summary, np.array([row["loss"] for row in rows], float))
+
+
+def _plain(config: ml_collections.ConfigDict) -> dict:
+    """The config as JSON reads it back (tuples as lists), to compare with a saved one."""
+    return json.loads(config.to_json())
+
+
+def groups(pending: Sequence[Run]) -> list[list[Run]]:
+    """The runs grouped by everything but the TRACED settings: one compiled program each."""
+    result: dict[str, list[Run]] = {}
+    for run in pending:
+        settings = {key: value for key, value in _plain(run.config).items() if key not in TRACED}
+        result.setdefault(json.dumps(settings, sort_keys=True), []).append(run)
+    return list(result.values())
+
+
+def cost(group: Sequence[Run], n_windows: int, n_values: int) -> float:
+    """Rough multiply-adds of training the group, to start the longest groups first."""
+    config = group[0].config
+    rows = math.ceil(n_windows / config.batch_size) * config.batch_size
+    per_step = config.layers * 4 * config.n_a * (config.n_a + 1) + config.n_a * n_values
+    return len(group) * config.epochs * rows * config.data.Tx * per_step
+
+
+def train_group(group: Sequence[Run], corpus: data.Corpus, vmap: bool) -> tuple[list, float]:
+    """Trains the group's runs with one compiled program.
+
+    Returns ([(state, losses (E,), seconds)] in the group's order, compile seconds). The keys are
+    derived from each seed as `train.train` does; with `vmap`, `seconds` is each run's share.
+    """
+    config = group[0].config
+    model = train.make_model(config, len(corpus.vocab))
+    tx = train.make_optimizer(config)  # shared: lr and decay live in each state
+    init_keys, train_keys = zip(
+        *(jax.random.split(jax.random.key(run.config.seed)) for run in group), strict=True
+    )
+    states = [
+        train.create_state(run.config, model, key, tx)
+        for run, key in zip(group, init_keys, strict=True)
+    ]
+    runner = train.EpochRunner(
+        train.training_windows(config, corpus), train_keys[0], config.batch_size, stacked=vmap
+    )
+    epochs = np.arange(config.epochs)
+    if vmap:  # stacked on the host: no small stacking programs to compile
+        stacked = jax.tree.map(lambda *leaves: np.stack(leaves), *states)
+        state, losses, seconds = runner(stacked, epochs, jnp.stack(train_keys))
+        state = jax.tree.map(np.asarray, state)
+        results = [
+            (jax.tree.map(lambda leaf, i=i: leaf[i], state), losses[i], seconds / len(group))
+            for i in range(len(group))
+        ]
+    else:
+        results = [
+            runner(state, epochs, key) for state, key in zip(states, train_keys, strict=True)
+        ]
+    return results, runner.compile_seconds
+
+
+def run_group(group, corpus: data.Corpus, eval_settings, vmap: bool) -> list[Result]:
+    """Trains a group, then evaluates and writes each of its runs, printing one line per run."""
+    trained, compile_seconds = train_group(group, corpus, vmap)
+    n_windows = len(train.training_windows(group[0].config, corpus).x)
+    results = []
+    for run, (state, losses, seconds) in zip(group, trained, strict=True):
+        times = dict(compile=compile_seconds, train=seconds)
+        results.append(
+            finish_run(run, state, np.asarray(losses), times, n_windows, corpus, eval_settings)
+        )
+        print(progress_line(results[-1]), flush=True)
+    return results
+
+
+def finish_run(
+    run: Run,
+    state,
+    losses: np.ndarray,
+    seconds: dict,
+    n_windows: int,
+    corpus: data.Corpus,
+    eval_settings: ml_collections.ConfigDict,
+) -> Result:
+    """Evaluates a trained run and writes its directory; summary.json last (it marks it done)."""
+    began = time.perf_counter()
+    result = evaluate.evaluate(run.config, state.params, corpus, eval_settings)
+    seconds = dict(seconds, eval=time.perf_counter() - began)
+    history = train.history_rows(
+        run.config, n_windows, np.arange(run.config.epochs), losses, seconds["train"]
+    )
+    atomic_write(run.workdir / "config.json", run.config.to_json(indent=2) + "\n")
+    train.save(run.workdir, state, history, corpus.vocab, run.config)
+    summary = dict(
+        config=_plain(run.config),
+        params=count_params(state.params),
+        epoch_1_loss=float(losses[0]),
+        final_loss=float(losses[-1]),
+        **result,
+        seconds={key: round(value, 3) for key, value in seconds.items()},
+    )
+    atomic_write(run.workdir / SUMMARY, evaluate.dumps(summary))
+    return Result(run, json.loads(evaluate.dumps(summary)), np.asarray(losses, float))
+
+
+def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> list[Result]:
+    """Trains and evaluates every run not finished yet; writes results.{csv,md} and curves.png.
+
+    Groups run in up to `WORKERS` threads, the costliest first: different compiled programs run
+    (and compile) in parallel. Prints one line per finished run: point, seed, final loss,
+    held-out NLL, seconds.
+    """
+    began = time.perf_counter()
+    out = Path(out)
+    name = name or out.name
+    all_runs = runs(definition, out)
+    eval_settings = eval_config(definition)
+    done = {run.workdir: finished(run, eval_settings) for run in all_runs}
+    pending = [run for run in all_runs if done[run.workdir] is None]
+    print(
+        f"sweep {name}: {len(definition['points'])} points × {len(definition['seeds'])} seeds, "
+        f"{len(all_runs) - len(pending)} finished already",
+        flush=True,
+    )
+    corpora = {}  # loaded here, once each, not by the threads
+    for run in pending:
+        key = run.config.data.to_json()
+        if key not in corpora:
+            corpora[key] = data.load_corpus_from_config(run.config.data)
+    work = []
+    for group in groups(pending):
+        corpus = corpora[group[0].config.data.to_json()]
+        n_windows = len(train.training_windows(group[0].config, corpus).x)
+        work.append((cost(group, n_windows, len(corpus.vocab)), group, corpus))
+    work.sort(key=lambda item: -item[0])
+    vmap = definition.get("vmap", False)
+    with concurrent.futures.ThreadPoolExecutor(max(1, min(WORKERS, len(work)))) as pool:
+        futures = [
+            pool.submit(run_group, group, corpus, eval_settings, vmap) for _, group, corpus in work
+        ]
+        try:
+            for future in futures:
+                done.update((result.run.workdir, result) for result in future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    results = [done[run.workdir] for run in all_runs]
+    write_results(results, definition, out, name)
+    print(
+        f"{len(pending)} runs trained, {len(all_runs) - len(pending)} skipped, "
+        f"in {time.perf_counter() - began:.1f} s: {out / 'results.md'}",
+        flush=True,
+    )
+    return results
+
+
+def progress_line(result: Result) -> str:
+    summary = result.summary
+    nll = summary["heldout"]["nll"]
+    seconds = summary["seconds"]
+    return (
+        f"{result.run.label:<20} seed {result.run.seed:<3} loss {summary['final_loss']:8.3f}  "
+        f"held-out NLL {_number(nll, 3):>6}  "
+        f"{seconds['train'] + seconds['eval']:.2f} s (+ {seconds['compile']:.2f} s compile)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+CSV_SCORES = ("final_loss", "epoch_1_loss", "params")
+
+
+def _flat(summary: dict) -> dict:
+    """A run's numbers: losses, held-out scores, the musical metrics, seconds."""
+    row = {key: summary[key] for key in CSV_SCORES}
+    row.update({f"heldout_{key}": summary["heldout"][key] for key in evaluate.HELDOUT_KEYS})
+    row.update(summary["generated"])
+    row.update({f"{key}_seconds": value for key, value in summary["seconds"].items()})
+    return {key: math.nan if value is None else value for key, value in row.items()}
+
+
+def write_results(results: Sequence[Result], definition: dict, out: Path, name: str) -> None:
+    rows = [dict(point=r.run.label, seed=r.run.seed, **_flat(r.summary)) for r in results]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(out / "results.csv", buffer.getvalue())
+    atomic_write(out / "results.md", results_markdown(results, definition, name))
+    plot_curves(results, out / "curves.png", title=f"sweep {name}")
+
+
+def by_point(results: Sequence[Result]) -> dict[str, list[Result]]:
+    points: dict[str, list[Result]] = {}
+    for result in results:
+        points.setdefault(result.run.label, []).append(result)
+    return points
+
+
+def _number(value, digits: int) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _mean_std(values: Sequence[float], digits: int) -> str:
+    """ "mean ± std" over seeds (sample std; none for one seed); "—" when a value is missing."""
+    values = np.array([math.nan if v is None else v for v in values], float)
+    if not np.all(np.isfinite(values)):
+        return "—"
+    if len(values) == 1:
+        return _number(values[0], digits)
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+MARKDOWN_METRICS = (  # musical metrics in results.md, with their digits
+    ("chord_tone_ratio", 2),
+    ("scale_tone_ratio", 2),
+    ("pitch_class_entropy", 2),
+    ("mean_abs_interval", 1),
+    ("notes_per_measure", 1),
+    ("rest_ratio", 2),
+    ("duration_distance", 2),
+    ("clean_measure_ratio", 2),
+)
+
+
+def results_markdown(results: Sequence[Result], definition: dict, name: str) -> str:
+    """A GitHub table, one row per point, and the training solo's musical metrics last."""
+    first = results[0]
+    config, settings = first.run.config, first.summary["eval"]
+    base = definition.get("overrides", {})
+    changed = f" + `{label(base)}`" if base else ""
+    seeds = ", ".join(str(seed) for seed in definition["seeds"])
+    heldout = first.summary["heldout"]
+    held_text = (
+        f"held-out: the last {heldout['measures']} measures, {heldout['tokens']} tokens; NLL in "
+        "nats/token, accuracy of the argmax"
+        if heldout["tokens"]
+        else "nothing held out"
+    )
+    lines = [
+        f"# Sweep `{name}`",
+        "",
+        f"Base `{definition.get('base_name', 'config')}`{changed} · seeds {seeds} · "
+        f"{config.epochs} epochs.",
+        "",
+        f"Final training loss and held-out scores: mean ± std over the seeds ({held_text}). "
+        f"Musical metrics: mean over {settings['solos']} solos per seed (temperature "
+        f"{settings['temperature']:g}), the training solo's last. s/run: training and evaluation "
+        "of one run; compile s: once per point, its seeds share the program.",
+        "",
+    ]
+    header = ["setting", "params", "final loss", "held-out NLL", "accuracy"]
+    header += [evaluate.LABELS[key] for key, _ in MARKDOWN_METRICS] + ["s/run", "compile s"]
+    lines += ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
+    for point, members in by_point(results).items():
+        summaries = [member.summary for member in members]
+        cells = [
+            f"`{point}`",
+            f"{summaries[0]['params']:,}",
+            _mean_std([s["final_loss"] for s in summaries], 2),
+            _mean_std([s["heldout"]["nll"] for s in summaries], 2),
+            _mean_std([s["heldout"]["accuracy"] for s in summaries], 2),
+        ]
+        for key, digits in MARKDOWN_METRICS:
+            values = [s["generated"].get(key) for s in summaries]
+            cells.append(_number(np.nanmean([np.nan if v is None else v for v in values]), digits))
+        run_seconds = [s["seconds"]["train"] + s["seconds"]["eval"] for s in summaries]
+        cells += [_number(np.mean(run_seconds), 2), _number(summaries[0]["seconds"]["compile"], 1)]
+        lines.append("| " + " | ".join(cells) + " |")
+    reference = first.summary["training_solo"]
+    cells = ["training solo", "", "", "", ""]
+    cells += [_number(reference.get(key), digits) for key, digits in MARKDOWN_METRICS] + ["", ""]
+    lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "![Mean training loss per setting, ±std over the seeds](curves.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(results: Sequence[Result], path: Path, title: str = "") -> None:
+    """Mean training loss per point (log scale) with ±std bands, and the notebook's two values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for point, members in by_point(results).items():
+        losses = np.stack([member.losses for member in members])
+        mean, std = losses.mean(axis=0), losses.std(axis=0)
+        epochs = np.arange(1, len(mean) + 1)
+        (line,) = ax.plot(epochs, mean, label=point)
+        ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    reference = train.REFERENCE
+    ax.plot([1, 100], [reference["epoch_1"], reference["epoch_100"]], "ko", label="notebook")
+    ax.set(xlabel="epoch", ylabel="training loss (Σ over time of the cross-entropy)", yscale="log")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write(path, buffer.getvalue())

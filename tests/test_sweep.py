@@ -1,0 +1,193 @@
+import csv
+import json
+from pathlib import Path
+
+import flax.serialization
+import numpy as np
+import pytest
+
+from jazz_flax import data, sweep, train
+from jazz_flax.errors import JazzFlaxError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def definition(tiny, **changes):
+    """2 settings × 2 seeds on the tiny solo, its last measure held out."""
+    return dict(
+        base=tiny,
+        seeds=[0, 1],
+        points=[{"n_a": 4}, {"n_a": 8, "data.Tx": 4}],
+        overrides={"data.holdout_measures": 1, "epochs": 3},
+        eval={"solos": 2},
+        **changes,
+    )
+
+
+@pytest.fixture(scope="module")
+def swept(tiny, tmp_path_factory):
+    """A finished tiny sweep: (its definition, folder, results)."""
+    out = tmp_path_factory.mktemp("sweeps") / "tiny"
+    return definition(tiny), out, sweep.run_sweep(definition(tiny), out)
+
+
+def test_every_point_and_seed_is_run_and_tabulated(swept):
+    _, out, results = swept
+    assert [(r.run.label, r.run.seed) for r in results] == [
+        ("n_a=4", 0),
+        ("n_a=4", 1),
+        ("n_a=8,data.Tx=4", 0),
+        ("n_a=8,data.Tx=4", 1),
+    ]
+    for result in results:
+        files = {path.name for path in result.run.workdir.iterdir()}
+        assert files == {"config.json", "metrics.jsonl", "checkpoint.msgpack", "summary.json"}
+        assert result.run.workdir == out / result.run.label / f"seed{result.run.seed}"
+        assert result.summary["heldout"]["tokens"] > 0 and len(result.losses) == 3
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [(row["point"], row["seed"]) for row in rows] == [
+        (r.run.label, str(r.run.seed)) for r in results
+    ]
+    assert float(rows[0]["final_loss"]) == results[0].summary["final_loss"]
+    assert {"heldout_nll", "chord_tone_ratio", "train_seconds"} <= set(rows[0])
+    table = (out / "results.md").read_text().splitlines()
+    assert table[0] == "# Sweep `tiny`"
+    body = [line for line in table if line.startswith("| ")]
+    assert len(body) == 1 + 2 + 1  # header, one row per point, the training solo
+    mean = np.mean([r.summary["final_loss"] for r in results[:2]])
+    params = results[0].summary["params"]
+    assert body[1].startswith(f"| `n_a=4` | {params:,} | {mean:.2f} ± ")
+    assert (out / "curves.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_sweep_run_is_the_run_train_makes(swept, tiny):
+    """Sequential runs share a compiled program and still repeat `train.train` bit for bit."""
+    _, _, results = swept
+    result = results[3]
+    _, history = train.train(result.run.config)
+    assert [row["loss"] for row in history] == result.losses.tolist()
+    saved = json.loads((result.run.workdir / "summary.json").read_text())
+    assert saved["config"] == result.run.config.to_dict()
+
+
+def test_restart_skips_finished_runs(swept, capsys, monkeypatch):
+    spec, out, results = swept
+    trained = []
+    original = sweep.train_group
+    monkeypatch.setattr(
+        sweep, "train_group", lambda group, *a: trained.extend(group) or original(group, *a)
+    )
+    capsys.readouterr()
+    again = sweep.run_sweep(spec, out)
+    assert trained == [] and "0 runs trained, 4 skipped" in capsys.readouterr().out
+    assert [r.summary for r in again] == [r.summary for r in results]
+    (results[1].run.workdir / "summary.json").unlink()  # as if it was interrupted
+    sweep.run_sweep(spec, out)
+    assert [(run.label, run.seed) for run in trained] == [("n_a=4", 1)]
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:3] for line in lines[1:-1]] == [["n_a=4", "seed", "1"]]
+
+
+def test_changed_settings_are_not_taken_for_finished(swept, tiny):
+    spec, out, _ = swept
+    changed = dict(spec, overrides={**spec["overrides"], "epochs": 4})
+    assert all(
+        sweep.finished(run, sweep.eval_config(changed)) is None for run in sweep.runs(changed, out)
+    )
+    other_eval = dict(spec, eval={"solos": 3})
+    assert all(
+        sweep.finished(run, sweep.eval_config(other_eval)) is None
+        for run in sweep.runs(other_eval, out)
+    )
+
+
+def test_seed_and_lr_share_a_compiled_program(tiny, tmp_path):
+    spec = dict(base=tiny, seeds=[0, 1], points=[{"lr": 0.01}, {"lr": 0.001}, {"n_a": 4}])
+    groups = sweep.groups(sweep.runs(spec, tmp_path))
+    assert [[(run.label, run.seed) for run in group] for group in groups] == [
+        [("lr=0.01", 0), ("lr=0.01", 1), ("lr=0.001", 0), ("lr=0.001", 1)],
+        [("n_a=4", 0), ("n_a=4", 1)],
+    ]
+    corpus = data.load_corpus_from_config(tiny.data)
+    trained, _ = sweep.train_group(groups[0], corpus, vmap=False)
+    for run, (_, losses, _) in list(zip(groups[0], trained, strict=True))[1:3]:
+        _, history = train.train(run.config)  # each run's own lr, from the shared program
+        assert [row["loss"] for row in history] == losses.tolist()
+
+
+def test_a_checkpoint_from_before_lr_lived_in_the_state_is_refused(run_dir, tiny, tmp_path):
+    raw = flax.serialization.msgpack_restore((run_dir[0] / train.CHECKPOINT).read_bytes())
+    raw["state"]["opt_state"]["1"] = {"count": raw["state"]["opt_state"]["1"]["count"]}
+    (tmp_path / train.CHECKPOINT).write_bytes(flax.serialization.msgpack_serialize(raw))
+    config = tiny.copy_and_resolve_references()
+    config.update(resume=True, epochs=8)
+    with pytest.raises(JazzFlaxError, match="another layout"):
+        train.train(config, workdir=tmp_path)
+
+
+def test_vmap_over_seeds_matches_one_run_after_another(tiny, tmp_path):
+    spec = dict(base=tiny, seeds=[0, 1, 2], points=[{"lr": 0.01}, {"lr": 0.003}])
+    (group,) = sweep.groups(sweep.runs(spec, tmp_path))
+    corpus = data.load_corpus_from_config(tiny.data)
+    one_by_one, _ = sweep.train_group(group, corpus, vmap=False)
+    stacked, _ = sweep.train_group(group, corpus, vmap=True)
+    for (_, a, _), (state, b, _) in zip(one_by_one, stacked, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4)
+        assert state.params["head"]["kernel"].shape == (tiny.n_a, len(corpus.vocab))
+
+
+def test_overrides_take_dotted_keys_and_refuse_unknown_ones(tiny):
+    config = sweep.override(tiny, {"data.Tx": 7, "lr": 0.1, "init": "flax"})
+    assert (config.data.Tx, config.lr, config.init) == (7, 0.1, "flax")
+    assert tiny.data.Tx == 5  # a copy
+    for bad, message in [({"data.nope": 1}, "unknown setting"), ({"nope.Tx": 1}, "unknown")]:
+        with pytest.raises(JazzFlaxError, match=message):
+            sweep.override(tiny, bad)
+    with pytest.raises(JazzFlaxError, match="bad value"):
+        sweep.override(tiny, {"n_a": "wide"})
+
+
+def test_labels():
+    assert sweep.label({"n_a": 16}) == "n_a=16"
+    assert sweep.label({"data.Tx": 20, "lr": 0.003}) == "data.Tx=20,lr=0.003"
+    assert sweep.label({}) == "base"
+
+
+def test_bad_definitions_are_refused(tiny, tmp_path):
+    with pytest.raises(JazzFlaxError, match="needs a base, seeds and points"):
+        sweep.runs(dict(base=tiny, seeds=[0], points=[]), tmp_path)
+    with pytest.raises(JazzFlaxError, match="unknown keys in the sweep definition: extra"):
+        sweep.runs(dict(base=tiny, seeds=[0], points=[{}], extra=1), tmp_path)
+    with pytest.raises(JazzFlaxError, match="the same"):
+        sweep.runs(dict(base=tiny, seeds=[0], points=[{"n_a": 4}, {"n_a": 4}]), tmp_path)
+    with pytest.raises(JazzFlaxError, match="must be ≥ 1"):
+        sweep.runs(dict(base=tiny, seeds=[0], points=[{"n_a": 0}]), tmp_path)
+    with pytest.raises(JazzFlaxError, match="no sweep definition"):
+        sweep.load(tmp_path / "nope.py")
+
+
+SHIPPED = sorted((ROOT / "experiments" / "sweeps").glob("[!_]*.py"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.stem for path in SHIPPED])
+def test_shipped_sweeps_are_valid(path, tmp_path):
+    spec = sweep.load(path)
+    runs = sweep.runs(spec, tmp_path)
+    assert spec["base_name"] == "baseline" and spec["seeds"] == [0, 1, 2]
+    assert len(runs) == 3 * len(spec["points"]) >= 6
+    assert all(run.config.data.holdout_measures == 3 for run in runs)
+
+
+def test_the_hidden_size_sweep():
+    spec = sweep.load(ROOT / "experiments" / "sweeps" / "hidden_size.py")
+    assert [point["n_a"] for point in spec["points"]] == [16, 32, 64, 128, 256]
+    assert {path.stem for path in SHIPPED} >= {
+        "hidden_size",
+        "learning_rate",
+        "seq_len",
+        "windows",
+        "layers",
+        "dropout",
+        "init",
+        "batch_size",
+    }
