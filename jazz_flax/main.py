@@ -17,13 +17,14 @@ there, as it was trained. A sweep is its definition file; it writes runs/sweeps/
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
 from jazz_flax import evaluate, generate, sweep, train
-from jazz_flax.errors import one_line_errors
+from jazz_flax.errors import JazzFlaxError, one_line_errors
 from jazz_flax.sample import Strategy
 
 FLAGS = flags.FLAGS
@@ -42,8 +43,12 @@ flags.DEFINE_integer("solos", 4, "evaluate: solos generated for the musical metr
 flags.DEFINE_string("sweep", None, "sweep: definition, e.g. experiments/sweeps/hidden_size.py")
 
 
+def config_file() -> str:
+    return config_flags.get_config_filename(FLAGS["config"])
+
+
 def workdir() -> Path:
-    experiment = Path(config_flags.get_config_filename(FLAGS["config"])).stem
+    experiment = Path(config_file()).stem
     return Path(FLAGS.workdir or Path("runs") / experiment)
 
 
@@ -111,8 +116,29 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"{argv[1]} needs --{needed}")
     logging.set_verbosity(logging.WARNING)  # not JAX's INFO lines about absent accelerators
     with one_line_errors(FLAGS.debug):
+        given = Path(FLAGS[needed].value if needed != "config" else config_file())
+        if not given.is_file():
+            raise JazzFlaxError(f"no such file: {given}", hint="see experiments/ for the choices")
         COMMANDS[argv[1]]()
 
 
+QUOTES = "'\""
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's flag parsing, a bad `--config.KEY=VALUE` (unknown key, wrong type) in one line."""
+    try:
+        return FLAGS(argv)
+    except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
+        if "--debug" in argv:
+            raise
+        if isinstance(e, AttributeError | KeyError):  # ml_collections: a key the config lacks
+            message = f"unknown config setting {str(e).strip(QUOTES)!r}"
+        else:
+            message = str(e)
+        print(f"error: {message} (see the settings in the --config file)", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

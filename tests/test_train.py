@@ -198,9 +198,26 @@ def test_train_command_errors_are_one_line(args, message, tiny, tmp_path):
     assert result.stderr.count("\n") == 1 and message in result.stderr
 
 
-def test_unknown_config_key_is_refused(tiny):
-    result = run_main(*tiny_flags(tiny), "--config.no_such_key=1")
-    assert result.returncode != 0 and "no_such_key" in result.stderr
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("--config.no_such_key=1", "unknown config setting 'no_such_key'"),
+        ("--config.epochs=abc", "--config.epochs=abc: invalid literal"),
+    ],
+)
+def test_bad_overrides_are_one_line(tiny, override, message):
+    result = run_main(*tiny_flags(tiny), override)
+    assert result.returncode == 2 and message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_missing_experiment_file_is_one_line():
+    result = run_main("--config", "experiments/nothing.py")
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == "error: no such file: experiments/nothing.py (see experiments/ for the choices)\n"
+    )
 
 
 def test_baseline_reproduces_the_notebook_on_the_real_solo(metheny_path):
