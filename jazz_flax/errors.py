@@ -23,7 +23,7 @@ class JazzFlaxError(ValueError):
 
 @contextlib.contextmanager
 def one_line_errors(debug: bool = False):
-    """Turns a JazzFlaxError (or a missing file) into one line on stderr and exit status 2.
+    """Turns a JazzFlaxError, a missing file or an interrupt into one line on stderr, exit status 2.
 
     With `debug=True` the exception propagates with its traceback.
     """
@@ -33,4 +33,9 @@ def one_line_errors(debug: bool = False):
         if debug:
             raise
         print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("error: interrupted", file=sys.stderr)
         raise SystemExit(2) from None

@@ -17,6 +17,7 @@ there, as it was trained. A sweep is its definition file; it writes runs/sweeps/
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -140,5 +141,10 @@ def parse_flags(argv: list[str]) -> list[str]:
         raise SystemExit(2) from None
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM stops a run as Ctrl-C does: cleanly, checkpoint kept
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _interrupt)
     app.run(main, flags_parser=parse_flags)

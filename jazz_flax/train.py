@@ -168,6 +168,13 @@ class Run(NamedTuple):
     history: list[dict]  # one row per epoch already trained: epoch, loss, lr, seconds
 
 
+def _kept(workdir: Path | None, saved: int) -> str:
+    """What the run directory keeps, for a message about a stopped run."""
+    if workdir is None:
+        return ""
+    return f"; {workdir / CHECKPOINT} keeps epoch {saved}" if saved else "; nothing was saved"
+
+
 def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
     return DJModel(n_values, config.n_a, config.layers, config.dropout)
 
@@ -276,24 +283,32 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
         f"of {run.windows.x.shape[1]} tokens ({len(run.vocab)} values)",
         flush=True,
     )
-    for first in range(len(history), config.epochs, EPOCHS_PER_CALL):
-        epochs = np.arange(first, min(first + EPOCHS_PER_CALL, config.epochs))
-        state, losses, seconds = runner(state, epochs)
-        if not np.all(np.isfinite(losses)):
-            raise JazzFlaxError(
-                f"the loss is not finite at epoch {epochs[~np.isfinite(losses)][0] + 1}"
-                + (f"; {workdir / CHECKPOINT} keeps epoch {len(history)}" if workdir else ""),
-                hint="lower --config.lr",
+    saved = len(history)  # the epochs the checkpoint in `workdir` holds
+    try:
+        for first in range(len(history), config.epochs, EPOCHS_PER_CALL):
+            epochs = np.arange(first, min(first + EPOCHS_PER_CALL, config.epochs))
+            state, losses, seconds = runner(state, epochs)
+            if not np.all(np.isfinite(losses)):
+                raise JazzFlaxError(
+                    f"the loss is not finite at epoch {epochs[~np.isfinite(losses)][0] + 1}"
+                    + _kept(workdir, saved),
+                    hint="lower --config.lr",
+                )
+            history += history_rows(config, len(run.windows.x), epochs, losses, seconds)
+            row = history[-1]
+            print(
+                f"epoch {row['epoch']:4d}/{config.epochs}  loss {row['loss']:8.3f}  "
+                f"lr {row['lr']:.5f}  ({seconds:.3f} s)",
+                flush=True,
             )
-        history += history_rows(config, len(run.windows.x), epochs, losses, seconds)
-        row = history[-1]
-        print(
-            f"epoch {row['epoch']:4d}/{config.epochs}  loss {row['loss']:8.3f}  "
-            f"lr {row['lr']:.5f}  ({seconds:.3f} s)",
-            flush=True,
-        )
-        if workdir is not None:
-            save(workdir, state, history, run.vocab, config)
+            if workdir is not None:
+                save(workdir, state, history, run.vocab, config)
+                saved = len(history)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through main.py
+        raise JazzFlaxError(
+            f"interrupted after epoch {len(history)}" + _kept(workdir, saved),
+            hint="continue with --config.resume=True" if saved else None,
+        ) from None
     summary = summarize(state, history, len(run.vocab), runner)
     print(summary_table(summary), flush=True)
     if workdir is not None:

@@ -1,8 +1,5 @@
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -14,6 +11,7 @@ from experiments import baseline
 from jazz_flax import data, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, init_params
+from tests.commands import run_main, tiny_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,19 +160,6 @@ def test_a_nan_loss_stops_training(tiny, tmp_path):
     with pytest.raises(JazzFlaxError, match="not finite at epoch 1"):
         train.train(config, workdir=tmp_path)
     assert not (tmp_path / train.CHECKPOINT).exists()
-
-
-def run_main(*args, cwd=ROOT):
-    command = [sys.executable, "-m", "jazz_flax.main", "train", *args]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
-
-
-def tiny_flags(config) -> list[str]:
-    """The baseline experiment, overridden on the command line into the tiny config."""
-    overrides = [f"--config.data.{key}={value}" for key, value in config.data.items()]
-    overrides += [f"--config.{key}={config[key]}" for key in ("n_a", "batch_size", "epochs")]
-    return ["--config", str(ROOT / "experiments" / "baseline.py"), *overrides]
 
 
 def test_train_command_writes_runs_experiment(tiny, tmp_path):
