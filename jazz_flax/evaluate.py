@@ -182,13 +182,7 @@ def evaluate_run(workdir: str | Path, eval_config: ml_collections.ConfigDict | N
     """Evaluates the checkpoint in `workdir` with the config it was trained with; writes EVAL."""
     began = time.perf_counter()
     checkpoint = train.load_checkpoint(workdir)
-    corpus = data.load_corpus_from_config(checkpoint.config.data)
-    if corpus.vocab != checkpoint.vocab:
-        raise JazzFlaxError(
-            f"the checkpoint's vocabulary ({len(checkpoint.vocab)} values) is not that of "
-            f"{checkpoint.config.data.path} ({len(corpus.vocab)} values)",
-            hint="retrain on this data",
-        )
+    corpus = train.checkpoint_corpus(checkpoint)
     result = evaluate(checkpoint.config, checkpoint.params, corpus, eval_config)
     result.update(
         config=checkpoint.config.to_dict(),

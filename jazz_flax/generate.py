@@ -19,7 +19,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from jazz_flax import data, grammar, render, train
+from jazz_flax import grammar, render, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.render import Solo
 from jazz_flax.sample import Strategy, sample
@@ -80,7 +80,7 @@ def generate(
     if mode not in MODES:
         raise JazzFlaxError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
     checkpoint = train.load_checkpoint(workdir)
-    measure_chords = parse_chords(chords) if chords else _training_chords(checkpoint)
+    measure_chords = parse_chords(chords) if chords else train.checkpoint_corpus(checkpoint).chords
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
     key, rng = jax.random.key(seed), np.random.default_rng(seed)
     primer_ids = checkpoint.vocab.encode(primer.split()) if primer else None
@@ -107,18 +107,6 @@ def generate(
         solo = notebook_solo(tokens, measure_chords, rng)
     output = Path(output) if output is not None else Path(workdir) / "output"
     return Generated(solo, render.write_all(solo, output / "my_music"), tokens)
-
-
-def _training_chords(checkpoint: train.Checkpoint) -> tuple[tuple[grammar.Chord, ...], ...]:
-    """The chords of the piece the checkpoint was trained on, whose vocabulary must match."""
-    corpus = data.load_corpus_from_config(checkpoint.config.data)
-    if corpus.vocab != checkpoint.vocab:
-        raise JazzFlaxError(
-            f"the checkpoint's vocabulary ({len(checkpoint.vocab)} values) is not that of "
-            f"{checkpoint.config.data.path} ({len(corpus.vocab)} values)",
-            hint="retrain on this data, or pass --chords",
-        )
-    return corpus.chords
 
 
 def parse_chords(text: str) -> list[tuple[grammar.Chord, ...]]:

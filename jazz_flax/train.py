@@ -380,6 +380,18 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise JazzFlaxError(f"cannot read the checkpoint {path}: {e}") from None
 
 
+def checkpoint_corpus(checkpoint: Checkpoint) -> data.Corpus:
+    """The corpus the checkpoint was trained on, which must still have its vocabulary."""
+    corpus = data.load_corpus_from_config(checkpoint.config.data)
+    if corpus.vocab != checkpoint.vocab:
+        raise JazzFlaxError(
+            f"the checkpoint's vocabulary ({len(checkpoint.vocab)} values) is not that of "
+            f"{checkpoint.config.data.path} ({len(corpus.vocab)} values)",
+            hint="retrain on this data (or, to generate, pass --chords)",
+        )
+    return corpus
+
+
 def restore(workdir: Path, state, vocab: data.Vocabulary, config):
     """(state, history) from the checkpoint in `workdir`, which must match `config` and `vocab`."""
     checkpoint = load_checkpoint(workdir)
