@@ -1,3 +1,5 @@
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -65,6 +67,28 @@ def test_model_is_flax_lstm_cell_on_one_hot_vectors():
         expected.append(head.apply({"params": params["head"]}, h))
     logits = model.apply({"params": params}, ids)
     np.testing.assert_allclose(logits, jnp.stack(expected, axis=1), atol=1e-5)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_custom_gradient_equals_autodiff_of_a_loop_of_steps(layers):
+    """`__call__`'s hand-written backward pass against autodiff through `nn.LSTMCell` steps."""
+    model = DJModel(n_values=12, n_a=16, layers=layers)
+    params = init_params(model, jax.random.key(0))
+    ids = random_ids(batch=3, steps=7, n_values=12)
+    cotangent = jax.random.normal(jax.random.key(1), (3, 7, 12))
+
+    def scanned(params):
+        return jnp.sum(model.apply({"params": params}, ids) * cotangent)
+
+    def stepped(params):
+        carry, total = model.initial_carry(3), 0.0
+        for t in range(ids.shape[1]):
+            carry, logits = model.sample_step(params, carry, ids[:, t])
+            total += jnp.sum(logits * cotangent[:, t])
+        return total
+
+    close = functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-5)
+    jax.tree.map(close, jax.grad(scanned)(params), jax.grad(stepped)(params))
 
 
 def test_keras_init():

@@ -1,0 +1,500 @@
+"""`make bench`: how fast jazz_flax compiles, trains and samples, beside PyTorch when installed.
+
+Every figure is the median of `--repeats` (≥ 5) timed runs after a warm-up run:
+
+  compile   the training program (`train.EpochRunner`: trace, lower and compile `train_epochs`
+            for EPOCHS_PER_CALL epochs) and the sampler (`sample.sample`'s first call less a
+            warm one), each from empty in-memory caches, no persistent cache;
+  train     100 epochs of the baseline (m=60, Tx=30, n_a=64, batch 32: 200 Adam steps) through
+            `train.EpochRunner`, as `train.train` runs them: the Metheny windows when
+            data/original_metheny.mid is there, else windows of random ids over 85 values;
+  sample    one greedy 50-token solo (batch 1), and tokens/s of batches of 1 … 4096 (temperature 1);
+  scaling   time per epoch and per token as n_a (64 … 1024), Tx (30 … 480) and the number of
+            windows (60 … 10,000) grow, on random ids, one epoch per call and as many calls per
+            run as fit in about 0.3 s (a single one at the big end);
+  torch     the same model, loss and optimiser in PyTorch eager (`nn.LSTM` + `nn.Linear`, Adam with
+            legacy Keras decay via LambdaLR, summed masked cross-entropy, shuffled batches of 32):
+            100 epochs and a greedy 50-token sample as a Python step loop. Skipped, saying so,
+            when torch is not installed (`pip install -e '.[bench]'`).
+
+Prints a table and writes runs/bench/bench.json and runs/bench/scaling.png.
+
+    python -m experiments.benchmark [--repeats 5] [--out runs/bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import flax
+import jax
+import ml_collections
+import numpy as np
+
+from experiments import baseline
+from jazz_flax import data, sample, train
+from jazz_flax.files import atomic_write
+from jazz_flax.model import init_params
+
+N_VALUES = 85  # the Metheny vocabulary, for random ids when the file is absent
+TRAIN_EPOCHS = 100
+SAMPLE_LENGTH = 50
+BATCHES = (1, 16, 256, 1024, 4096)
+SCALING = {  # the swept setting → its values; the others stay at the baseline's
+    "n_a": (64, 128, 256, 512, 1024),
+    "Tx": (30, 60, 120, 240, 480),
+    "windows": (60, 250, 1000, 2500, 10_000),
+}
+RUN_SECONDS = 0.3  # scaling: calls per timed run, up to this long
+TARGETS = {  # name → (limit, "max" or "min")
+    "compile_train_s": (2.0, "max"),
+    "train_100_epochs_s": (0.20, "max"),
+    "greedy_sample_ms": (0.3, "max"),
+    "batched_tokens_per_s": (1e6, "min"),
+    "token_cost_growth": (1.25, "max"),  # per-token time at 10,000 windows / at 60
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+
+
+def timing(runs: list[float]) -> dict:
+    """{"median", "min", "runs"} of some timed runs, in seconds."""
+    return dict(median=statistics.median(runs), min=min(runs), runs=runs)
+
+
+def repeat(run: Callable[[], float], repeats: int, warmup: int = 1) -> dict:
+    """`timing` of `repeats` calls of `run` (each returns its own seconds) after `warmup` calls."""
+    for _ in range(warmup):
+        run()
+    return timing([run() for _ in range(repeats)])
+
+
+def stopwatch(fn: Callable[[], object]) -> Callable[[], float]:
+    """A `run` for `repeat`: the seconds `fn()` takes, its result waited for."""
+
+    def run() -> float:
+        began = time.perf_counter()
+        jax.block_until_ready(fn())
+        return time.perf_counter() - began
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Setups
+
+
+def random_windows(data_config: ml_collections.ConfigDict, seed: int = 0) -> data.Windows:
+    """`data.make_windows` of `data_config` cut from random ids over N_VALUES values."""
+    length = max(4 * data_config.Tx, 256)
+    ids = np.random.default_rng(seed).integers(0, N_VALUES, length).astype(np.int32)
+    return data.make_windows(ids, data_config)
+
+
+def baseline_setup() -> tuple[ml_collections.ConfigDict, data.Windows, int, str]:
+    """(config, windows (m, Tx), n_values, where the windows come from) of the baseline."""
+    config = baseline.get_config()
+    if Path(config.data.path).is_file():
+        corpus = data.load_corpus_from_config(config.data)
+        return config, train.training_windows(config, corpus), len(corpus.vocab), "Metheny"
+    return config, random_windows(config.data), N_VALUES, f"random ids ({N_VALUES} values)"
+
+
+def state_maker(config: ml_collections.ConfigDict, n_values: int) -> Callable[[], object]:
+    """Makes new training states of `config`'s model, as `train.train` starts from.
+
+    They share the model and the optimiser object, so one compiled program takes them all.
+    """
+    model, tx = train.make_model(config, n_values), train.make_optimizer(config)
+    return lambda: train.create_state(config, model, jax.random.key(0), tx)
+
+
+def chunks(epochs: int, per_call: int) -> list[np.ndarray]:
+    """Epoch numbers 0 … epochs-1 in calls of `per_call`, as `train.train` makes them."""
+    return [np.arange(i, min(i + per_call, epochs)) for i in range(0, epochs, per_call)]
+
+
+# ---------------------------------------------------------------------------------------------
+# jazz_flax
+
+
+def compile_train(config, windows: data.Windows, n_values: int, repeats: int) -> dict:
+    """Seconds to trace, lower and compile `train_epochs` (EPOCHS_PER_CALL epochs), caches empty."""
+    fresh_state = state_maker(config, n_values)
+
+    def run() -> float:
+        jax.clear_caches()
+        runner = train.EpochRunner(windows, jax.random.key(1), config.batch_size)
+        runner(fresh_state(), np.arange(train.EPOCHS_PER_CALL))
+        return runner.compile_seconds
+
+    return repeat(run, repeats)
+
+
+def train_100_epochs(config, windows: data.Windows, n_values: int, repeats: int) -> dict:
+    """Seconds for TRAIN_EPOCHS epochs from a fresh state (compiled before), and the last loss."""
+    runner = train.EpochRunner(windows, jax.random.key(1), config.batch_size)
+    fresh_state, losses = state_maker(config, n_values), []
+
+    def run() -> float:
+        state, seconds = fresh_state(), 0.0
+        for epochs in chunks(TRAIN_EPOCHS, train.EPOCHS_PER_CALL):
+            state, chunk_losses, chunk_seconds = runner(state, epochs)
+            seconds += chunk_seconds
+        losses.append(float(chunk_losses[-1]))
+        return seconds
+
+    return {**repeat(run, repeats), "final_loss": losses[-1]}
+
+
+def sampler(config, n_values: int, batch: int, strategy: sample.Strategy) -> Callable[[], object]:
+    """`sample.sample` of a batch of SAMPLE_LENGTH tokens with `config`'s model (fresh params)."""
+    model = train.make_model(config, n_values)
+    params, key = init_params(model, jax.random.key(0), config.init), jax.random.key(2)
+    return lambda: sample.sample(
+        model, params, key, batch=batch, length=SAMPLE_LENGTH, strategy=strategy
+    )
+
+
+def compile_sampler(config, n_values: int, repeats: int) -> dict:
+    """Seconds the first greedy sample takes beyond a warm one, from empty caches."""
+    greedy = sampler(config, n_values, 1, sample.Strategy(greedy=True))
+    warm = repeat(stopwatch(greedy), repeats)["median"]
+
+    def run() -> float:
+        jax.clear_caches()
+        return stopwatch(greedy)() - warm
+
+    return repeat(run, repeats, warmup=0)
+
+
+def sample_greedy(config, n_values: int, repeats: int) -> dict:
+    """Seconds for one greedy SAMPLE_LENGTH-token sample, batch 1 (the notebook's inference)."""
+    return repeat(stopwatch(sampler(config, n_values, 1, sample.Strategy(greedy=True))), repeats)
+
+
+def sample_batched(config, n_values: int, repeats: int) -> list[dict]:
+    """Tokens/s of temperature-1 sampling for each batch size in BATCHES."""
+    rows = []
+    for batch in BATCHES:
+        seconds = repeat(stopwatch(sampler(config, n_values, batch, sample.Strategy())), repeats)
+        tokens_per_s = batch * SAMPLE_LENGTH / seconds["median"]
+        rows.append(dict(batch=batch, seconds=seconds, tokens_per_s=tokens_per_s))
+    return rows
+
+
+def scaling_point(config, setting: str, value: int, repeats: int) -> dict:
+    """Seconds per epoch and per token with `setting` (n_a, Tx or windows) at `value`."""
+    config = ml_collections.ConfigDict(config.to_dict())
+    if setting == "n_a":
+        config.n_a = value
+    else:
+        config.data["m" if setting == "windows" else setting] = value
+    windows = random_windows(config.data)
+    runner = train.EpochRunner(windows, jax.random.key(1), config.batch_size)
+    state = state_maker(config, N_VALUES)()
+    state, _, first = runner(state, np.arange(1))  # compiles
+    calls = int(np.clip(RUN_SECONDS // max(first, 1e-9), 1, 10))
+    epoch = 0
+
+    def run() -> float:
+        nonlocal state, epoch
+        seconds = 0.0
+        for _ in range(calls):
+            epoch += 1
+            state, _, call_seconds = runner(state, np.arange(epoch, epoch + 1))
+            seconds += call_seconds
+        return seconds / calls
+
+    per_epoch = repeat(run, repeats)
+    tokens = windows.x.size
+    return dict(
+        setting=setting,
+        value=value,
+        epochs_per_run=calls,
+        epoch_seconds=per_epoch,
+        token_seconds=per_epoch["median"] / tokens,
+    )
+
+
+def scaling(config, repeats: int) -> dict[str, list[dict]]:
+    """`scaling_point` for every value of every setting in SCALING."""
+    return {
+        setting: [scaling_point(config, setting, value, repeats) for value in values]
+        for setting, values in SCALING.items()
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch reference
+
+
+def torch_model(torch, n_values: int, n_a: int):
+    """(nn.LSTM, nn.Linear) initialised as Keras (and jazz_flax's "keras" scheme) does."""
+    lstm, head = torch.nn.LSTM(n_values, n_a), torch.nn.Linear(n_a, n_values)
+    with torch.no_grad():
+        torch.nn.init.xavier_uniform_(lstm.weight_ih_l0)
+        torch.nn.init.orthogonal_(lstm.weight_hh_l0)
+        lstm.bias_ih_l0.zero_()
+        lstm.bias_hh_l0.zero_()
+        lstm.bias_ih_l0[n_a : 2 * n_a] = 1.0  # torch's gate order: i, f, g, o
+        torch.nn.init.xavier_uniform_(head.weight)
+        head.bias.zero_()
+    return lstm, head
+
+
+def torch_one_hot(torch, ids: np.ndarray, n_values: int):
+    """float (…, n_values) one-hot vectors of ids, all zeros for EMPTY."""
+    ids = torch.as_tensor(ids, dtype=torch.long)
+    return torch.nn.functional.one_hot(ids.clamp(min=0), n_values).float() * (ids >= 0)[..., None]
+
+
+def torch_train(torch, config, windows: data.Windows, n_values: int) -> tuple[float, float]:
+    """(seconds, last loss) of TRAIN_EPOCHS epochs in PyTorch eager, as `train.train` trains."""
+    lstm, head = torch_model(torch, n_values, config.n_a)
+    params = [*lstm.parameters(), *head.parameters()]
+    optimizer = torch.optim.Adam(params, lr=config.lr, betas=(config.b1, config.b2), eps=1e-8)
+    decay = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1 / (1 + config.decay * t))
+    x = torch_one_hot(torch, windows.x, n_values).transpose(0, 1)  # (Tx, m, V), time-major
+    y = torch.as_tensor(windows.y, dtype=torch.long).T  # (Tx, m); EMPTY (-1) is ignored
+    began = time.perf_counter()
+    for _ in range(TRAIN_EPOCHS):
+        for rows in torch.randperm(x.shape[1]).split(config.batch_size):
+            logits = head(lstm(x[:, rows])[0])
+            losses = torch.nn.functional.cross_entropy(
+                logits.transpose(1, 2), y[:, rows], ignore_index=-1, reduction="none"
+            )
+            loss = losses.sum(0).mean()  # Σ over time of the batch-mean cross-entropy
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            decay.step()
+    return time.perf_counter() - began, loss.item()
+
+
+def torch_greedy(torch, lstm, head, n_values: int) -> float:
+    """Seconds for one greedy SAMPLE_LENGTH-token sample as a Python loop of LSTM steps."""
+    began = time.perf_counter()
+    with torch.no_grad():
+        x, state = torch.zeros(1, 1, n_values), None
+        for _ in range(SAMPLE_LENGTH):
+            out, state = lstm(x, state)
+            token = head(out[0, 0]).argmax()
+            x = torch.zeros(1, 1, n_values)
+            x[0, 0, token] = 1.0
+    return time.perf_counter() - began
+
+
+def torch_reference(config, windows: data.Windows, n_values: int, repeats: int) -> dict:
+    """PyTorch's 100 epochs and greedy sample, or {"skipped": why} without torch."""
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "torch is not installed (pip install -e '.[bench]')"}
+    torch.manual_seed(config.seed)
+    losses = []
+
+    def run_train() -> float:
+        seconds, loss = torch_train(torch, config, windows, n_values)
+        losses.append(loss)
+        return seconds
+
+    lstm, head = torch_model(torch, n_values, config.n_a)
+    return dict(
+        version=torch.__version__,
+        threads=torch.get_num_threads(),
+        train_100_epochs=dict(repeat(run_train, repeats), final_loss=losses[-1]),
+        sample_greedy=repeat(lambda: torch_greedy(torch, lstm, head, n_values), repeats),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    model = platform.processor()
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        names = (line.split(":", 1)[1] for line in lscpu.splitlines() if "Model name" in line)
+        model = next(names).strip()
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        pass
+    return dict(
+        cpu=model,
+        nproc=os.cpu_count(),
+        load_average=os.getloadavg(),
+        python=platform.python_version(),
+        jax=jax.__version__,
+        flax=flax.__version__,
+        backend=jax.default_backend(),
+        xla_flags=os.environ.get("XLA_FLAGS", ""),
+    )
+
+
+def target_checks(results: dict) -> dict[str, dict]:
+    """Each TARGETS entry: its value in `results`, its limit and whether it is met."""
+    windows = results["scaling"]["windows"]
+    values = dict(
+        compile_train_s=results["compile"]["train"]["median"],
+        train_100_epochs_s=results["train_100_epochs"]["median"],
+        greedy_sample_ms=results["sample_greedy"]["median"] * 1e3,
+        batched_tokens_per_s=max(row["tokens_per_s"] for row in results["sample_batched"]),
+        token_cost_growth=windows[-1]["token_seconds"] / windows[0]["token_seconds"],
+    )
+    checks = {}
+    for name, (limit, kind) in TARGETS.items():
+        met = values[name] <= limit if kind == "max" else values[name] >= limit
+        checks[name] = dict(value=values[name], limit=limit, met=met)
+    return checks
+
+
+def versus_torch(results: dict, key: str, unit: float, fmt: str) -> tuple[str, str, str]:
+    """(jazz_flax's median, PyTorch's, how many times faster jazz_flax is) of `key`, as text."""
+    ours = results[key]["median"]
+    theirs = results["torch"].get(key, {}).get("median")
+    if theirs is None:
+        return format(ours * unit, fmt), "skipped", ""
+    return format(ours * unit, fmt), format(theirs * unit, fmt), f"{theirs / ours:.1f}×"
+
+
+def headline_rows(results: dict) -> list[tuple[str, ...]]:
+    """(what, jazz_flax, PyTorch, speed-up, target) rows of the headline figures."""
+    checks = {k: ("met" if v["met"] else "MISSED") for k, v in results["targets"].items()}
+    compile_s = results["compile"]
+    rows = [
+        ("", "jazz_flax", "PyTorch", "speed-up", "target"),
+        ("compile, training program", f"{compile_s['train']['median']:.2f} s", "", "", ""),
+        ("compile, sampler", f"{compile_s['sampler']['median']:.2f} s", "", "", ""),
+        (
+            f"{TRAIN_EPOCHS} epochs ({results['steps']} Adam steps), s",
+            *versus_torch(results, "train_100_epochs", 1, ".3f"),
+            "",
+        ),
+        (
+            f"greedy {SAMPLE_LENGTH}-token sample, ms",
+            *versus_torch(results, "sample_greedy", 1e3, ".3f"),
+            "",
+        ),
+    ]
+    rows += [
+        (f"sampling, batch {row['batch']}", f"{row['tokens_per_s']:,.0f} tok/s", "", "", "")
+        for row in results["sample_batched"]
+    ]
+    targets = {
+        1: f"≤ 2 s: {checks['compile_train_s']}",
+        3: f"≤ 0.20 s: {checks['train_100_epochs_s']}",
+        4: f"≤ 0.3 ms: {checks['greedy_sample_ms']}",
+        len(rows) - 1: f"≥ 1 M tok/s: {checks['batched_tokens_per_s']}",
+    }
+    return [(*row[:4], targets.get(i, row[4])) for i, row in enumerate(rows)]
+
+
+def scaling_rows(points: dict[str, list[dict]]) -> list[str]:
+    """One line per scaling point: per epoch, per token, epochs per timed run."""
+    lines = [f"{'scaling (random ids)':<34}{'per epoch':>12}{'per token':>12}{'run of':>10}"]
+    for setting, rows in points.items():
+        for row in rows:
+            label = f"{setting} = {row['value']:,}"
+            epoch_ms = row["epoch_seconds"]["median"] * 1e3
+            token_ns, calls = row["token_seconds"] * 1e9, row["epochs_per_run"]
+            lines.append(f"{label:<34}{epoch_ms:>9.1f} ms{token_ns:>9.0f} ns{calls:>4} epochs")
+    return lines
+
+
+def table(results: dict) -> str:
+    """The machine, the headline figures beside PyTorch and the targets, and the scaling."""
+    info = results["machine"]
+    growth = results["targets"]["token_cost_growth"]
+    flat = "met" if growth["met"] else "MISSED"
+    lines = [
+        f"{info['cpu']}, {info['nproc']} cores, load average {info['load_average'][0]:.2f} "
+        f"(after: {info['load_average_after'][0]:.2f}); jax {info['jax']}; {results['data']}",
+        *(f"{a:<34}{b:>16}{c:>10}{d:>10}   {e}" for a, b, c, d, e in headline_rows(results)),
+        "",
+        *scaling_rows(results["scaling"]),
+        f"per-token cost at {SCALING['windows'][-1]:,} windows / at {SCALING['windows'][0]}: "
+        f"{growth['value']:.2f} (flat: ≤ {growth['limit']}: {flat})",
+    ]
+    if "skipped" in results["torch"]:
+        lines.append(f"PyTorch reference skipped: {results['torch']['skipped']}")
+    return "\n".join(lines)
+
+
+def plot_scaling(points: dict[str, list[dict]], path: Path) -> None:
+    """Seconds per token against each swept setting (log-log), one panel each."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(points), figsize=(4 * len(points), 3.5), sharey=True)
+    for ax, (setting, rows) in zip(axes, points.items(), strict=True):
+        values = [r["value"] for r in rows]
+        ax.plot(values, [r["token_seconds"] * 1e9 for r in rows], "o-")
+        ax.set(xscale="log", yscale="log", xlabel=setting, title=f"training cost vs {setting}")
+        ax.set_xticks(values, [f"{v:,}" for v in values], minor=False)
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    axes[0].set_ylabel("ns per token (forward + backward + Adam)")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write(path, buffer.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def run(repeats: int) -> dict:
+    """Every measurement, as bench.json holds them."""
+    jax.config.update("jax_enable_compilation_cache", False)  # compile times from cold
+    config, windows, n_values, source = baseline_setup()
+    results = dict(
+        machine=machine(),
+        data=f"{source} windows, m={windows.x.shape[0]}, Tx={windows.x.shape[1]}, "
+        f"{n_values} values",
+        steps=TRAIN_EPOCHS * -(-windows.x.shape[0] // config.batch_size),
+        repeats=repeats,
+    )
+    results["compile"] = dict(
+        train=compile_train(config, windows, n_values, repeats),
+        sampler=compile_sampler(config, n_values, repeats),
+    )
+    results["train_100_epochs"] = train_100_epochs(config, windows, n_values, repeats)
+    results["sample_greedy"] = sample_greedy(config, n_values, max(repeats, 50))
+    results["sample_batched"] = sample_batched(config, n_values, repeats)
+    results["scaling"] = scaling(config, repeats)
+    results["torch"] = torch_reference(config, windows, n_values, repeats)
+    results["machine"]["load_average_after"] = os.getloadavg()
+    results["targets"] = target_checks(results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m experiments.benchmark", description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (≥ 5)")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench"))
+    args = parser.parse_args(argv)
+    results = run(max(args.repeats, 5))
+    print(table(results), flush=True)
+    atomic_write(args.out / "bench.json", json.dumps(results, indent=2) + "\n")
+    plot_scaling(results["scaling"], args.out / "scaling.png")
+    print(f"wrote {args.out / 'bench.json'} and {args.out / 'scaling.png'}")
+
+
+if __name__ == "__main__":
+    main()
