@@ -5,11 +5,12 @@
                ──dropout, Dense──▶ logits (B, T, n_values)
 
 Each layer *is* an `nn.LSTMCell`: it creates the parameters (`ii`, `if`, `ig`, `io` input kernels;
-`hi`, `hf`, `hg`, `ho` recurrent kernels and biases), `nn.scan` runs it over time and `step` — one
-time step, for the sampler — calls it. The input half of each gate does not depend on the carry,
-so `__call__` computes it for all steps before the scan, from ids by row lookup, and the scanned
-body is a single matmul. (Scanning `nn.LSTMCell.__call__` itself applies the input kernels at every
-step, to one-hot vectors: 0.80 s for the baseline's 100 epochs on 2 CPU cores against 0.55 s.)
+`hi`, `hf`, `hg`, `ho` recurrent kernels and biases), `nn.scan` runs its recurrence over time and
+`step` — one time step, for the sampler — runs the same recurrence once. The input half of each
+gate does not depend on the carry, so `__call__` computes it for all steps before the scan, from
+ids by row lookup, and the scanned body is a single matmul. (Scanning `nn.LSTMCell.__call__`
+itself applies the input kernels at every step, to one-hot vectors: 0.80 s for the baseline's 100
+epochs on 2 CPU cores against 0.55 s.)
 
 The scan has a hand-written gradient (`lstm_scan`, an `nn.custom_vjp`). Autodiff of the scan
 carries the recurrent kernel's gradient through the backward loop (one more matmul per step) and
@@ -55,8 +56,8 @@ class DJModel(nn.Module):
     ) -> jax.Array:
         """Logits (B, T, n_values) for ids (B, T), from a zero carry; (T, B, …) if time_major."""
         x = ids if time_major else ids.T  # the scan runs over the leading axis
-        if self.is_initializing():  # the cells create their parameters on their first call
-            self.step(self.initial_carry(x.shape[1]), x[0])
+        if self.is_initializing():
+            self.create_parameters(x.shape[1])
         for cell in self.cells:
             x = lstm_scan(cell, stacked_gate_inputs(cell.variables["params"], x))
             x = self.drop(x, deterministic)
@@ -64,15 +65,24 @@ class DJModel(nn.Module):
         logits = self.head(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], self.n_values)
         return logits if time_major else logits.transpose(1, 0, 2)
 
+    def create_parameters(self, batch: int) -> None:
+        """The cells and the head create their parameters on a first call, as nn.LSTMCell does."""
+        x = jnp.zeros((batch, self.n_values))
+        for cell, layer_carry in zip(self.cells, self.initial_carry(batch), strict=True):
+            _, x = cell(layer_carry, x)
+        self.head(x)
+
     def step(self, carry: Carry, ids: jax.Array, deterministic: bool = True):
-        """One time step: ids (B,) → (new carry, logits (B, n_values))."""
-        x = jax.nn.one_hot(ids, self.n_values)  # EMPTY (-1) gives the zero vector
+        """One time step: ids (B,) → (new carry, logits (B, n_values)), by the arithmetic of one
+        step of `__call__` (a row lookup, then the cell's fused recurrence)."""
+        x = ids[None]  # (1, B): one time step
         new_carry = []
         for cell, layer_carry in zip(self.cells, carry, strict=True):
-            layer_carry, x = cell(layer_carry, x)
-            x = self.drop(x, deterministic)
+            inputs = stacked_gate_inputs(cell.variables["params"], x)[0]
+            layer_carry, (h, _) = recurrent_step(cell, layer_carry, inputs)
+            x = self.drop(h, deterministic)[None]
             new_carry.append(layer_carry)
-        return tuple(new_carry), self.head(x)
+        return tuple(new_carry), self.head(x[0])
 
     @nn.nowrap
     def initial_carry(self, batch: int) -> Carry:

@@ -53,11 +53,19 @@ def filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.
 
 
 def choose(key: jax.Array, logits: jax.Array, strategy: Strategy) -> jax.Array:
-    """int32 (B,) tokens from logits (B, V).
+    """int32 (B,) tokens from logits (B, V): the argmax when greedy, else a draw.
 
     Draws by inverse CDF, one uniform number per row (cheaper on CPU than Gumbel noise per value);
     the sort behind top-k / top-p runs only when one of them is set.
     """
+    return jax.lax.cond(
+        strategy.greedy,
+        lambda: jnp.argmax(logits, axis=-1).astype(jnp.int32),
+        lambda: _draw(key, logits, strategy),
+    )
+
+
+def _draw(key: jax.Array, logits: jax.Array, strategy: Strategy) -> jax.Array:
     filtering = (strategy.top_k > 0) | (strategy.top_p < 1)
     filtered = jax.lax.cond(
         filtering,
@@ -66,8 +74,7 @@ def choose(key: jax.Array, logits: jax.Array, strategy: Strategy) -> jax.Array:
     )
     cdf = jnp.cumsum(jax.nn.softmax(filtered / strategy.temperature, axis=-1), axis=-1)
     u = (1.0 - jax.random.uniform(key, (logits.shape[0], 1))) * cdf[:, -1:]  # in (0, total]
-    sampled = jnp.minimum(jnp.sum(cdf < u, axis=-1), logits.shape[-1] - 1)
-    return jnp.where(strategy.greedy, jnp.argmax(logits, axis=-1), sampled).astype(jnp.int32)
+    return jnp.minimum(jnp.sum(cdf < u, axis=-1), logits.shape[-1] - 1).astype(jnp.int32)
 
 
 class Sample(NamedTuple):
