@@ -96,19 +96,12 @@ class DJModel(nn.Module):
         return self.apply({"params": params}, carry, ids, method=DJModel.step)
 
 
-def gate_inputs(params, x: jax.Array) -> tuple[jax.Array, ...]:
-    """The input half of each gate plus its bias, (T, B, n_a) per gate.
-
-    x: ids (T, B) — row lookup in the input kernels, EMPTY giving zeros — or vectors (T, B, F).
-    """
-    return tuple(jnp.split(stacked_gate_inputs(params, x), len(GATES), axis=-1))
-
-
 def stacked_gate_inputs(params, x: jax.Array) -> jax.Array:
-    """`gate_inputs` side by side, (T, B, 4·n_a), in the order of GATES.
+    """The input half of each gate plus its bias, side by side: (T, B, 4·n_a), in GATES order.
 
-    Ids look up rows of one table whose last row, the bias alone, stands for EMPTY: a plain gather
-    (and one scatter in the gradient) with no mask.
+    x: ids (T, B) — EMPTY giving the bias alone — or vectors (T, B, F). Ids look up rows of one
+    table whose last row, the bias alone, stands for EMPTY: a plain gather (and one scatter in the
+    gradient) with no mask.
     """
     kernel = jnp.concatenate([params[f"i{gate}"]["kernel"] for gate in GATES], axis=1)
     bias = jnp.concatenate([params[f"h{gate}"]["bias"] for gate in GATES])
