@@ -25,7 +25,6 @@ Prints a table and writes runs/bench/bench.json and runs/bench/scaling.png.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -42,7 +41,7 @@ import numpy as np
 
 from experiments import baseline
 from jazz_flax import data, sample, train
-from jazz_flax.files import atomic_write
+from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import init_params
 
 N_VALUES = 85  # the Metheny vocabulary, for random ids when the file is absent
@@ -435,13 +434,11 @@ def table(results: dict) -> str:
 
 def plot_scaling(points: dict[str, list[dict]], path: Path) -> None:
     """Seconds per token against each swept setting (log-log), one panel each."""
-    import matplotlib
     import matplotlib.ticker
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(points), figsize=(4 * len(points), 3.5), sharey=True)
+    fig = Figure(figsize=(4 * len(points), 3.5))
+    axes = fig.subplots(1, len(points), sharey=True)
     for ax, (setting, rows) in zip(axes, points.items(), strict=True):
         values = [r["value"] for r in rows]
         ax.plot(values, [r["token_seconds"] * 1e9 for r in rows], "o-")
@@ -449,10 +446,7 @@ def plot_scaling(points: dict[str, list[dict]], path: Path) -> None:
         ax.set_xticks(values, [f"{v:,}" for v in values], minor=False)
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     axes[0].set_ylabel("ns per token (forward + backward + Adam)")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write(path, buffer.getvalue())
+    write_figure(fig, path, bbox_inches="tight")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -37,6 +38,17 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
         _remove(tmp)
         raise
     return path
+
+
+def write_figure(figure, path: str | os.PathLike, dpi: int = 100, **savefig_options) -> Path:
+    """A matplotlib `Figure` as a PNG file, written as `atomic_write` does.
+
+    Figures are made with `matplotlib.figure.Figure`, not pyplot, so plotting never changes the
+    backend of a notebook that imports us.
+    """
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, **savefig_options)
+    return atomic_write(path, buffer.getvalue())
 
 
 def _remove(tmp: str | None) -> None:

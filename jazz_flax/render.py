@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jazz_flax.files import atomic_write
+from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.grammar import Chord, Event
 
 SAMPLE_RATE = 22_050
@@ -136,12 +136,10 @@ def chord_name(c: Chord) -> str:
 
 def write_piano_roll(solo: Solo, path: Path, title: str = "") -> Path:
     """The melody as bars (time in beats, MIDI pitch) with the chord changes marked."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(max(8.0, solo.length / 4), 4.0))
+    fig = Figure(figsize=(max(8.0, solo.length / 4), 4.0))
+    ax = fig.subplots()
     notes = [e for e in solo.notes if e.pitch is not None]
     for e in notes:
         ax.broken_barh([(e.offset, e.duration * 0.95)], (e.pitch - 0.4, 0.8), color="tab:blue")
@@ -154,10 +152,7 @@ def write_piano_roll(solo: Solo, path: Path, title: str = "") -> Path:
     ax.set_xticks(np.arange(0, solo.length + 1e-9, 4))
     ax.set_title(title or f"{len(notes)} notes, {solo.length / 4:g} measures at {solo.bpm:g} bpm")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    return atomic_write(path, buffer.getvalue())
+    return write_figure(fig, path, dpi=120)
 
 
 def write_all(solo: Solo, stem: Path) -> dict[str, Path]:

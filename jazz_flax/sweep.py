@@ -73,7 +73,7 @@ import numpy as np
 
 from jazz_flax import data, evaluate, train
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.files import atomic_write
+from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import count_params
 
 TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled training program
@@ -472,12 +472,10 @@ def results_markdown(results: Sequence[Result], definition: dict, name: str) -> 
 
 def plot_curves(results: Sequence[Result], path: Path, title: str = "") -> None:
     """Mean training loss per point (log scale) with ±std bands, and the notebook's two values."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for point, members in by_point(results).items():
         losses = np.stack([member.losses for member in members])
         mean, std = losses.mean(axis=0), losses.std(axis=0)
@@ -489,7 +487,4 @@ def plot_curves(results: Sequence[Result], path: Path, title: str = "") -> None:
     ax.set(xlabel="epoch", ylabel="training loss (Σ over time of the cross-entropy)", yscale="log")
     ax.set_title(title)
     ax.legend(fontsize="small")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write(path, buffer.getvalue())
+    write_figure(fig, path, bbox_inches="tight")

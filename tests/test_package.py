@@ -1,0 +1,14 @@
+"""The package as pip installs it."""
+
+import configparser
+
+import setuptools
+
+from tests.commands import ROOT
+
+
+def test_setuptools_finds_every_module():
+    options = configparser.ConfigParser()
+    options.read(ROOT / "setup.cfg")
+    include = options["options.packages.find"]["include"].split()
+    assert setuptools.find_packages(str(ROOT), include=include) == ["jazz_flax"]
