@@ -6,8 +6,9 @@ EXP    ?= baseline
 ARGS   ?=
 SWEEP  ?= hidden_size
 MIDI   := data/original_metheny.mid
+DATA   := $(if $(filter leadsheets,$(EXP)),leadsheets,data)  # the target that provides EXP's data
 
-.PHONY: help install data test lint summary train generate fuzz
+.PHONY: help install data leadsheets test lint summary train generate fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,6 +21,9 @@ install:  ## create .venv and install jazz_flax (editable) with the dev extras
 data:  ## download the Metheny MIDI into data/ (sha256-checked; skipped when present)
 	$(PY) -m jazz_flax.download
 
+leadsheets:  ## copy the lead sheets music21 ships with into data/leadsheets (no download)
+	$(PY) -m experiments.leadsheets
+
 test:  ## run the test suite
 	$(PY) -m pytest -q
 
@@ -29,7 +33,7 @@ lint:  ## ruff
 summary: data  ## print the corpus summary of the Metheny file
 	$(PY) -m jazz_flax.data summary --midi $(MIDI)
 
-train: data  ## train experiments/$(EXP).py into runs/$(EXP) (ARGS="--config.epochs=200 ...")
+train: $(DATA)  ## train experiments/$(EXP).py into runs/$(EXP) (ARGS="--config.epochs=200 ...")
 	$(PY) -m jazz_flax.main train --config experiments/$(EXP).py $(ARGS)
 
 generate:  ## improvise with runs/$(EXP)'s model (ARGS="--temperature 0.8 --seed 3 --chords 'Dm7 G7'")

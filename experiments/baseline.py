@@ -17,6 +17,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.layers = 1
     config.dropout = 0.0
     config.init = "keras"  # "keras" or "flax"
+    config.condition_on_chords = False  # True: each token's chord joins the input (Improv RNN)
 
     config.lr = 0.01
     config.b1 = 0.9
@@ -24,6 +25,8 @@ def get_config() -> ml_collections.ConfigDict:
     config.decay = 0.01  # lr_t = lr / (1 + decay * step)
     config.batch_size = 32
     config.epochs = 100
+
+    config.devices = 1  # devices each batch is split over (0: all); results match 1 device
 
     config.resume = False
     return config

@@ -1,7 +1,12 @@
-"""From a MIDI or MusicXML solo to a token corpus, a vocabulary and training windows.
+"""From MIDI or MusicXML files to a token corpus, a vocabulary and training windows.
 
-    score ──parse (music21, ≈8 s, cached)──▶ Corpus: tokens and chords per measure
-    Corpus.ids ──make_windows──▶ Windows(x, y): int32 (m, Tx), EMPTY where a vector is all zeros
+    file ──parse (music21, ≈8 s, cached per file)──▶ Piece: tokens, chords and notes per measure
+    pieces ──one sorted vocabulary──▶ Corpus ──segments──▶ Segment(ids, chords) per piece
+    segments ──segment_windows (never across two pieces)──▶ Windows(x, y, chords)
+
+`data_config.path` is a file, a folder (its music files) or a glob. A piece's chords come from a
+chord part or from the chord symbols of a lead sheet (`chord_part="symbols"`); each token has the
+features of the chord sounding at its onset (`chord_vector`: 12 pitch classes, then 12 roots).
 
 `python -m jazz_flax.data summary [--midi PATH] [--json]` prints the corpus' shapes.
 """
@@ -10,13 +15,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fnmatch
 import functools
+import glob
 import hashlib
 import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,25 +36,29 @@ from jazz_flax.files import atomic_write
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
 BEATS_PER_MEASURE = 4
-PIPELINE_VERSION = 2  # bump when parsing changes: it invalidates every cache entry
+PIPELINE_VERSION = 3  # bump when parsing changes: it invalidates every cache entry
 MUSIC_SUFFIXES = (".mid", ".midi", ".xml", ".mxl", ".musicxml")
+CHORD_SYMBOLS = "symbols"  # chord_part: the chord symbols written in the melody part
+PART_RULE_KEYS = ("melody_part", "chord_part")  # what a `parts` rule may set
+CHORD_FEATURES = 24  # chord_vector: 12 pitch classes, then 12 roots
 
 
 def default_config() -> ml_collections.ConfigDict:
     """The data settings of the seed notebook (the Metheny file)."""
     return ml_collections.ConfigDict(
         dict(
-            path="data/original_metheny.mid",
-            melody_part="Guitar",
-            chord_part="Piano",
-            start=476.0,  # the accompanied solo, in quarter notes
+            path="data/original_metheny.mid",  # a file, a folder of them or a glob
+            melody_part="Guitar",  # a file of one part: that part, whatever its name
+            chord_part="Piano",  # or "symbols": the melody part's chord symbols (lead sheets)
+            parts={},  # per file: {"<stem or glob of stems>": {"melody_part": …, "chord_part": …}}
+            start=476.0,  # the accompanied solo, in quarter notes; None: the whole piece
             end=548.0,
             windows="notebook",  # "notebook": m random windows; "sliding": every window
             m=60,  # notebook mode: number of windows
             Tx=30,
             window_seed=0,  # notebook mode: np.random.seed of the window starts
             stride=1,  # sliding mode
-            holdout_measures=0,  # the last measures, kept out of training for held-out NLL
+            holdout_measures=0,  # each piece's last measures, kept out of training (held-out NLL)
         )
     )
 
@@ -83,6 +94,11 @@ class Vocabulary:
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.values[int(i)] for i in ids]
 
+    @functools.cached_property
+    def durations(self) -> np.ndarray:
+        """float32 (V,): each value's duration in beats."""
+        return np.array([grammar.Token.parse(v).duration for v in self.values], np.float32)
+
     def to_json(self) -> str:
         return json.dumps({"values": list(self.values)})
 
@@ -92,12 +108,25 @@ class Vocabulary:
 
 
 # ---------------------------------------------------------------------------------------------
-# Corpus
+# Chord features
+
+
+def chord_vector(chord: grammar.Chord) -> np.ndarray:
+    """float32 (CHORD_FEATURES,): the chord's pitch classes (multi-hot), then its root (one-hot)."""
+    theory = chord.harmony  # computed once per distinct chord
+    vector = np.zeros(CHORD_FEATURES, np.float32)
+    vector[sorted(theory.pitch_classes["C"])] = 1.0
+    vector[12 + theory.root] = 1.0
+    return vector
+
+
+# ---------------------------------------------------------------------------------------------
+# Pieces and the corpus
 
 
 @dataclasses.dataclass(frozen=True)
-class Corpus:
-    """Tokens, chords and notes of each measure of a section; the first is not trained on."""
+class Piece:
+    """Tokens, chords and notes of each measure of a file's section; the first is not trained on."""
 
     measures: tuple[tuple[str, ...], ...]  # grammar tokens of each measure
     chords: tuple[tuple[grammar.Chord, ...], ...]  # chords of each measure, offsets within it
@@ -105,36 +134,29 @@ class Corpus:
     source: dict  # file, sha256, parts and section it came from
     cache_hit: bool = dataclasses.field(default=False, compare=False)
 
-    @property
-    def n_measures(self) -> int:
-        return len(self.measures)
-
     @functools.cached_property
     def tokens(self) -> list[str]:
-        """The training corpus: every measure's tokens but the first's, as the seed does."""
+        """The piece's training tokens: every measure's but the first's, as the seed does."""
         return [token for measure in self.measures[1:] for token in measure]
 
     @functools.cached_property
-    def vocab(self) -> Vocabulary:
-        return Vocabulary.from_tokens(self.tokens)
+    def token_chords(self) -> list[grammar.Chord]:
+        """The chord sounding at each of `tokens`, at its onset (`grammar.onsets`)."""
+        return [
+            grammar.chord_at(chords, onset)
+            for measure, chords in zip(self.measures[1:], self.chords[1:], strict=True)
+            for onset in grammar.onsets(measure)
+        ]
 
     @functools.cached_property
-    def ids(self) -> np.ndarray:
-        return self.vocab.encode(self.tokens)
+    def chord_features(self) -> np.ndarray:
+        """float32 (len(tokens), CHORD_FEATURES): `chord_vector` of each token's chord."""
+        vectors = [chord_vector(chord) for chord in self.token_chords]
+        return np.array(vectors, np.float32).reshape(-1, CHORD_FEATURES)
 
-    def split_ids(self, holdout_measures: int) -> tuple[np.ndarray, np.ndarray]:
-        """(training ids, held-out ids): the last `holdout_measures` measures are held out.
-
-        The vocabulary covers both, so held-out tokens have ids.
-        """
-        trained = len(self.measures) - 1  # the first measure is never used
-        if not 0 <= holdout_measures < trained:
-            raise JazzFlaxError(
-                f"holdout_measures={holdout_measures} leaves nothing to train on",
-                hint=f"use 0 to {trained - 1} for this corpus of {trained} measures",
-            )
-        held_out = sum(len(m) for m in self.measures[len(self.measures) - holdout_measures :])
-        return self.ids[: len(self.ids) - held_out], self.ids[len(self.ids) - held_out :]
+    def held_out_tokens(self, holdout_measures: int) -> int:
+        """How many tokens the last `holdout_measures` measures hold."""
+        return sum(len(m) for m in self.measures[len(self.measures) - holdout_measures :])
 
     def to_json(self) -> dict:
         return {
@@ -145,7 +167,7 @@ class Corpus:
         }
 
     @classmethod
-    def from_json(cls, data: dict, cache_hit: bool = False) -> Corpus:
+    def from_json(cls, data: dict, cache_hit: bool = False) -> Piece:
         chords = tuple(
             tuple(grammar.Chord(float(offset), tuple(pitches)) for offset, pitches in m)
             for m in data["chords"]
@@ -159,44 +181,192 @@ class Corpus:
         return cls(measures, chords, melody, dict(data["source"]), cache_hit)
 
 
+class Segment(NamedTuple):
+    """Consecutive training tokens of one piece: their ids and their chords' features."""
+
+    ids: np.ndarray  # int32 (n,)
+    chords: np.ndarray  # float32 (n, CHORD_FEATURES): chord_vector of each token's chord
+
+    @classmethod
+    def without_chords(cls, ids: np.ndarray) -> Segment:
+        """`ids` with all-zero chord features."""
+        return cls(ids, np.zeros((len(ids), CHORD_FEATURES), np.float32))
+
+
+@dataclasses.dataclass(frozen=True)
+class Corpus:
+    """Pieces with one vocabulary; its measures, chords and notes are theirs, one after another."""
+
+    pieces: tuple[Piece, ...]
+
+    @property
+    def cache_hit(self) -> bool:
+        return all(piece.cache_hit for piece in self.pieces)
+
+    @functools.cached_property
+    def measures(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(m for piece in self.pieces for m in piece.measures)
+
+    @functools.cached_property
+    def chords(self) -> tuple[tuple[grammar.Chord, ...], ...]:
+        return tuple(c for piece in self.pieces for c in piece.chords)
+
+    @functools.cached_property
+    def melody(self) -> tuple[tuple[grammar.Event, ...], ...]:
+        return tuple(e for piece in self.pieces for e in piece.melody)
+
+    @property
+    def n_measures(self) -> int:
+        return len(self.measures)
+
+    @functools.cached_property
+    def tokens(self) -> list[str]:
+        """The training corpus: each piece's tokens (its first measure aside), piece after piece."""
+        return [token for piece in self.pieces for token in piece.tokens]
+
+    @functools.cached_property
+    def vocab(self) -> Vocabulary:
+        return Vocabulary.from_tokens(self.tokens)
+
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        return self.vocab.encode(self.tokens)
+
+    @functools.cached_property
+    def segments(self) -> tuple[Segment, ...]:
+        """Each piece's ids (cut from `ids`) and chord features."""
+        ends = np.cumsum([len(piece.tokens) for piece in self.pieces])
+        ids = np.split(self.ids, ends[:-1])
+        return tuple(
+            Segment(piece_ids, piece.chord_features)
+            for piece_ids, piece in zip(ids, self.pieces, strict=True)
+        )
+
+    def split(self, holdout_measures: int) -> tuple[list[Segment], list[Segment]]:
+        """(training segments, held-out segments), one of each per piece: each piece's last
+        `holdout_measures` measures are held out. The vocabulary covers both."""
+        shortest = min(len(piece.measures) - 1 for piece in self.pieces)  # the first is never used
+        if not 0 <= holdout_measures < shortest:
+            raise JazzFlaxError(
+                f"holdout_measures={holdout_measures} leaves nothing to train on",
+                hint=f"use 0 to {shortest - 1}: the shortest piece has {shortest} measures",
+            )
+        trained, held_out = [], []
+        for piece, segment in zip(self.pieces, self.segments, strict=True):
+            cut = len(segment.ids) - piece.held_out_tokens(holdout_measures)
+            trained.append(Segment(segment.ids[:cut], segment.chords[:cut]))
+            held_out.append(Segment(segment.ids[cut:], segment.chords[cut:]))
+        return trained, held_out
+
+    def split_ids(self, holdout_measures: int) -> tuple[np.ndarray, np.ndarray]:
+        """(training ids, held-out ids): `split`'s segments' ids, each side concatenated."""
+        return tuple(
+            np.concatenate([segment.ids for segment in side])
+            for side in self.split(holdout_measures)
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading files, the cache
+
+
 def load_corpus(
     path: str | os.PathLike,
     melody_part: str = "Guitar",
     chord_part: str = "Piano",
-    start: float = 476.0,
-    end: float = 548.0,
+    start: float | None = 476.0,
+    end: float | None = 548.0,
     cache_dir: str | os.PathLike | None = None,
+    parts: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Corpus:
-    """The corpus of the section [start, end] of a MIDI or MusicXML file, from the cache if there.
+    """The corpus of the section [start, end] (None: the piece's start or end) of each file.
 
-    The cache entry is keyed by the file's sha256, the options and PIPELINE_VERSION; an entry that
-    does not read back whole is rebuilt.
+    `path` is a MIDI or MusicXML file, a folder or a glob (`music_files`). The first rule of
+    `parts` whose pattern matches a file's stem (or name) sets that file's melody_part and
+    chord_part. Each file is read from the cache if there (`load_piece`).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise JazzFlaxError(f"no such file: {path}", hint="run `make data` to download the solo")
+    files = music_files(path)
     options = dict(melody_part=melody_part, chord_part=chord_part, start=start, end=end)
-    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    entry = _cache_entry(cache_dir, sha256, options)
-    cached = _read_cache(entry)
-    if cached is not None:
-        return cached
-    corpus = parse_file(path, **options)
-    corpus.source.update(sha256=sha256)
-    payload = json.dumps(corpus.to_json())
-    checksum = hashlib.sha256(payload.encode()).hexdigest()
-    atomic_write(entry, json.dumps({"checksum": checksum, "corpus": payload}))
-    return corpus
+    per_file = options_per_file(files, options, parts or {})
+    return Corpus(tuple(load_piece(f, o, cache_dir) for f, o in zip(files, per_file, strict=True)))
 
 
 def load_corpus_from_config(data_config: ml_collections.ConfigDict) -> Corpus:
+    parts = data_config.get("parts")  # absent from the configs of older checkpoints
     return load_corpus(
         data_config.path,
         data_config.melody_part,
         data_config.chord_part,
         data_config.start,
         data_config.end,
+        parts=parts.to_dict() if parts is not None else None,
     )
+
+
+def music_files(path: str | os.PathLike) -> list[Path]:
+    """The files `path` names: itself, a folder's music files, or those a glob matches; sorted."""
+    path = Path(path)
+    if path.is_dir():
+        candidates, where = path.iterdir(), f"in {path}"
+    elif any(char in str(path) for char in "*?["):
+        candidates, where = map(Path, glob.glob(str(path), recursive=True)), f"match {path}"
+    else:
+        return [path]
+    files = sorted(p for p in candidates if p.suffix.lower() in MUSIC_SUFFIXES and p.is_file())
+    if not files:
+        raise JazzFlaxError(
+            f"no music files {where}", hint=f"expected files ending in {', '.join(MUSIC_SUFFIXES)}"
+        )
+    return files
+
+
+def options_per_file(
+    files: Sequence[Path], options: dict, parts: Mapping[str, Mapping[str, str]]
+) -> list[dict]:
+    """Each file's options: `options`, updated by the first rule of `parts` that matches it.
+
+    A rule that sets something else than PART_RULE_KEYS, or matches no file, is an error.
+    """
+    for pattern, rule in parts.items():
+        if not isinstance(rule, Mapping) or set(rule) - set(PART_RULE_KEYS):
+            raise JazzFlaxError(
+                f"parts rule {pattern!r} must set {' and/or '.join(PART_RULE_KEYS)}, got {rule!r}"
+            )
+        if not any(_matches(file, pattern) for file in files):
+            raise JazzFlaxError(
+                f"parts rule {pattern!r} matches none of the {len(files)} files",
+                hint="a rule names a file's stem or a glob of stems, e.g. 'berlin*'",
+            )
+    return [
+        dict(options, **next((r for p, r in parts.items() if _matches(file, p)), {}))
+        for file in files
+    ]
+
+
+def _matches(file: Path, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(file.stem, pattern) or fnmatch.fnmatchcase(file.name, pattern)
+
+
+def load_piece(path: Path, options: dict, cache_dir: str | os.PathLike | None = None) -> Piece:
+    """The piece of one file (`parse_file` with `options`), from the cache if there.
+
+    The cache entry is keyed by the file's sha256, the options and PIPELINE_VERSION; an entry that
+    does not read back whole is rebuilt.
+    """
+    if not path.is_file():
+        raise JazzFlaxError(f"no such file: {path}", hint="run `make data` to download the solo")
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    entry = _cache_entry(cache_dir, sha256, options)
+    cached = _read_cache(entry)
+    if cached is not None:
+        cached.source.update(path=str(path))  # the same music may have been cached from elsewhere
+        return cached
+    piece = parse_file(path, **options)
+    piece.source.update(sha256=sha256)
+    payload = json.dumps(piece.to_json())
+    checksum = hashlib.sha256(payload.encode()).hexdigest()
+    atomic_write(entry, json.dumps({"checksum": checksum, "corpus": payload}))
+    return piece
 
 
 def cache_root() -> Path:
@@ -212,14 +382,14 @@ def _cache_entry(cache_dir, sha256: str, options: dict) -> Path:
     return Path(cache_dir or cache_root()) / f"corpus-{name}.json"
 
 
-def _read_cache(entry: Path) -> Corpus | None:
-    """The cached corpus, or None when the entry is missing or does not check out."""
+def _read_cache(entry: Path) -> Piece | None:
+    """The cached piece, or None when the entry is missing or does not check out."""
     try:
         wrapper = json.loads(entry.read_text())
         payload = wrapper["corpus"]
         if hashlib.sha256(payload.encode()).hexdigest() != wrapper["checksum"]:
             return None
-        return Corpus.from_json(json.loads(payload), cache_hit=True)
+        return Piece.from_json(json.loads(payload), cache_hit=True)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -228,8 +398,49 @@ def _read_cache(entry: Path) -> Corpus | None:
 # Parsing a score (music21)
 
 
-def parse_file(path: Path, melody_part: str, chord_part: str, start: float, end: float) -> Corpus:
-    """Parses the section [start, end] of the file: one token list and chord list per measure."""
+def parse_file(
+    path: Path, melody_part: str, chord_part: str, start: float | None, end: float | None
+) -> Piece:
+    """Parses the section [start, end] of the file: one token list and chord list per measure.
+
+    The chords come from the part `chord_part`, or with CHORD_SYMBOLS from the melody part's chord
+    symbols, each lasting until the next.
+    """
+    score = _read_score(path)
+    melody_stream = _melody_part(score, melody_part, path)
+    symbols = chord_part == CHORD_SYMBOLS
+    symbols_hint = f"for a lead sheet's chord symbols, use chord_part={CHORD_SYMBOLS!r}"
+    chord_stream = melody_stream if symbols else _part(score, chord_part, path, symbols_hint)
+    melody = _melody(melody_stream, start, end)
+    section = _section_text(start, end)
+    if not any(not e.isRest for e in melody):
+        raise JazzFlaxError(f"no notes in part {melody_part!r} {section} of {path}")
+    chords = _section(chord_stream, start, end, ("ChordSymbol",) if symbols else ("Chord",))
+    if symbols and not any(c.pitches for c in chords):
+        raise JazzFlaxError(f"no chord symbols {section} of {path}", hint="name its chord part")
+    melody_by_measure = _group_by_measure(melody)
+    chords_by_measure = _measure_chords(chords, melody_by_measure, held=symbols)
+    measures, melody_events = [], []
+    for number, elements in melody_by_measure.items():
+        measure_start = float(number * BEATS_PER_MEASURE)
+        chords_here = chords_by_measure[number]
+        if not chords_here:
+            raise JazzFlaxError(
+                f"measure at offset {measure_start:g} of {path} has no chord in part "
+                f"{chord_part!r}",
+                hint="choose the chord part with --chord-part or another section",
+            )
+        measures.append(tuple(grammar.parse_measure(elements, chords_here, measure_start)))
+        melody_events.append(tuple(_event(e, measure_start) for e in elements))
+    source = dict(
+        path=str(path), melody_part=melody_part, chord_part=chord_part, start=start, end=end
+    )
+    measure_chords = tuple(chords_by_measure[number] for number in melody_by_measure)
+    return Piece(tuple(measures), measure_chords, tuple(melody_events), source)
+
+
+def _read_score(path: Path):
+    """The music21 score of a MIDI or MusicXML file."""
     if path.suffix.lower() not in MUSIC_SUFFIXES:
         raise JazzFlaxError(
             f"{path} is not a music file", hint=f"expected one of {', '.join(MUSIC_SUFFIXES)}"
@@ -237,38 +448,52 @@ def parse_file(path: Path, melody_part: str, chord_part: str, start: float, end:
     from music21 import converter
 
     try:
-        score = converter.parse(str(path))
+        return converter.parse(str(path))
     except Exception as e:  # music21 raises many types for a file it cannot read
         raise JazzFlaxError(f"{path} could not be read as MIDI or MusicXML: {e}") from None
-    melody_stream, chord_stream = _part(score, melody_part, path), _part(score, chord_part, path)
-    melody = _section(melody_stream, start, end, ("Note", "Rest", "Chord"))
-    if not any(not e.isRest for e in melody):
-        raise JazzFlaxError(
-            f"no notes in part {melody_part!r} between offsets {start:g} and {end:g} of {path}"
-        )
-    chords = _section(chord_stream, start, end, ("Chord",))
-    melody_by_measure = _group_by_measure(melody)
-    chords_by_measure = _group_by_measure(chords)
-    measures, measure_chords, melody_events = [], [], []
-    for number, elements in melody_by_measure.items():
+
+
+def _melody(part, start: float | None, end: float | None) -> list:
+    """The notes, rests and double stops of the part's section, in time order."""
+    from music21 import harmony
+
+    elements = _section(part, start, end, ("Note", "Rest", "Chord"))
+    return [e for e in elements if not isinstance(e, harmony.Harmony)]  # a chord symbol is a Chord
+
+
+def _measure_chords(chords: Sequence, numbers: Iterable[int], held: bool) -> dict[int, tuple]:
+    """The grammar chords of each measure numbered in `numbers`, offsets within the measure.
+
+    With `held` (chord symbols, each lasting until the next), a measure whose first beat has no
+    chord of its own starts with the one sounding then (`_sounding_before`). Chords without
+    pitches ("N.C.") are left out.
+    """
+    starting = _group_by_measure([c for c in chords if c.pitches])
+    result = {}
+    for number in numbers:
         measure_start = float(number * BEATS_PER_MEASURE)
-        chord_list = tuple(
+        own = tuple(
             grammar.Chord.from_music21(c, float(c.offset) - measure_start)
-            for c in chords_by_measure.get(number, [])
+            for c in starting.get(number, [])
         )
-        if not chord_list:
-            raise JazzFlaxError(
-                f"measure at offset {measure_start:g} of {path} has no chord in part "
-                f"{chord_part!r}",
-                hint="choose the chord part with --chord-part or another section",
-            )
-        measures.append(tuple(grammar.parse_measure(elements, chord_list, measure_start)))
-        measure_chords.append(chord_list)
-        melody_events.append(tuple(_event(e, measure_start) for e in elements))
-    source = dict(
-        path=str(path), melody_part=melody_part, chord_part=chord_part, start=start, end=end
-    )
-    return Corpus(tuple(measures), tuple(measure_chords), tuple(melody_events), source)
+        if held and (not own or own[0].offset > 0):
+            own = (grammar.Chord.from_music21(_sounding_before(starting, number), 0.0), *own)
+        result[number] = own
+    return result
+
+
+def _sounding_before(starting: dict[int, list], number: int):
+    """The chord sounding as measure `number` begins: the last one started before it; before the
+    first chord, the first (as `grammar.chord_at` within a measure)."""
+    earlier = [n for n in starting if n < number]
+    return starting[max(earlier)][-1] if earlier else starting[min(starting)][0]
+
+
+def _section_text(start: float | None, end: float | None) -> str:
+    """The section in words, e.g. "between offsets 476 and 548"."""
+    if start is None and end is None:
+        return "in the whole piece"
+    return f"between offsets {start or 0:g} and {'the end' if end is None else f'{end:g}'}"
 
 
 def _event(element, measure_start: float) -> grammar.Event:
@@ -277,18 +502,26 @@ def _event(element, measure_start: float) -> grammar.Event:
     return grammar.Event(float(element.offset) - measure_start, float(element.quarterLength), pitch)
 
 
-def _part(score, name: str, path: Path):
+def _melody_part(score, name: str, path: Path):
+    """The part named `name`; the only part of a file of one part, whatever its name."""
+    return score.parts[0] if len(score.parts) == 1 else _part(score, name, path)
+
+
+def _part(score, name: str, path: Path, hint: str | None = None):
     for part in score.parts:
         if part.partName == name:
             return part
     names = ", ".join(str(p.partName) for p in score.parts) or "none"
-    raise JazzFlaxError(f"{path} has no part named {name!r}; its parts: {names}")
+    raise JazzFlaxError(f"{path} has no part named {name!r}; its parts: {names}", hint=hint)
 
 
-def _section(part, start: float, end: float, classes: Sequence[str]) -> list:
+def _section(part, start: float | None, end: float | None, classes: Sequence[str]) -> list:
     """The part's elements of the given classes with offsets in [start, end], in time order."""
-    flat = part.flatten().getElementsByOffset(start, end, includeEndBoundary=True)
-    return list(flat.getElementsByClass(list(classes)))
+    flat = part.flatten()
+    first = 0.0 if start is None else start
+    last = flat.highestTime if end is None else end
+    in_section = flat.getElementsByOffset(first, last, includeEndBoundary=True)
+    return list(in_section.getElementsByClass(list(classes)))
 
 
 def _group_by_measure(elements: Sequence) -> dict[int, list]:
@@ -307,6 +540,7 @@ class Windows(NamedTuple):
 
     x: np.ndarray  # int32 (m, Tx): inputs
     y: np.ndarray  # int32 (m, Tx): targets, y[:, t] follows x[:, t]
+    chords: np.ndarray  # float32 (m, Tx, CHORD_FEATURES): the chord of each target y[:, t]
 
     @property
     def mask(self) -> np.ndarray:
@@ -314,43 +548,84 @@ class Windows(NamedTuple):
         return self.y != EMPTY
 
 
-def notebook_windows(ids: np.ndarray, m: int, Tx: int, seed: int = 0) -> Windows:
+def notebook_windows(
+    ids: np.ndarray, m: int, Tx: int, seed: int = 0, chords: np.ndarray | None = None
+) -> Windows:
     """The seed notebook's windows: m random starts as after `np.random.seed(seed)`.
 
     x[:, 0] is EMPTY, x[:, t] = ids[s + t] for t ≥ 1; y[:, t-1] = x[:, t] and y[:, Tx-1] is EMPTY.
+    `chords` (n, CHORD_FEATURES), one row per id, gives the windows' chords (None: zeros).
     """
     _check_length(ids, Tx + 1)
     state = np.random.RandomState(seed)
     starts = np.array([state.choice(len(ids) - Tx) for _ in range(m)])
-    window = ids[starts[:, None] + np.arange(Tx)]
+    positions = starts[:, None] + np.arange(Tx)
+    window = ids[positions]
     x = window.copy()
     x[:, 0] = EMPTY
     y = np.full_like(window, EMPTY)
     y[:, :-1] = window[:, 1:]
-    return Windows(x, y)
+    return Windows(x, y, _target_chords(chords, positions + 1, y))
 
 
-def sliding_windows(ids: np.ndarray, Tx: int, stride: int = 1) -> Windows:
+def sliding_windows(
+    ids: np.ndarray, Tx: int, stride: int = 1, chords: np.ndarray | None = None
+) -> Windows:
     """Every window of Tx tokens, starting each `stride` tokens, every target used.
 
     x[:, 0] is EMPTY (a start-of-sequence input, as the sampler's zero start) and y = the window.
+    `chords` (n, CHORD_FEATURES), one row per id, gives the windows' chords (None: zeros).
     """
     _check_length(ids, Tx)
     starts = np.arange(0, len(ids) - Tx + 1, stride)
-    y = ids[starts[:, None] + np.arange(Tx)]
+    positions = starts[:, None] + np.arange(Tx)
+    y = ids[positions]
     x = np.concatenate([np.full((len(starts), 1), EMPTY, ids.dtype), y[:, :-1]], axis=1)
-    return Windows(x, y)
+    return Windows(x, y, _target_chords(chords, positions, y))
 
 
-def make_windows(ids: np.ndarray, data_config: ml_collections.ConfigDict) -> Windows:
-    """Windows of the kind `data_config.windows` names."""
+def _target_chords(chords: np.ndarray | None, positions: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """float32 (m, Tx, CHORD_FEATURES): the rows `positions` of `chords`, zeros where y is EMPTY."""
+    if chords is None:
+        return np.zeros((*y.shape, CHORD_FEATURES), np.float32)
+    return np.where((y != EMPTY)[..., None], chords[positions], 0.0).astype(np.float32)
+
+
+def make_windows(
+    ids: np.ndarray, data_config: ml_collections.ConfigDict, chords: np.ndarray | None = None
+) -> Windows:
+    """Windows of the kind `data_config.windows` names, cut from one sequence of ids."""
     if data_config.windows == "notebook":
-        return notebook_windows(ids, data_config.m, data_config.Tx, data_config.window_seed)
+        return notebook_windows(
+            ids, data_config.m, data_config.Tx, data_config.window_seed, chords=chords
+        )
     if data_config.windows == "sliding":
-        return sliding_windows(ids, data_config.Tx, data_config.stride)
+        return sliding_windows(ids, data_config.Tx, data_config.stride, chords=chords)
     raise JazzFlaxError(
         f"unknown windows mode {data_config.windows!r}", hint="use 'notebook' or 'sliding'"
     )
+
+
+def segment_windows(segments: Sequence[Segment], data_config: ml_collections.ConfigDict) -> Windows:
+    """`make_windows` of each segment, concatenated: no window spans two pieces.
+
+    Notebook windows cut one piece. With several, a segment shorter than Tx gives no window.
+    """
+    if len(segments) == 1:
+        return make_windows(segments[0].ids, data_config, segments[0].chords)
+    if data_config.windows == "notebook":
+        raise JazzFlaxError(
+            f"notebook windows are cut from one piece; this corpus has {len(segments)}",
+            hint="use sliding windows: --config.data.windows=sliding",
+        )
+    long_enough = [s for s in segments if len(s.ids) >= data_config.Tx]
+    if not long_enough:
+        raise JazzFlaxError(
+            f"no piece has the {data_config.Tx} tokens of a window",
+            hint="use a smaller Tx or longer sections",
+        )
+    windows = [make_windows(s.ids, data_config, s.chords) for s in long_enough]
+    return Windows(*(np.concatenate(field) for field in zip(*windows, strict=True)))
 
 
 def _check_length(ids: np.ndarray, needed: int) -> None:
@@ -367,7 +642,7 @@ def _check_length(ids: np.ndarray, needed: int) -> None:
 
 def summary(corpus: Corpus, data_config: ml_collections.ConfigDict) -> dict:
     """Shapes of the corpus and of its windows in the notebook's one-hot layout."""
-    windows = make_windows(corpus.ids, data_config)
+    windows = segment_windows(corpus.segments, data_config)
     m, Tx = windows.x.shape
     n_values = len(corpus.vocab)
     return dict(
@@ -380,16 +655,22 @@ def summary(corpus: Corpus, data_config: ml_collections.ConfigDict) -> dict:
     )
 
 
+def _offset(text: str) -> float | None:
+    """A section bound from the command line: a number of quarter notes, or "none"."""
+    return None if text.lower() == "none" else float(text)
+
+
 def main(argv: list[str] | None = None) -> None:
     defaults = default_config()
     parser = argparse.ArgumentParser(prog="python -m jazz_flax.data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("summary", help="print the corpus' shapes")
-    cmd.add_argument("--midi", default=defaults.path, help="MIDI or MusicXML file")
+    cmd.add_argument("--midi", default=defaults.path, help="MIDI or MusicXML file, folder or glob")
     cmd.add_argument("--melody-part", default=defaults.melody_part)
-    cmd.add_argument("--chord-part", default=defaults.chord_part)
-    cmd.add_argument("--start", type=float, default=defaults.start)
-    cmd.add_argument("--end", type=float, default=defaults.end)
+    cmd.add_argument("--chord-part", default=defaults.chord_part, help="a part, or 'symbols'")
+    cmd.add_argument("--start", type=_offset, default=defaults.start, help="a number or 'none'")
+    cmd.add_argument("--end", type=_offset, default=defaults.end, help="a number or 'none'")
+    cmd.add_argument("--windows", default=defaults.windows, help="notebook or sliding")
     cmd.add_argument("--json", action="store_true", help="print one JSON object")
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
@@ -401,6 +682,7 @@ def main(argv: list[str] | None = None) -> None:
         chord_part=args.chord_part,
         start=args.start,
         end=args.end,
+        windows=args.windows,
     )
     with one_line_errors(args.debug):
         began = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from typing import NoReturn
 
 
 class JazzFlaxError(ValueError):
@@ -21,6 +22,12 @@ class JazzFlaxError(ValueError):
         return f"{message} ({self.hint})" if self.hint else message
 
 
+def exit_with(error: Exception) -> NoReturn:
+    """Prints `error: MESSAGE (HINT)` on stderr, one line, and exits with status 2."""
+    print(f"error: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
+
+
 @contextlib.contextmanager
 def one_line_errors(debug: bool = False):
     """Turns a JazzFlaxError, a missing file or an interrupt into one line on stderr, exit status 2.
@@ -32,10 +39,8 @@ def one_line_errors(debug: bool = False):
     except (JazzFlaxError, FileNotFoundError) as e:
         if debug:
             raise
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+        exit_with(e)
     except KeyboardInterrupt:
         if debug:
             raise
-        print("error: interrupted", file=sys.stderr)
-        raise SystemExit(2) from None
+        exit_with(JazzFlaxError("interrupted"))

@@ -4,13 +4,14 @@
     params ──sample (jit): `solos` streams──▶ cut_into_measures ──▶ solo_from_measures ──▶ Solo
            ──metrics.musical_metrics, averaged over the solos──▶ beside the training solo's
 
-Held-out protocol. `config.data.holdout_measures` keeps the last measures out of every training
-window (`Corpus.split_ids`). Their n tokens are scored in windows of L = min(Tx, n) held-out tokens
-laid out as `data.sliding_windows` — EMPTY first, a zero initial state, as in training: the first
-window scores all its L tokens, each later one (stride 1) only its last, so every held-out token is
-scored exactly once, after up to Tx - 1 held-out tokens and no training token. NLL is the mean
-over the n tokens of -log p(token) in nats, perplexity exp(NLL), accuracy the share of tokens that
-are the argmax. With holdout_measures=0 nothing is held out: the three are NaN (null in eval.json).
+Held-out protocol. `config.data.holdout_measures` keeps each piece's last measures out of every
+training window (`Corpus.split`). A piece's n held-out tokens are scored in windows of
+L = min(Tx, n) of them laid out as `data.sliding_windows` — EMPTY first, a zero initial state, as in
+training: the first window scores all its L tokens, each later one (stride 1) only its last, so
+every held-out token is scored exactly once, after up to Tx - 1 held-out tokens of its piece and no
+training token. NLL is the mean over the held-out tokens of -log p(token) in nats, perplexity
+exp(NLL), accuracy the share of tokens that are the argmax. With holdout_measures=0 nothing is held
+out: the three are NaN (null in eval.json).
 
 Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evaluation config), each
 cut into the piece's measures and decoded over its chords, as `make generate` does; the metrics
@@ -26,6 +27,7 @@ import json
 import math
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import jax
@@ -58,8 +60,9 @@ LABELS = {  # short names of the scores, for tables
 
 def default_config() -> ml_collections.ConfigDict:
     """How solos are generated for the musical metrics."""
+    top_k = ml_collections.config_dict.placeholder(int)  # None: every token
     return ml_collections.ConfigDict(
-        dict(solos=4, seed=0, temperature=1.0, top_k=0, top_p=1.0, greedy=False)
+        dict(solos=4, seed=0, temperature=1.0, top_k=top_k, top_p=1.0, greedy=False)
     )
 
 
@@ -67,37 +70,61 @@ def default_config() -> ml_collections.ConfigDict:
 # Held-out next-token scores
 
 
-def heldout_windows(held_ids: np.ndarray, Tx: int) -> tuple[data.Windows, np.ndarray]:
-    """Windows over the held-out ids and the targets they score, each token exactly once.
+def heldout_windows(
+    held: Sequence[data.Segment] | np.ndarray, Tx: int
+) -> tuple[data.Windows, np.ndarray]:
+    """Windows over the held-out segments (or the ids of one) and the targets they score, each
+    token exactly once.
 
-    Returns (windows (W, L), mask bool (W, L)), L = min(Tx, n), W = n - L + 1; windows as
-    `data.sliding_windows` (x EMPTY-first, y the tokens). Empty (0, 0) arrays when n = 0.
+    Returns (windows (W, L), mask bool (W, L)), L = min(Tx, the longest segment's n): a segment
+    of n tokens gives n - min(Tx, n) + 1 windows as `data.sliding_windows` (x EMPTY-first, y the
+    tokens), EMPTY after its end when n < L. Empty (0, 0) arrays when nothing is held out.
     """
-    n = len(held_ids)
-    if n == 0:
+    segments = [data.Segment.without_chords(held)] if isinstance(held, np.ndarray) else held
+    segments = [segment for segment in segments if len(segment.ids)]
+    if not segments:
         empty = np.zeros((0, 0), np.int32)
-        return data.Windows(empty, empty), np.zeros((0, 0), bool)
-    windows = data.sliding_windows(np.asarray(held_ids, np.int32), min(Tx, n))
+        no_chords = np.zeros((0, 0, data.CHORD_FEATURES), np.float32)
+        return data.Windows(empty, empty, no_chords), np.zeros((0, 0), bool)
+    width = min(Tx, max(len(segment.ids) for segment in segments))
+    windows, masks = zip(*(_scored_windows(segment, width) for segment in segments), strict=True)
+    return data.Windows(*map(np.concatenate, zip(*windows, strict=True))), np.concatenate(masks)
+
+
+def _scored_windows(segment: data.Segment, width: int) -> tuple[data.Windows, np.ndarray]:
+    """One segment's windows of `width` tokens (of all of them, EMPTY after, if fewer) and the
+    targets they score."""
+    ids = np.asarray(segment.ids, np.int32)
+    windows = data.sliding_windows(ids, min(width, len(ids)), chords=segment.chords)
     mask = np.zeros(windows.y.shape, bool)
     mask[0] = True  # the first window: every token, after 0 … L-1 tokens of context
     mask[1:, -1] = True  # each later window: its last token, after L-1 tokens of context
-    return windows, mask
+    pad = [(0, 0), (0, width - mask.shape[1])]  # the causal model's earlier outputs never see it
+    padded = data.Windows(
+        np.pad(windows.x, pad, constant_values=data.EMPTY),
+        np.pad(windows.y, pad, constant_values=data.EMPTY),
+        np.pad(windows.chords, [*pad, (0, 0)]),
+    )
+    return padded, np.pad(mask, pad)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def token_scores(model, params, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(-log p(y) (W, L), whether y is the argmax (W, L)) for windows x, y int32 (W, L)."""
-    log_probs = jax.nn.log_softmax(model.apply({"params": params}, x))
+def token_scores(model, params, windows: data.Windows) -> tuple[jax.Array, jax.Array]:
+    """(-log p(y) (W, L), whether y is the argmax (W, L)) for windows (W, L)."""
+    x, y = windows.x, windows.y
+    chords = windows.chords if model.chord_features else None
+    log_probs = jax.nn.log_softmax(model.apply({"params": params}, x, chords))
     nll = -jnp.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
     return nll, jnp.argmax(log_probs, axis=-1) == y
 
 
-def heldout_scores(model, params, held_ids: np.ndarray, Tx: int) -> dict:
-    """tokens, nll (nats/token), perplexity and accuracy of the held-out ids; NaN when none."""
-    windows, mask = heldout_windows(held_ids, Tx)
+def heldout_scores(model, params, held: Sequence[data.Segment] | np.ndarray, Tx: int) -> dict:
+    """tokens, nll (nats/token), perplexity and accuracy of the held-out segments (or the ids of
+    one); NaN when none."""
+    windows, mask = heldout_windows(held, Tx)
     if not mask.any():
         return dict(tokens=0, **dict.fromkeys(HELDOUT_KEYS, math.nan))
-    nll, correct = (np.asarray(a) for a in token_scores(model, params, *map(jnp.asarray, windows)))
+    nll, correct = (np.asarray(a) for a in token_scores(model, params, windows))
     mean_nll = float(nll[mask].mean())
     return dict(
         tokens=int(mask.sum()),
@@ -128,6 +155,7 @@ def generated_solos(model, params, vocab: data.Vocabulary, chords, eval_config) 
         batch=eval_config.solos,
         length=generate.tokens_needed(n_measures),
         strategy=strategy(eval_config),
+        **generate.over_chords(model, vocab, chords),
     ).ids
     return [
         generate.solo_from_measures(
@@ -164,13 +192,13 @@ def evaluate(
     if eval_config.solos < 1:
         raise JazzFlaxError(f"solos must be ≥ 1, got {eval_config.solos}")
     model = train.make_model(config, len(corpus.vocab))
-    _, held_ids = corpus.split_ids(config.data.holdout_measures)
+    _, held = corpus.split(config.data.holdout_measures)
     reference = generate.corpus_solo(corpus)
     solos = generated_solos(model, params, corpus.vocab, corpus.chords, eval_config)
     return dict(
         heldout=dict(
             measures=config.data.holdout_measures,
-            **heldout_scores(model, params, held_ids, config.data.Tx),
+            **heldout_scores(model, params, held, config.data.Tx),
         ),
         generated=mean_metrics(solos, reference),
         training_solo=metrics.musical_metrics(reference, reference),

@@ -19,10 +19,10 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from jazz_flax import grammar, render, train
+from jazz_flax import data, grammar, render, sample, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.render import Solo
-from jazz_flax.sample import Strategy, sample
+from jazz_flax.sample import Strategy
 
 BEATS = 4.0
 NOTEBOOK_SEGMENT = 50  # tokens sampled per segment in notebook mode
@@ -82,11 +82,16 @@ def generate(
     checkpoint = train.load_checkpoint(workdir)
     measure_chords = parse_chords(chords) if chords else train.checkpoint_corpus(checkpoint).chords
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
+    if mode == "notebook" and model.chord_features:
+        raise JazzFlaxError(
+            "notebook mode samples segments without chords, and this model is chord-conditioned",
+            hint="use --mode measures",
+        )
     key, rng = jax.random.key(seed), np.random.default_rng(seed)
-    primer_ids = checkpoint.vocab.encode(primer.split()) if primer else None
+    primer_ids = primer_to_ids(primer, checkpoint.vocab) if primer else None
 
     def sampled(batch: int, length: int) -> list[list[str]]:
-        ids = sample(
+        ids = sample.sample(
             model,
             checkpoint.params,
             key,
@@ -94,6 +99,7 @@ def generate(
             length=length,
             strategy=strategy,
             primer=primer_ids,
+            **over_chords(model, checkpoint.vocab, measure_chords),
         ).ids
         return [checkpoint.vocab.decode(row) for row in np.asarray(ids)]
 
@@ -107,6 +113,24 @@ def generate(
         solo = notebook_solo(tokens, measure_chords, rng)
     output = Path(output) if output is not None else Path(workdir) / "output"
     return Generated(solo, render.write_all(solo, output / "my_music"), tokens)
+
+
+def over_chords(model, vocab, measure_chords: Sequence[Sequence[grammar.Chord]]) -> dict:
+    """What `sample` needs to feed a chord-conditioned model each token's chord: the chords'
+    grid and the tokens' durations; nothing for other models."""
+    if not model.chord_features:
+        return {}
+    return dict(
+        chord_grid=sample.chord_grid(measure_chords, data.chord_vector), durations=vocab.durations
+    )
+
+
+def primer_to_ids(primer: str, vocab) -> np.ndarray:
+    """The ids of space-separated tokens, which must be in the run's vocabulary."""
+    try:
+        return vocab.encode(primer.split())
+    except ValueError as e:
+        raise JazzFlaxError(f"bad primer: {e}", hint="use tokens of the training corpus") from None
 
 
 def parse_chords(text: str) -> list[tuple[grammar.Chord, ...]]:

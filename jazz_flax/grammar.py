@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -62,6 +63,7 @@ class Harmony:
     # holds every chord pitch, as in the seed (for C major that is G major).
     scale_names: frozenset[str]
     midi: tuple[int, ...]  # the chord's pitches as MIDI numbers
+    root: int  # pitch class of the chord's root (music21's root())
     pitch_classes: dict[str, frozenset[int]]  # candidate pitch classes per decoded token type
 
 
@@ -76,6 +78,7 @@ def harmony(pitches: tuple[str, ...]) -> Harmony:
         names=frozenset(p.name for p in chord.pitches),
         scale_names=frozenset(p.name for p in scale_pitches),
         midi=tuple(p.midi for p in chord.pitches),
+        root=chord.root().pitchClass,
         pitch_classes={
             "C": chord_pcs,
             "S": frozenset(p.pitchClass for p in scale_pitches),
@@ -182,6 +185,15 @@ def with_duration(text: str, duration: float) -> str:
     kind, _, rest = text.partition(",")
     interval = rest.partition(",")[2]
     return f"{kind},{duration:.3f}" + (f",{interval}" if interval else "")
+
+
+def onsets(tokens: Sequence[str]) -> list[float]:
+    """Where each token of a measure starts: the summed durations of the tokens before it.
+
+    Rounded to hundredths, so that three triplet eighths (0.333 each) reach the next beat.
+    """
+    starts = itertools.accumulate((Token.parse(t).duration for t in tokens), initial=0.0)
+    return [round(onset, 2) for onset in list(starts)[:-1]]
 
 
 @functools.cache

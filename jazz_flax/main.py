@@ -18,14 +18,13 @@ there, as it was trained. A sweep is its definition file; it writes runs/sweeps/
 from __future__ import annotations
 
 import signal
-import sys
 from pathlib import Path
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
 from jazz_flax import evaluate, generate, sweep, train
-from jazz_flax.errors import JazzFlaxError, one_line_errors
+from jazz_flax.errors import JazzFlaxError, exit_with, one_line_errors
 from jazz_flax.sample import Strategy
 
 FLAGS = flags.FLAGS
@@ -34,7 +33,7 @@ flags.DEFINE_string("workdir", None, "run directory (default: runs/<experiment n
 flags.DEFINE_bool("debug", False, "show the traceback of an error")
 flags.DEFINE_integer("seed", 0, "generate: seed of the sampler and the decoder")
 flags.DEFINE_float("temperature", 1.0, "generate: softmax temperature (> 0)")
-flags.DEFINE_integer("top_k", 0, "generate: sample among the k likeliest tokens (0: all)")
+flags.DEFINE_integer("top_k", None, "generate: sample among the k likeliest tokens (≥ 1)")
 flags.DEFINE_float("top_p", 1.0, "generate: nucleus sampling, in (0, 1]")
 flags.DEFINE_bool("greedy", False, "generate: always the likeliest token, as the notebook")
 flags.DEFINE_string("chords", None, 'generate: one chord per measure, e.g. "Dm7 G7 Cmaj7"')
@@ -133,12 +132,20 @@ def parse_flags(argv: list[str]) -> list[str]:
     except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
         if "--debug" in argv:
             raise
+        hint = "see the settings in the --config file"
         if isinstance(e, AttributeError | KeyError):  # ml_collections: a key the config lacks
-            message = f"unknown config setting {str(e).strip(QUOTES)!r}"
-        else:
-            message = str(e)
-        print(f"error: {message} (see the settings in the --config file)", file=sys.stderr)
-        raise SystemExit(2) from None
+            key, *suggestion = str(_innermost(e)).splitlines()  # 'n_aa' \n Did you mean "n_a"…?
+            hint = suggestion[0].lower() if suggestion else hint
+            exit_with(JazzFlaxError(f"unknown config setting {key.strip(QUOTES)!r}", hint=hint))
+        exit_with(JazzFlaxError(str(e), hint=hint))
+
+
+def _innermost(error: BaseException):
+    """The message under an exception wrapped in others (ml_collections: a KeyError in an
+    AttributeError)."""
+    while error.args and isinstance(error.args[0], BaseException):
+        error = error.args[0]
+    return error.args[0] if error.args else error
 
 
 def _interrupt(signum, frame):

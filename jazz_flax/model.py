@@ -12,6 +12,11 @@ ids by row lookup, and the scanned body is a single matmul. (Scanning `nn.LSTMCe
 itself applies the input kernels at every step, to one-hot vectors: 0.80 s for the baseline's 100
 epochs on 2 CPU cores against 0.55 s.)
 
+Chord conditioning (`chord_features` F > 0), as Magenta's Improv RNN: the first layer's input is
+[one_hot(ids), chords], the features of the chord sounding at each token (`data.chord_vector`).
+Its cell is created with fan-in n_values + F; the gate inputs are the row lookup of the kernels'
+first n_values rows plus one matmul of the chords (T, B, F) with their last F rows, before the scan.
+
 The scan has a hand-written gradient (`lstm_scan`, an `nn.custom_vjp`). Autodiff of the scan
 carries the recurrent kernel's gradient through the backward loop (one more matmul per step) and
 stacks many intermediates; here the forward stacks just the derivatives the backward needs, the
@@ -45,6 +50,7 @@ class DJModel(nn.Module):
     n_a: int = 64
     layers: int = 1
     dropout: float = 0.0  # between layers and before the head
+    chord_features: int = 0  # F: chord features beside each input token; 0: unconditioned
 
     def setup(self):
         self.cells = [nn.LSTMCell(self.n_a) for _ in range(self.layers)]
@@ -52,37 +58,67 @@ class DJModel(nn.Module):
         self.head = nn.Dense(self.n_values)
 
     def __call__(
-        self, ids: jax.Array, deterministic: bool = True, time_major: bool = False
+        self,
+        ids: jax.Array,
+        chords: jax.Array | None = None,
+        deterministic: bool = True,
+        time_major: bool = False,
     ) -> jax.Array:
-        """Logits (B, T, n_values) for ids (B, T), from a zero carry; (T, B, …) if time_major."""
+        """Logits (B, T, n_values) for ids (B, T), from a zero carry; (T, B, …) if time_major.
+
+        chords (B, T, F), or (T, B, F) if time_major: the chord of each token, when F > 0.
+        """
+        self.check_chords(ids, chords)
         x = ids if time_major else ids.T  # the scan runs over the leading axis
+        if chords is not None and not time_major:
+            chords = chords.transpose(1, 0, 2)
         if self.is_initializing():
             self.create_parameters(x.shape[1])
         for cell in self.cells:
-            x = lstm_scan(cell, stacked_gate_inputs(cell.variables["params"], x))
-            x = self.drop(x, deterministic)
+            x = lstm_scan(cell, stacked_gate_inputs(cell.variables["params"], x, chords))
+            x, chords = self.drop(x, deterministic), None  # the chords enter the first layer only
         # the head on (T·B, n_a) rows: XLA:CPU runs the matmul and the loss after it faster flat
         logits = self.head(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], self.n_values)
         return logits if time_major else logits.transpose(1, 0, 2)
 
     def create_parameters(self, batch: int) -> None:
         """The cells and the head create their parameters on a first call, as nn.LSTMCell does."""
-        x = jnp.zeros((batch, self.n_values))
+        x = jnp.zeros((batch, self.n_values + self.chord_features))
         for cell, layer_carry in zip(self.cells, self.initial_carry(batch), strict=True):
             _, x = cell(layer_carry, x)
         self.head(x)
 
-    def step(self, carry: Carry, ids: jax.Array, deterministic: bool = True):
-        """One time step: ids (B,) → (new carry, logits (B, n_values)), by the arithmetic of one
-        step of `__call__` (a row lookup, then the cell's fused recurrence)."""
+    def step(
+        self,
+        carry: Carry,
+        ids: jax.Array,
+        chords: jax.Array | None = None,
+        deterministic: bool = True,
+    ):
+        """One time step: ids (B,), and chords (B, F) when F > 0 → (new carry, logits (B, V)), by
+        the arithmetic of one step of `__call__` (a row lookup, then the fused recurrence)."""
+        self.check_chords(ids, chords)
         x = ids[None]  # (1, B): one time step
+        chords = None if chords is None else chords[None]
         new_carry = []
         for cell, layer_carry in zip(self.cells, carry, strict=True):
-            inputs = stacked_gate_inputs(cell.variables["params"], x)[0]
+            inputs = stacked_gate_inputs(cell.variables["params"], x, chords)[0]
             layer_carry, (h, _) = recurrent_step(cell, layer_carry, inputs)
-            x = self.drop(h, deterministic)[None]
+            x, chords = self.drop(h, deterministic)[None], None
             new_carry.append(layer_carry)
         return tuple(new_carry), self.head(x[0])
+
+    @nn.nowrap
+    def check_chords(self, ids: jax.Array, chords: jax.Array | None) -> None:
+        """Raises a JazzFlaxError unless chords (*ids.shape, F) come exactly when F > 0."""
+        expected = (*ids.shape, self.chord_features) if self.chord_features else None
+        got = None if chords is None else tuple(chords.shape)
+        if got != expected:
+            raise JazzFlaxError(
+                f"chords of shape {expected} expected, got {got}",
+                hint="a chord-conditioned model (chord_features > 0) takes the chord features of "
+                "every token; an unconditioned one takes none",
+            )
 
     @nn.nowrap
     def initial_carry(self, batch: int) -> Carry:
@@ -91,24 +127,33 @@ class DJModel(nn.Module):
         return ((zeros, zeros),) * self.layers
 
     @nn.nowrap
-    def sample_step(self, params, carry: Carry, ids: jax.Array):
+    def sample_step(self, params, carry: Carry, ids: jax.Array, chords: jax.Array | None = None):
         """`step` as a plain function of the parameters (`state.params`), for `sample`."""
-        return self.apply({"params": params}, carry, ids, method=DJModel.step)
+        return self.apply({"params": params}, carry, ids, chords, method=DJModel.step)
 
 
-def stacked_gate_inputs(params, x: jax.Array) -> jax.Array:
+def stacked_gate_inputs(params, x: jax.Array, chords: jax.Array | None = None) -> jax.Array:
     """The input half of each gate plus its bias, side by side: (T, B, 4·n_a), in GATES order.
 
-    x: ids (T, B) — EMPTY giving the bias alone — or vectors (T, B, F). Ids look up rows of one
-    table whose last row, the bias alone, stands for EMPTY: a plain gather (and one scatter in the
-    gradient) with no mask.
+    x: ids (T, B) — EMPTY giving the bias alone — or vectors (T, B, F). With ids, chords (T, B, F)
+    make the input [one_hot(ids), chords]: the ids look up the kernel's first rows, the chords go
+    through its last F rows in one matmul.
     """
     kernel = jnp.concatenate([params[f"i{gate}"]["kernel"] for gate in GATES], axis=1)
     bias = jnp.concatenate([params[f"h{gate}"]["bias"] for gate in GATES])
     if x.ndim == 3:
         return x @ kernel + bias
+    if chords is None:
+        return _row_lookup(kernel, bias, x)
+    n_values = kernel.shape[0] - chords.shape[-1]
+    return _row_lookup(kernel[:n_values], bias, x) + chords @ kernel[n_values:]
+
+
+def _row_lookup(kernel: jax.Array, bias: jax.Array, ids: jax.Array) -> jax.Array:
+    """(kernel + bias)[ids], the bias alone where ids is EMPTY: rows of one table whose last row
+    stands for EMPTY, a plain gather (and one scatter in the gradient) with no mask."""
     table = jnp.concatenate([kernel + bias, bias[None]])
-    rows = jnp.where(x == EMPTY, kernel.shape[0], x).astype(jnp.uint32)
+    rows = jnp.where(ids == EMPTY, kernel.shape[0], ids).astype(jnp.uint32)
     return table.at[rows].get(mode="promise_in_bounds")
 
 
@@ -205,7 +250,8 @@ def init_params(model: DJModel, key: jax.Array, scheme: str = "keras"):
     if scheme not in ("keras", "flax"):
         raise JazzFlaxError(f"unknown init scheme {scheme!r}", hint="use 'keras' or 'flax'")
     flax_key, keras_key = jax.random.split(key)
-    params = model.init(flax_key, jnp.zeros((1, 1), jnp.int32))["params"]
+    chords = jnp.zeros((1, 1, model.chord_features)) if model.chord_features else None
+    params = model.init(flax_key, jnp.zeros((1, 1), jnp.int32), chords)["params"]
     if scheme == "flax":
         return params
     head_key, *cell_keys = jax.random.split(keras_key, model.layers + 1)

@@ -3,26 +3,37 @@
 Each step applies the model's single LSTM step and dense head (the training parameters, no copy)
 and feeds the chosen token back as the next input. Greedy (the notebook's argmax), temperature,
 top-k and nucleus (top-p) are traced values: one compile per (batch, length) shape serves them all.
+
+A chord-conditioned model (`chord_features` > 0) is fed the chord sounding where each token starts:
+the loop carries each stream's position in beats (the durations of the tokens so far, the primer's
+included) and reads the chord of that grid step of that measure from a `chord_grid`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from jazz_flax.data import EMPTY
+from jazz_flax import grammar
+from jazz_flax.data import BEATS_PER_MEASURE, EMPTY
 from jazz_flax.errors import JazzFlaxError
+
+STEPS = round(BEATS_PER_MEASURE / grammar.GRID)  # grid steps per measure: 16
+# A position this close below a grid line (in grid steps) counts as on it: float32 sums of the
+# 3-decimal durations miss the line, e.g. three triplet eighths (3 × 0.333) make 0.999 beats.
+ON_THE_LINE = 0.01
 
 
 class Strategy(NamedTuple):
     """How to choose each token. All fields are traced: changing them does not recompile."""
 
     temperature: float = 1.0
-    top_k: int = 0  # keep the k likeliest tokens; 0 keeps all
+    top_k: int | None = None  # keep the k likeliest tokens; None keeps all
     top_p: float = 1.0  # keep the smallest set of likeliest tokens with probability ≥ p
     greedy: bool = False  # argmax, as the notebook
 
@@ -31,16 +42,28 @@ def check_strategy(strategy: Strategy, length: int) -> None:
     """Raises a JazzFlaxError for settings outside their range."""
     if not strategy.temperature > 0:
         raise JazzFlaxError(f"temperature must be > 0, got {strategy.temperature}")
-    if strategy.top_k < 0:
-        raise JazzFlaxError(f"top_k must be ≥ 1 (or 0 for all tokens), got {strategy.top_k}")
+    if strategy.top_k is not None and strategy.top_k < 1:
+        raise JazzFlaxError(
+            f"top_k must be ≥ 1, got {strategy.top_k}", hint="leave it unset to keep every token"
+        )
     if not 0 < strategy.top_p <= 1:
         raise JazzFlaxError(f"top_p must be in (0, 1], got {strategy.top_p}")
     if length <= 0:
         raise JazzFlaxError(f"the number of tokens to sample must be > 0, got {length}")
 
 
+def traced(strategy: Strategy) -> Strategy:
+    """The strategy as arrays, for the jitted loop: top_k int32, 0 for None (every token)."""
+    return Strategy(
+        jnp.float32(strategy.temperature),
+        jnp.int32(0 if strategy.top_k is None else strategy.top_k),
+        jnp.float32(strategy.top_p),
+        jnp.bool_(strategy.greedy),
+    )
+
+
 def filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.Array:
-    """logits (B, V) with -inf outside the top-k and the top-p (nucleus) sets."""
+    """logits (B, V) with -inf outside the top-k (top_k 0: every token) and top-p (nucleus) sets."""
     n_values = logits.shape[-1]
     ordered = jnp.sort(logits, axis=-1)[:, ::-1]  # descending
     k = jnp.where(top_k > 0, jnp.minimum(top_k, n_values), n_values)
@@ -53,11 +76,13 @@ def filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.
 
 
 def choose(key: jax.Array, logits: jax.Array, strategy: Strategy) -> jax.Array:
-    """int32 (B,) tokens from logits (B, V): the argmax when greedy, else a draw.
+    """int32 (B,) tokens from logits (B, V): the argmax when greedy, else a draw. The strategy may
+    be plain or already `traced`.
 
     Draws by inverse CDF, one uniform number per row (cheaper on CPU than Gumbel noise per value);
     the sort behind top-k / top-p runs only when one of them is set.
     """
+    strategy = traced(strategy)
     return jax.lax.cond(
         strategy.greedy,
         lambda: jnp.argmax(logits, axis=-1).astype(jnp.int32),
@@ -91,6 +116,8 @@ def sample(
     length: int = 50,
     strategy: Strategy = Strategy(),  # noqa: B008 (an immutable NamedTuple)
     primer: Sequence[int] | None = None,
+    chord_grid: np.ndarray | None = None,
+    durations: np.ndarray | None = None,
 ) -> Sample:
     """Samples `length` tokens for each of `batch` sequences.
 
@@ -101,39 +128,111 @@ def sample(
       strategy: greedy / temperature / top-k / top-p.
       primer: token ids the solo starts with (shared by the batch); sampling continues after
         them. None starts from the zero state and an empty input, as the notebook.
+      chord_grid: float32 (n_measures, STEPS, F), the chord features at each grid step of each
+        measure (`sample.chord_grid` builds it); the last measure's go on after it. For
+        chord-conditioned models only: the others ignore it.
+      durations: float32 (V,), each token's duration in beats; with `chord_grid`.
     """
     check_strategy(strategy, length)
+    grid, durations = chord_inputs(model, chord_grid, durations)
     primer_ids = jnp.asarray([] if primer is None else primer, jnp.int32)
     inputs = jnp.concatenate([jnp.array([EMPTY], jnp.int32), primer_ids])
-    traced = Strategy(
-        jnp.float32(strategy.temperature),
-        jnp.int32(strategy.top_k),
-        jnp.float32(strategy.top_p),
-        jnp.bool_(strategy.greedy),
+    inputs = jnp.tile(inputs, (batch, 1))
+    return _sample(model, params, inputs, key, traced(strategy), grid, durations, length)
+
+
+def chord_inputs(model, chord_grid, durations) -> tuple[jax.Array | None, jax.Array | None]:
+    """(chord_grid, durations) as float32 arrays for a chord-conditioned model; Nones otherwise."""
+    if not model.chord_features:
+        return None, None
+    if chord_grid is None or durations is None:
+        raise JazzFlaxError(
+            "a chord-conditioned model samples over chords",
+            hint="pass chord_grid (n_measures, 16, F) and durations (V,)",
+        )
+    grid, durations = jnp.asarray(chord_grid, jnp.float32), jnp.asarray(durations, jnp.float32)
+    if grid.ndim != 3 or grid.shape[0] < 1 or grid.shape[1:] != (STEPS, model.chord_features):
+        raise JazzFlaxError(
+            f"chord_grid of shape (n_measures ≥ 1, {STEPS}, {model.chord_features}) expected, "
+            f"got {grid.shape}"
+        )
+    if durations.shape != (model.n_values,):
+        raise JazzFlaxError(f"durations ({model.n_values},) expected, got {durations.shape}")
+    return grid, durations
+
+
+def chord_grid(
+    measure_chords: Sequence[Sequence[grammar.Chord]],
+    vector: Callable[[grammar.Chord], np.ndarray],
+) -> np.ndarray:
+    """float32 (n_measures, STEPS, F): `vector` of the chord sounding at each grid step of each
+    measure (`grammar.chord_at`: the last chord starting at or before the step)."""
+    return np.asarray(
+        [
+            [vector(grammar.chord_at(chords, step * grammar.GRID)) for step in range(STEPS)]
+            for chords in measure_chords
+        ],
+        np.float32,
     )
-    return _sample(model, params, jnp.tile(inputs, (batch, 1)), key, traced, length)
+
+
+def chords_at(grid: jax.Array, position: jax.Array) -> jax.Array:
+    """The chord features (B, F) at positions (B,) in beats from the start of the first measure:
+    grid[measure, step] (a `chord_grid`) of the grid step the position falls in; past the end,
+    the last measure's."""
+    grid_step = jnp.floor(position / grammar.GRID + ON_THE_LINE).astype(jnp.int32)
+    measure = jnp.minimum(grid_step // STEPS, grid.shape[0] - 1)
+    return grid[measure, grid_step % STEPS]
+
+
+def _initial_state(model, batch: int, grid: jax.Array | None):
+    """The model's zero carry; with a chord grid, also each stream's position in beats (B,)."""
+    carry = model.initial_carry(batch)
+    return carry if grid is None else (carry, jnp.zeros(batch, jnp.float32))
+
+
+def _stepper(model, params, grid: jax.Array | None, durations: jax.Array | None):
+    """The loop's step: (state, ids (B,)) → (state, logits (B, V)), the state `_initial_state`'s.
+
+    With a chord grid, each input token advances the position by its duration, then the model
+    reads the chord there.
+    """
+    if grid is None:
+        return functools.partial(model.sample_step, params)
+
+    def step(state, ids):
+        carry, position = state
+        position = position + jnp.where(ids == EMPTY, 0.0, durations[ids])
+        carry, logits = model.sample_step(params, carry, ids, chords_at(grid, position))
+        return (carry, position), logits
+
+    return step
 
 
 @functools.partial(jax.jit, static_argnames=("model", "length"))
-def _sample(model, params, inputs: jax.Array, key, strategy: Strategy, length: int) -> Sample:
-    """inputs (B, 1 + P): EMPTY then the primer; all but the last set the state before sampling."""
+def _sample(
+    model, params, inputs: jax.Array, key, strategy: Strategy, grid, durations, length: int
+) -> Sample:
+    """inputs (B, 1 + P): EMPTY then the primer; all but the last set the state before sampling.
+    grid and durations: `chord_inputs`."""
     batch = inputs.shape[0]
+    step = _stepper(model, params, grid, durations)
 
-    def feed(carry, ids):
-        return model.sample_step(params, carry, ids)[0], None
+    def feed(state, ids):
+        return step(state, ids)[0], None
 
-    carry, _ = jax.lax.scan(feed, model.initial_carry(batch), inputs[:, :-1].T)
+    state, _ = jax.lax.scan(feed, _initial_state(model, batch, grid), inputs[:, :-1].T)
 
-    def body(t, state):
-        carry, ids_in, key, ids, log_probs = state
-        carry, logits = model.sample_step(params, carry, ids_in)
+    def body(t, loop_state):
+        state, ids_in, key, ids, log_probs = loop_state
+        state, logits = step(state, ids_in)
         key, subkey = jax.random.split(key)
         token = choose(subkey, logits, strategy)
         log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), token[:, None], axis=-1)[:, 0]
-        return carry, token, key, ids.at[:, t].set(token), log_probs.at[:, t].set(log_p)
+        return state, token, key, ids.at[:, t].set(token), log_probs.at[:, t].set(log_p)
 
     init = (
-        carry,
+        state,
         inputs[:, -1],
         key,
         jnp.zeros((batch, length), jnp.int32),

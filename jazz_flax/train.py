@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import flax.serialization
+import flax.struct
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -33,16 +34,22 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import data
+from jazz_flax import data, parallel
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.files import atomic_write
+from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import DJModel, count_params, init_params
 
 REFERENCE = {"epoch_1": 129.9, "epoch_100": 9.2}  # the notebook's printed losses
 EPOCHS_PER_CALL = 10  # epochs per jit call; progress, metrics and checkpoint come between calls
 CHECKPOINT = "checkpoint.msgpack"
-RESUMABLE_CHANGES = ("epochs", "resume")  # config keys a resumed run may change
+RESUMABLE_CHANGES = ("epochs", "resume", "devices")  # config keys a resumed run may change
 HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a metrics row
+
+
+class TrainState(train_state.TrainState):
+    """Flax's train state, and whether its model takes each token's chord features."""
+
+    chord_features: int = flax.struct.field(pytree_node=False, default=0)
 
 
 class Batches(NamedTuple):
@@ -51,6 +58,7 @@ class Batches(NamedTuple):
     x: jax.Array  # int32 (n_batches, Tx, batch_size): time-major, as the model computes
     y: jax.Array  # int32 (n_batches, Tx, batch_size)
     weights: jax.Array  # float32 (n_batches, batch_size): 1 for a window, 0 for padding
+    chords: jax.Array  # float32 (n_batches, Tx, batch_size, F): the chord of each target
 
 
 def keras_decay(lr: float, decay: float) -> optax.Schedule:
@@ -113,29 +121,42 @@ def epoch_batches(key: jax.Array, windows: data.Windows, batch_size: int) -> Bat
     order = jnp.zeros(n_batches * batch_size, jnp.int32).at[:m].set(jax.random.permutation(key, m))
     rows = order.reshape(n_batches, batch_size)
     weights = (jnp.arange(n_batches * batch_size) < m).reshape(n_batches, batch_size)
-    x, y = (jnp.swapaxes(ids[rows], 1, 2) for ids in windows)
-    return Batches(x, y, weights.astype(jnp.float32))
+    x, y, chords = (jnp.swapaxes(field[rows], 1, 2) for field in windows)
+    return Batches(x, y, weights.astype(jnp.float32), chords)
 
 
-def train_step(state: train_state.TrainState, batch: Batches, key: jax.Array):
+def train_step(state: TrainState, batch: Batches, key: jax.Array):
     """One update on one batch (x, y: (Tx, B)); returns the new state and the batch loss."""
 
     def loss_fn(params):
         variables, rngs = {"params": params}, {"dropout": key}
-        logits = state.apply_fn(variables, batch.x, deterministic=False, time_major=True, rngs=rngs)
+        chords = batch.chords if state.chord_features else None
+        logits = state.apply_fn(
+            variables, batch.x, chords, deterministic=False, time_major=True, rngs=rngs
+        )
         return sequence_loss(logits, batch.y, batch.weights)
 
     loss, grads = jax.value_and_grad(loss_fn)(state.params)
     return state.apply_gradients(grads=grads), loss
 
 
-@functools.partial(jax.jit, static_argnames="batch_size", donate_argnums=0)
-def train_epochs(state, windows: data.Windows, epochs: jax.Array, key: jax.Array, batch_size: int):
-    """Trains the epochs numbered `epochs` (K,); returns the state and their losses (K,)."""
+def shard(batches: Batches, mesh) -> Batches:
+    """The batches split over the mesh's devices along their batch axis (`parallel.split`)."""
+    return Batches(*(parallel.split(a, mesh, axis=2 if a.ndim > 2 else 1) for a in batches))
+
+
+@functools.partial(jax.jit, static_argnames=("batch_size", "mesh"), donate_argnums=0)
+def train_epochs(
+    state, windows: data.Windows, epochs: jax.Array, key: jax.Array, batch_size: int, mesh=None
+):
+    """Trains the epochs numbered `epochs` (K,); returns the state and their losses (K,).
+
+    With a `mesh` (`parallel.make_mesh`) each batch is split over its devices.
+    """
 
     def epoch(state, number):
         shuffle_key, dropout_key = jax.random.split(jax.random.fold_in(key, number))
-        batches = epoch_batches(shuffle_key, windows, batch_size)
+        batches = shard(epoch_batches(shuffle_key, windows, batch_size), mesh)
         batch_keys = jax.random.split(dropout_key, batches.x.shape[0])
         state, losses = jax.lax.scan(
             lambda state, args: train_step(state, *args), state, (batches, batch_keys)
@@ -164,7 +185,7 @@ class Run(NamedTuple):
 
     windows: data.Windows
     vocab: data.Vocabulary
-    state: train_state.TrainState
+    state: TrainState
     history: list[dict]  # one row per epoch already trained: epoch, loss, lr, seconds
 
 
@@ -176,7 +197,9 @@ def _kept(workdir: Path | None, saved: int) -> str:
 
 
 def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
-    return DJModel(n_values, config.n_a, config.layers, config.dropout)
+    """The model `config` describes; `condition_on_chords` feeds it each token's chord."""
+    features = data.CHORD_FEATURES if config.get("condition_on_chords", False) else 0
+    return DJModel(n_values, config.n_a, config.layers, config.dropout, features)
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
@@ -184,6 +207,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     for key in ("epochs", "batch_size", "n_a", "layers"):
         if config[key] < 1:
             raise JazzFlaxError(f"{key} must be ≥ 1, got {config[key]}")
+    if config.devices < 0:
+        raise JazzFlaxError(f"devices must be ≥ 0 (0: all), got {config.devices}")
     if not 0 <= config.dropout < 1:
         raise JazzFlaxError(f"dropout must be in [0, 1), got {config.dropout}")
 
@@ -193,7 +218,7 @@ def create_state(
     model: DJModel,
     key: jax.Array,
     tx: optax.GradientTransformation | None = None,
-) -> train_state.TrainState:
+) -> TrainState:
     """A fresh state: `config.init`'s parameters and the optimiser's state.
 
     `tx` defaults to `make_optimizer(config)`. States given the same `tx` object (and model) have
@@ -202,9 +227,10 @@ def create_state(
     """
     own = make_optimizer(config)
     params = init_params(model, key, config.init)
-    return train_state.TrainState(
+    return TrainState(
         step=0,
         apply_fn=model.apply,
+        chord_features=model.chord_features,
         params=params,
         tx=own if tx is None else tx,
         opt_state=own.init(params),
@@ -212,9 +238,9 @@ def create_state(
 
 
 def training_windows(config: ml_collections.ConfigDict, corpus: data.Corpus) -> data.Windows:
-    """The windows `config` trains on: cut from the corpus less its held-out measures."""
-    trained_ids, _ = corpus.split_ids(config.data.holdout_measures)
-    return data.make_windows(trained_ids, config.data)
+    """The windows `config` trains on: cut from each piece less its held-out measures."""
+    trained, _ = corpus.split(config.data.holdout_measures)
+    return data.segment_windows(trained, config.data)
 
 
 def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | None) -> Run:
@@ -235,13 +261,18 @@ class EpochRunner:
 
     With `stacked=True` it runs `train_epochs_stacked`: the state and key are S runs' stacked, and
     the losses (S, K). A call may pass another `key` (and a state of the same structure): it reuses
-    the compiled program, as a sweep does for its seeds.
+    the compiled program, as a sweep does for its seeds. With a `mesh` (not stacked), each batch
+    is split over the mesh's devices, the windows and the state copied to each.
     """
 
-    def __init__(self, windows: data.Windows, key: jax.Array, batch_size: int, stacked=False):
-        self.windows = data.Windows(*map(jnp.asarray, windows))
-        self.key, self.batch_size = key, batch_size
+    def __init__(
+        self, windows: data.Windows, key: jax.Array, batch_size: int, stacked=False, mesh=None
+    ):
+        self.mesh = mesh
+        self.windows = parallel.replicate(data.Windows(*map(jnp.asarray, windows)), mesh)
+        self.key = key
         self.function = train_epochs_stacked if stacked else train_epochs
+        self.options = dict(batch_size=batch_size) | (dict(mesh=mesh) if mesh else {})
         self.compiled = {}
         self.compile_seconds = self.train_seconds = 0.0
         self.epochs_run = 0
@@ -249,11 +280,11 @@ class EpochRunner:
     def __call__(self, state, epochs: np.ndarray, key: jax.Array | None = None):
         """(state, losses (K,) or (S, K), seconds) after the epochs numbered `epochs` (0-based)."""
         key = self.key if key is None else key
-        args = (state, self.windows, jnp.asarray(epochs), key)
+        args = (parallel.replicate(state, self.mesh), self.windows, jnp.asarray(epochs), key)
         shape = (len(epochs), key.shape)
         if shape not in self.compiled:
             began = time.perf_counter()
-            lowered = self.function.lower(*args, batch_size=self.batch_size)
+            lowered = self.function.lower(*args, **self.options)
             self.compiled[shape] = lowered.compile()
             self.compile_seconds += time.perf_counter() - began
         began = time.perf_counter()
@@ -276,7 +307,8 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     run = prepare(config, init_key, workdir)
     if workdir is not None:
         atomic_write(workdir / "config.json", config.to_json(indent=2) + "\n")
-    runner = EpochRunner(run.windows, train_key, config.batch_size)
+    mesh = parallel.make_mesh(config.devices, config.batch_size)
+    runner = EpochRunner(run.windows, train_key, config.batch_size, mesh=mesh)
     state, history = run.state, list(run.history)
     print(
         f"training {count_params(state.params):,} parameters on {len(run.windows.x)} windows "
@@ -457,22 +489,15 @@ def summary_table(summary: dict) -> str:
 
 def plot_loss(history: list[dict], path: Path) -> None:
     """The loss per epoch (log scale) with the notebook's two printed values."""
-    import io
+    from matplotlib.figure import Figure
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     ax.plot([row["epoch"] for row in history], [row["loss"] for row in history], label="jazz_flax")
     ax.plot([1, 100], [REFERENCE["epoch_1"], REFERENCE["epoch_100"]], "o", label="notebook")
     ax.set(xlabel="epoch", ylabel="loss (Σ over time of the cross-entropy)", yscale="log")
     ax.legend()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write(path, buffer.getvalue())
+    write_figure(fig, path, bbox_inches="tight")
 
 
 def enable_compilation_cache() -> None:

@@ -48,6 +48,18 @@ def tiny(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def conditioned_run(tiny, tmp_path_factory):
+    """The tiny config's chord-conditioned model, trained, one measure held out: (workdir, state,
+    history)."""
+    config = tiny.copy_and_resolve_references()
+    config.update(condition_on_chords=True, epochs=20)
+    config.data.holdout_measures = 1
+    workdir = tmp_path_factory.mktemp("run") / "conditioned"
+    state, history = train.train(config, workdir=workdir)
+    return workdir, state, history
+
+
+@pytest.fixture(scope="session")
 def run_dir(tiny, tmp_path_factory):
     """A run directory trained on the tiny config: (workdir, state, history)."""
     workdir = tmp_path_factory.mktemp("run") / "tiny"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from music21 import chord, instrument, meter, note, stream
+from music21 import chord, harmony, instrument, meter, note, stream
 
 from jazz_flax import grammar
 
@@ -24,6 +24,8 @@ CHANGES = [
     [(("G2", "B2", "D3", "F3"), 2.0), (("C3", "E3", "G3"), 2.0)],
     [(("C3", "E3", "G3"), 4.0)],
 ]
+# The solo's changes as lead-sheet symbols, (offset, figure): none starts in the last measure.
+SYMBOLS = [(0.0, "C"), (4.0, "Dm7"), (8.0, "G7"), (10.0, "C")]
 
 
 def element(pitch, beats: float):
@@ -66,4 +68,17 @@ def write_solo(path: Path, solo=SOLO, changes=CHANGES) -> Path:
         score.insert(0, p)
     fmt = "midi" if path.suffix in (".mid", ".midi") else "musicxml"
     score.write(fmt, fp=str(path))
+    return path
+
+
+def write_lead_sheet(path: Path, melody=SOLO, symbols=SYMBOLS) -> Path:
+    """Writes a lead sheet (MusicXML): one part, "Lead", the melody with its chord symbols."""
+    lead = part(melody)
+    lead.partName = "Lead"
+    lead.insert(0, meter.TimeSignature("4/4"))
+    for offset, figure in symbols:
+        lead.insert(offset, harmony.ChordSymbol(figure))
+    score = stream.Score()
+    score.insert(0, lead)
+    score.write("musicxml", fp=str(path))
     return path

@@ -93,6 +93,12 @@ def test_options_have_their_own_cache_entry(solo_xml, tmp_path):
     assert len(cache_files(tmp_path)) == 2
 
 
+def test_no_section_bounds_take_the_whole_piece(solo_xml, tmp_path):
+    whole = load(solo_xml, tmp_path, start=None, end=None)
+    assert whole.measures == load(solo_xml, tmp_path).measures  # the solo spans offsets 0 … 16
+    assert load(solo_xml, tmp_path, start=4.0, end=None).n_measures == 3
+
+
 @pytest.mark.parametrize(
     "corrupt",
     [
@@ -132,42 +138,6 @@ def test_vocabulary_does_not_depend_on_the_hash_seed(solo_xml, tmp_path):
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
     assert json.loads(outputs[0])["values"]
-
-
-# ---------------------------------------------------------------------------------------------
-# Errors
-
-
-def test_missing_file(tmp_path):
-    with pytest.raises(JazzFlaxError, match="no such file.*make data"):
-        load(tmp_path / "absent.mid", tmp_path)
-
-
-def test_not_a_music_file(tmp_path):
-    text = tmp_path / "notes.txt"
-    text.write_text("hello")
-    with pytest.raises(JazzFlaxError, match="not a music file"):
-        load(text, tmp_path)
-    fake = tmp_path / "fake.mid"
-    fake.write_bytes(b"this is not midi")
-    with pytest.raises(JazzFlaxError, match="could not be read as MIDI or MusicXML"):
-        load(fake, tmp_path)
-
-
-def test_unknown_part_lists_the_parts(solo_xml, tmp_path):
-    with pytest.raises(JazzFlaxError, match="no part named 'Sax'; its parts: Guitar, Piano"):
-        load(solo_xml, tmp_path, melody_part="Sax")
-
-
-def test_empty_section(solo_xml, tmp_path):
-    with pytest.raises(JazzFlaxError, match="no notes in part 'Guitar' between offsets 100"):
-        load(solo_xml, tmp_path, start=100.0, end=120.0)
-
-
-def test_measure_without_chords(tmp_path):
-    path = write_solo(tmp_path / "gap.musicxml", changes=[[(("C3", "E3", "G3"), 4.0)]])
-    with pytest.raises(JazzFlaxError, match="measure at offset 4 .* has no chord"):
-        load(path, tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +191,19 @@ def test_sliding_windows_cover_every_start():
     assert data.sliding_windows(ids, Tx=4).x.shape == (7, 4)
 
 
+def test_windows_carry_the_chord_of_each_target():
+    ids = np.arange(40, dtype=np.int32)  # each id is its position
+    chords = np.random.default_rng(0).random((40, data.CHORD_FEATURES)).astype(np.float32)
+    for windows in (
+        data.notebook_windows(ids, m=8, Tx=10, chords=chords),
+        data.sliding_windows(ids, Tx=10, stride=3, chords=chords),
+    ):
+        assert windows.chords.shape == (*windows.y.shape, data.CHORD_FEATURES)
+        assert np.array_equal(windows.chords[windows.mask], chords[windows.y[windows.mask]])
+        assert not windows.chords[~windows.mask].any()  # an EMPTY target has no chord
+    assert not data.sliding_windows(ids, Tx=10).chords.any()  # no chords given: zeros
+
+
 def test_make_windows_follows_the_config():
     config = data.default_config()
     ids = np.arange(40, dtype=np.int32)
@@ -244,10 +227,15 @@ def test_metheny_corpus(metheny):
     assert 75 <= len(metheny.vocab) <= 95
     assert len(metheny.tokens) == len(metheny.ids) > 200
     assert all(metheny.chords)
-    windows = data.make_windows(metheny.ids, data.default_config())
+    windows = data.segment_windows(metheny.segments, data.default_config())
     assert windows.x.shape == (60, 30)
     assert (windows.x[:, 0] == data.EMPTY).all()
     assert windows.x.max() < len(metheny.vocab)
+    (segment,) = metheny.segments
+    assert segment.chords.shape == (len(metheny.tokens), data.CHORD_FEATURES)
+    assert (segment.chords[:, 12:].sum(axis=1) == 1).all()  # one root per token
+    assert (segment.chords[:, :12].sum(axis=1) >= 3).all()
+    assert windows.chords.shape == (60, 30, data.CHORD_FEATURES)
 
 
 def test_every_metheny_token_decodes(metheny):

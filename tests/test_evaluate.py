@@ -152,3 +152,10 @@ def test_changed_settings_name_the_dotted_keys(tiny):
     trained.data.Tx = 7
     assert evaluate.changed_settings(tiny, trained.to_dict()) == ["data.Tx", "n_a"]
     assert evaluate.changed_settings(tiny, tiny.to_dict()) == []
+
+
+def test_a_chord_conditioned_run_is_scored_with_its_chords(conditioned_run, tmp_path):
+    workdir = copy_of(conditioned_run, tmp_path)
+    result = evaluate.evaluate_run(workdir, evaluate.default_config())
+    assert result["heldout"]["tokens"] > 0 and math.isfinite(result["heldout"]["nll"])
+    assert set(result["generated"]) == set(result["training_solo"])

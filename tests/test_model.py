@@ -6,9 +6,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jazz_flax.data import EMPTY
+from jazz_flax.data import CHORD_FEATURES, EMPTY
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import GATES, DJModel, count_params, init_params
+
+CONDITIONING = pytest.mark.parametrize(
+    "chord_features", [0, CHORD_FEATURES], ids=["unconditioned", "chords"]
+)
 
 
 def random_ids(batch: int, steps: int, n_values: int, seed: int = 0) -> jnp.ndarray:
@@ -19,71 +23,109 @@ def random_ids(batch: int, steps: int, n_values: int, seed: int = 0) -> jnp.ndar
     return jnp.asarray(ids, jnp.int32)
 
 
+def random_chords(batch: int, steps: int, chord_features: int, seed: int = 0):
+    """Chord features (batch, steps, F) of random 0s and 1s; None when F is 0 (unconditioned)."""
+    if not chord_features:
+        return None
+    bits = np.random.default_rng(seed).integers(0, 2, (batch, steps, chord_features))
+    return jnp.asarray(bits, jnp.float32)
+
+
+def steps_of(chords, t: int):
+    """The chords (B, F) of step t, or None."""
+    return None if chords is None else chords[:, t]
+
+
+@CONDITIONING
 @pytest.mark.parametrize("scheme", ["keras", "flax"])
-def test_parameter_count_is_the_notebooks(scheme):
-    params = init_params(DJModel(n_values=90, n_a=64), jax.random.key(0), scheme)
-    assert count_params(params) == 45_530
-    n_a, V = 64, 90
-    assert 4 * (n_a * (V + n_a) + n_a) + n_a * V + V == 45_530  # Keras' layout
+def test_parameter_count(scheme, chord_features):
+    model = DJModel(n_values=90, n_a=64, chord_features=chord_features)
+    n_a, V, F = 64, 90, chord_features
+    expected = 4 * (n_a * (V + F + n_a) + n_a) + n_a * V + V  # Keras' layout
+    assert count_params(init_params(model, jax.random.key(0), scheme)) == expected
+    assert chord_features or expected == 45_530  # the notebook's
 
 
-def test_each_layer_has_the_parameters_of_flax_lstm_cell():
-    params = init_params(DJModel(n_values=90, n_a=64), jax.random.key(0))
-    carry = nn.LSTMCell(64).initialize_carry(jax.random.key(1), (1, 90))
-    stock = nn.LSTMCell(64).init(jax.random.key(1), carry, jnp.zeros((1, 90)))["params"]
-    assert jax.tree.map(jnp.shape, params["cells_0"]) == jax.tree.map(jnp.shape, stock)
-    assert count_params(stock) == 39_680  # the notebook's LSTM layer
-
-
-@pytest.mark.parametrize("layers", [1, 2])
-def test_sequence_call_equals_a_loop_of_steps(layers):
-    model = DJModel(n_values=12, n_a=16, layers=layers)
+@CONDITIONING
+def test_each_layer_has_the_parameters_of_flax_lstm_cell(chord_features):
+    model = DJModel(n_values=90, n_a=64, layers=2, chord_features=chord_features)
     params = init_params(model, jax.random.key(0))
-    ids = random_ids(batch=3, steps=7, n_values=12)
-    logits = model.apply({"params": params}, ids)
+    for layer, fan_in in [(0, 90 + chord_features), (1, 64)]:
+        carry = nn.LSTMCell(64).initialize_carry(jax.random.key(1), (1, fan_in))
+        stock = nn.LSTMCell(64).init(jax.random.key(1), carry, jnp.zeros((1, fan_in)))["params"]
+        assert jax.tree.map(jnp.shape, params[f"cells_{layer}"]) == jax.tree.map(jnp.shape, stock)
+    assert chord_features or count_params(params["cells_0"]) == 39_680  # the notebook's LSTM
+
+
+@CONDITIONING
+@pytest.mark.parametrize("layers", [1, 2])
+def test_sequence_call_equals_a_loop_of_steps(layers, chord_features):
+    model = DJModel(n_values=12, n_a=16, layers=layers, chord_features=chord_features)
+    params = init_params(model, jax.random.key(0))
+    ids, chords = random_ids(3, 7, 12), random_chords(3, 7, chord_features)
+    logits = model.apply({"params": params}, ids, chords)
     carry, steps = model.initial_carry(3), []
     for t in range(ids.shape[1]):
-        carry, step_logits = model.sample_step(params, carry, ids[:, t])
+        carry, step_logits = model.sample_step(params, carry, ids[:, t], steps_of(chords, t))
         steps.append(step_logits)
     assert logits.shape == (3, 7, 12)
     np.testing.assert_allclose(logits, jnp.stack(steps, axis=1), atol=1e-5)
-    time_major = model.apply({"params": params}, ids.T, time_major=True)
+    time_major_chords = None if chords is None else chords.transpose(1, 0, 2)
+    time_major = model.apply({"params": params}, ids.T, time_major_chords, time_major=True)
     np.testing.assert_allclose(time_major, logits.transpose(1, 0, 2), atol=1e-6)
 
 
-def test_model_is_flax_lstm_cell_on_one_hot_vectors():
-    """Against stock Flax, with the notebook's inputs: one-hot vectors, all zeros for EMPTY."""
-    model = DJModel(n_values=12, n_a=16)
+@CONDITIONING
+def test_model_and_its_gradient_are_flax_lstm_cell_on_one_hot_vectors(chord_features):
+    """Against stock Flax and autodiff, on the notebook's inputs — one-hot vectors, all zeros for
+    EMPTY — with the chord features concatenated to them when the model is chord-conditioned."""
+    model = DJModel(n_values=12, n_a=16, chord_features=chord_features)
     params = init_params(model, jax.random.key(0))
-    ids = random_ids(batch=2, steps=6, n_values=12, seed=1)
-    vectors = np.zeros((2, 6, 12), np.float32)
-    for (b, t), value in np.ndenumerate(np.asarray(ids)):
-        if value != EMPTY:
-            vectors[b, t, value] = 1.0
-    cell, head = nn.LSTMCell(16), nn.Dense(12)
-    carry, expected = (jnp.zeros((2, 16)), jnp.zeros((2, 16))), []
-    for t in range(6):
-        carry, h = cell.apply({"params": params["cells_0"]}, carry, vectors[:, t])
-        expected.append(head.apply({"params": params["head"]}, h))
-    logits = model.apply({"params": params}, ids)
-    np.testing.assert_allclose(logits, jnp.stack(expected, axis=1), atol=1e-5)
+    ids, chords = random_ids(2, 6, 12, seed=1), random_chords(2, 6, chord_features, seed=1)
+    vectors = jax.nn.one_hot(ids, 12)  # all zeros for EMPTY (-1)
+    cotangent = jax.random.normal(jax.random.key(1), (2, 6, 12))
+
+    def stock(params, chords):
+        inputs = vectors if chords is None else jnp.concatenate([vectors, chords], axis=-1)
+        cell, head = nn.LSTMCell(16), nn.Dense(12)
+        carry, logits = (jnp.zeros((2, 16)), jnp.zeros((2, 16))), []
+        for t in range(6):
+            carry, h = cell.apply({"params": params["cells_0"]}, carry, inputs[:, t])
+            logits.append(head.apply({"params": params["head"]}, h))
+        return jnp.stack(logits, axis=1)
+
+    def ours(params, chords):
+        return model.apply({"params": params}, ids, chords)
+
+    def gradients(logits_fn):
+        """The gradient of the parameters, and of the chords when F > 0."""
+
+        def loss(params, chords):
+            return jnp.sum(logits_fn(params, chords) * cotangent)
+
+        return jax.grad(loss, argnums=(0, 1))(params, chords)
+
+    np.testing.assert_allclose(ours(params, chords), stock(params, chords), atol=1e-5)
+    close = functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-5)
+    jax.tree.map(close, gradients(ours), gradients(stock))
 
 
+@CONDITIONING
 @pytest.mark.parametrize("layers", [1, 2])
-def test_custom_gradient_equals_autodiff_of_a_loop_of_steps(layers):
-    """`__call__`'s hand-written backward pass against autodiff through `nn.LSTMCell` steps."""
-    model = DJModel(n_values=12, n_a=16, layers=layers)
+def test_custom_gradient_equals_autodiff_of_a_loop_of_steps(layers, chord_features):
+    """`__call__`'s hand-written backward pass against autodiff through its `step`s."""
+    model = DJModel(n_values=12, n_a=16, layers=layers, chord_features=chord_features)
     params = init_params(model, jax.random.key(0))
-    ids = random_ids(batch=3, steps=7, n_values=12)
+    ids, chords = random_ids(3, 7, 12), random_chords(3, 7, chord_features)
     cotangent = jax.random.normal(jax.random.key(1), (3, 7, 12))
 
     def scanned(params):
-        return jnp.sum(model.apply({"params": params}, ids) * cotangent)
+        return jnp.sum(model.apply({"params": params}, ids, chords) * cotangent)
 
     def stepped(params):
         carry, total = model.initial_carry(3), 0.0
         for t in range(ids.shape[1]):
-            carry, logits = model.sample_step(params, carry, ids[:, t])
+            carry, logits = model.sample_step(params, carry, ids[:, t], steps_of(chords, t))
             total += jnp.sum(logits * cotangent[:, t])
         return total
 
@@ -91,16 +133,34 @@ def test_custom_gradient_equals_autodiff_of_a_loop_of_steps(layers):
     jax.tree.map(close, jax.grad(scanned)(params), jax.grad(stepped)(params))
 
 
-def test_keras_init():
+@pytest.mark.parametrize(
+    "chord_features, chords, message",
+    [
+        (CHORD_FEATURES, None, r"\(2, 5, 24\) expected, got None"),
+        (CHORD_FEATURES, np.zeros((2, 5, 12)), r"got \(2, 5, 12\)"),
+        (0, np.zeros((2, 5, 24)), r"None expected"),
+    ],
+    ids=["missing", "wrong-size", "unconditioned"],
+)
+def test_chords_come_exactly_with_a_conditioned_model(chord_features, chords, message):
+    model = DJModel(n_values=12, n_a=16, chord_features=chord_features)
+    params = init_params(model, jax.random.key(0))
+    with pytest.raises(JazzFlaxError, match=message):
+        model.apply({"params": params}, random_ids(2, 5, 12), chords)
+
+
+@CONDITIONING
+def test_keras_init(chord_features):
     n_values, n_a = 20, 8
-    params = init_params(DJModel(n_values, n_a), jax.random.key(3), "keras")
+    model = DJModel(n_values, n_a, chord_features=chord_features)
+    params = init_params(model, jax.random.key(3), "keras")
     cell = params["cells_0"]
     for gate in GATES:
         assert np.all(cell[f"h{gate}"]["bias"] == (1.0 if gate == "f" else 0.0))
     recurrent = jnp.concatenate([cell[f"h{gate}"]["kernel"] for gate in GATES], axis=1)
     np.testing.assert_allclose(recurrent @ recurrent.T, np.eye(n_a), atol=1e-5)  # orthogonal
     inputs = jnp.concatenate([cell[f"i{gate}"]["kernel"] for gate in GATES], axis=1)
-    limit = np.sqrt(6 / (n_values + 4 * n_a))  # glorot-uniform of the (V, 4·n_a) kernel
+    limit = np.sqrt(6 / (n_values + chord_features + 4 * n_a))  # glorot of (V + F, 4·n_a)
     assert np.abs(inputs).max() <= limit and np.abs(inputs).max() > 0.9 * limit
 
 

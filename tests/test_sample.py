@@ -1,10 +1,12 @@
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jazz_flax import sample
-from jazz_flax.data import EMPTY
+from jazz_flax import grammar, sample
+from jazz_flax.data import CHORD_FEATURES, EMPTY
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, init_params
 
@@ -12,26 +14,32 @@ LOGITS = jnp.log(jnp.array([[0.05, 0.4, 0.1, 0.25, 0.2], [0.3, 0.1, 0.2, 0.15, 0
 
 
 def allowed(top_k, top_p):
-    filtered = sample.filter_logits(LOGITS, jnp.int32(top_k), jnp.float32(top_p))
+    """The tokens each row of LOGITS may take under `Strategy(top_k=top_k, top_p=top_p)`."""
+    strategy = sample.traced(sample.Strategy(top_k=top_k, top_p=top_p))
+    filtered = sample.filter_logits(LOGITS, strategy.top_k, strategy.top_p)
     return [set(np.flatnonzero(np.isfinite(row)).tolist()) for row in filtered]
 
 
 def test_top_k_keeps_the_k_likeliest():
     assert allowed(2, 1.0) == [{1, 3}, {0, 4}]
-    assert allowed(0, 1.0) == allowed(99, 1.0) == [set(range(5))] * 2
+    assert allowed(None, 1.0) == allowed(99, 1.0) == [set(range(5))] * 2
+
+
+def test_top_k_none_is_traced_as_an_int32():
+    assert sample.traced(sample.Strategy()).top_k.dtype == jnp.int32
 
 
 def test_top_p_keeps_the_smallest_set_reaching_p():
-    assert allowed(0, 0.35) == [{1}, {0, 4}]
-    assert allowed(0, 0.6) == [{1, 3}, {0, 4, 2}]
-    assert allowed(0, 0.01) == [{1}, {0}]  # never empty
+    assert allowed(None, 0.35) == [{1}, {0, 4}]
+    assert allowed(None, 0.6) == [{1, 3}, {0, 4, 2}]
+    assert allowed(None, 0.01) == [{1}, {0}]  # never empty
 
 
 def test_top_k_and_top_p_combine():
     assert allowed(1, 0.9) == [{1}, {0}]
 
 
-@pytest.mark.parametrize("top_k, top_p", [(2, 1.0), (0, 0.5), (3, 0.7)])
+@pytest.mark.parametrize("top_k, top_p", [(2, 1.0), (None, 0.5), (3, 0.7), (None, 1.0)])
 def test_sampled_tokens_stay_in_the_allowed_set(top_k, top_p):
     strategy = sample.Strategy(temperature=2.0, top_k=top_k, top_p=top_p)
     keys = jax.random.split(jax.random.key(0), 500)
@@ -58,18 +66,16 @@ def test_greedy_is_argmax():
     assert sample.choose(jax.random.key(1), LOGITS, strategy).tolist() == [1, 0]
 
 
+# The boundaries (temperature 0, top_k 0, top_p 0 and 1.5, length 0) are rows of test_failures.py.
 @pytest.mark.parametrize(
     "strategy, length, message",
     [
-        (sample.Strategy(temperature=0.0), 5, "temperature"),
-        (sample.Strategy(temperature=-1.0), 5, "temperature"),
-        (sample.Strategy(top_k=-1), 5, "top_k"),
-        (sample.Strategy(top_p=0.0), 5, "top_p"),
-        (sample.Strategy(top_p=1.5), 5, "top_p"),
-        (sample.Strategy(), 0, "number of tokens"),
+        (sample.Strategy(temperature=-1.0), 5, "temperature must be > 0"),
+        (sample.Strategy(top_k=-1), 5, "top_k must be ≥ 1, got -1"),
+        (sample.Strategy(), -3, "number of tokens"),
     ],
 )
-def test_bad_settings_are_clear_errors(strategy, length, message):
+def test_settings_beyond_the_boundaries_are_clear_errors(strategy, length, message):
     with pytest.raises(JazzFlaxError, match=message):
         sample.check_strategy(strategy, length)
 
@@ -78,6 +84,7 @@ def test_bad_settings_are_clear_errors(strategy, length, message):
 # The jitted fori_loop sampler against a Python loop over the same step
 
 N_VALUES = 12
+DURATIONS = (0.375, 0.75, 1.125, 1.5)  # exact in binary: no position near a grid line
 
 
 @pytest.fixture(scope="module")
@@ -86,18 +93,43 @@ def trained():
     return model, init_params(model, jax.random.key(0))
 
 
-def python_loop(model, params, key, batch, length, strategy, primer=()):
-    carry = model.initial_carry(batch)
-    inputs = jnp.full((batch,), EMPTY, jnp.int32)
-    for token in primer:
-        carry, _ = model.sample_step(params, carry, inputs)
-        inputs = jnp.full((batch,), token, jnp.int32)
-    ids = []
-    for _ in range(length):
-        carry, logits = model.sample_step(params, carry, inputs)
-        key, subkey = jax.random.split(key)
-        inputs = sample.choose(subkey, logits, strategy)
-        ids.append(inputs)
+@pytest.fixture(scope="module")
+def conditioned():
+    """A chord-conditioned model, the durations of its tokens and a two-measure chord grid."""
+    model = DJModel(n_values=N_VALUES, n_a=16, chord_features=CHORD_FEATURES)
+    rng = np.random.default_rng(0)
+    durations = rng.choice(DURATIONS, N_VALUES).astype(np.float32)
+    return model, init_params(model, jax.random.key(0)), durations, random_grid(2, rng)
+
+
+def random_grid(n_measures: int, rng: np.random.Generator) -> np.ndarray:
+    """A chord grid (n_measures, STEPS, F) of random 0s and 1s, a new chord every beat."""
+    beats = rng.integers(0, 2, (n_measures, 4, 1, CHORD_FEATURES))
+    steps_per_beat = sample.STEPS // 4
+    return np.tile(beats, (1, 1, steps_per_beat, 1)).reshape(n_measures, sample.STEPS, -1)
+
+
+def python_loop(
+    model, params, key, batch, length, strategy, primer=(), chord_grid=None, durations=None
+):
+    """`sample.sample` as a plain loop over `model.sample_step`. With a chord grid it tracks each
+    stream's position in beats and looks up the chord of its grid step in its measure."""
+    carry, position = model.initial_carry(batch), np.zeros(batch)
+    inputs, ids = np.full(batch, EMPTY), []
+    for t in range(len(primer) + length):
+        chords = None
+        if chord_grid is not None:
+            position += np.where(inputs == EMPTY, 0.0, durations[inputs])
+            measure = np.minimum(position // 4, len(chord_grid) - 1).astype(int)
+            step = (position % 4 // grammar.GRID).astype(int)
+            chords = chord_grid[measure, step]
+        carry, logits = model.sample_step(params, carry, jnp.asarray(inputs, jnp.int32), chords)
+        if t < len(primer):
+            inputs = np.full(batch, primer[t])
+        else:
+            key, subkey = jax.random.split(key)
+            inputs = np.asarray(sample.choose(subkey, logits, strategy))
+            ids.append(inputs)
     return np.stack(ids, axis=1)
 
 
@@ -155,7 +187,101 @@ def test_strategies_share_one_compile(trained):
     assert sample._sample._cache_size() == before
 
 
-def test_sampler_checks_its_settings(trained):
+# ---------------------------------------------------------------------------------------------
+# Chord conditioning
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [sample.Strategy(greedy=True), sample.Strategy(temperature=0.7)],
+    ids=["greedy", "temperature"],
+)
+@pytest.mark.parametrize("primer", [(), (3, 7, 1)], ids=["zero-start", "primer"])
+def test_conditioned_sampler_equals_a_python_loop(conditioned, strategy, primer):
+    model, params, durations, grid = conditioned
+    key, chords = jax.random.key(42), dict(chord_grid=grid, durations=durations)
+    got = sample.sample(
+        model, params, key, batch=3, length=12, strategy=strategy, primer=primer or None, **chords
+    )
+    expected = python_loop(model, params, key, 3, 12, strategy, primer, **chords)
+    np.testing.assert_array_equal(got.ids, expected)
+    positions = np.cumsum(durations[expected], axis=1) + durations[list(primer)].sum()
+    assert positions[:, -2].max() > 8  # the last token chosen after the grid's two measures
+
+
+def test_the_chords_change_the_samples(conditioned):
+    model, params, durations, grid = conditioned
+    greedy = functools.partial(
+        sample.sample,
+        model,
+        params,
+        jax.random.key(0),
+        length=16,
+        strategy=sample.Strategy(greedy=True),
+        durations=durations,
+    )
+    other = random_grid(2, np.random.default_rng(1))
+    assert not np.array_equal(greedy(chord_grid=grid).ids, greedy(chord_grid=other).ids)
+
+
+def test_chords_at_reads_the_grid_step_of_the_measure():
+    grid = np.arange(3 * sample.STEPS, dtype=np.float32).reshape(3, sample.STEPS, 1)  # its index
+    triplets = np.float32(0.333) + np.float32(0.333) + np.float32(0.333)  # 0.999 beats
+    positions = jnp.array([0.0, 0.2, 0.25, triplets, 4.0, 7.9, 11.75, 12.0, 50.0], jnp.float32)
+    expected = [0, 0, 1, 4, 16, 31, 47, 32, 32 + 8]  # past the end: the last measure, mod 4 beats
+    assert sample.chords_at(jnp.asarray(grid), positions)[:, 0].tolist() == expected
+
+
+def test_chord_grid_holds_the_chord_sounding_at_each_step():
+    def chord(offset: float, root: str) -> grammar.Chord:
+        return grammar.Chord(offset, (f"{root}3", f"{root}4"))
+
+    measures = [(chord(0.0, "C"), chord(2.0, "G")), (chord(1.0, "D"),)]
+    grid = sample.chord_grid(measures, lambda c: np.array([c.offset, len(c.pitches)]))
+    assert grid.shape == (2, sample.STEPS, 2) and grid.dtype == np.float32
+    assert grid[0, :, 0].tolist() == [0.0] * 8 + [2.0] * 8  # G from beat 2 (step 8)
+    assert grid[1, :, 0].tolist() == [1.0] * 16  # before the first chord: the first chord
+
+
+def test_unconditioned_models_ignore_the_chords(trained, conditioned):
     model, params = trained
-    with pytest.raises(JazzFlaxError, match="temperature"):
-        sample.sample(model, params, jax.random.key(0), strategy=sample.Strategy(temperature=0))
+    _, _, durations, grid = conditioned
+    plain = sample.sample(model, params, jax.random.key(0), batch=2, length=7)
+    before = sample._sample._cache_size()
+    ignored = sample.sample(
+        model, params, jax.random.key(0), batch=2, length=7, chord_grid=grid, durations=durations
+    )
+    np.testing.assert_array_equal(plain.ids, ignored.ids)
+    assert sample._sample._cache_size() == before  # the same compiled program
+
+
+def test_conditioned_strategies_and_grids_share_one_compile(conditioned):
+    model, params, durations, grid = conditioned
+    key = jax.random.key(0)
+    sample.sample(model, params, key, length=7, chord_grid=grid, durations=durations)
+    before = sample._sample._cache_size()
+    for strategy, chords in [
+        (sample.Strategy(greedy=True), grid),
+        (sample.Strategy(temperature=0.5, top_k=3), 1 - grid),
+    ]:
+        sample.sample(
+            model, params, key, length=7, strategy=strategy, chord_grid=chords, durations=durations
+        )
+    assert sample._sample._cache_size() == before
+
+
+@pytest.mark.parametrize(
+    "chord_grid, durations, message",
+    [
+        (None, np.ones(N_VALUES), "samples over chords"),
+        (np.zeros((2, sample.STEPS, CHORD_FEATURES)), None, "samples over chords"),
+        (np.zeros((2, 8, CHORD_FEATURES)), np.ones(N_VALUES), "chord_grid of shape"),
+        (np.zeros((0, sample.STEPS, CHORD_FEATURES)), np.ones(N_VALUES), "chord_grid of shape"),
+        (np.zeros((2, sample.STEPS, CHORD_FEATURES)), np.ones(3), "durations"),
+    ],
+    ids=["no-grid", "no-durations", "grid-steps", "no-measure", "durations-size"],
+)
+def test_conditioned_sampler_checks_its_chords(conditioned, chord_grid, durations, message):
+    model, params, _, _ = conditioned
+    with pytest.raises(JazzFlaxError, match=message):
+        sample.sample(model, params, jax.random.key(0), chord_grid=chord_grid, durations=durations)

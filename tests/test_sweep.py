@@ -173,8 +173,8 @@ SHIPPED = sorted((ROOT / "experiments" / "sweeps").glob("[!_]*.py"))
 def test_shipped_sweeps_are_valid(path, tmp_path):
     spec = sweep.load(path)
     runs = sweep.runs(spec, tmp_path)
-    assert spec["base_name"] == "baseline" and spec["seeds"] == [0, 1, 2]
-    assert len(runs) == 3 * len(spec["points"]) >= 6
+    assert spec["base_name"] in ("baseline", "leadsheets") and len(spec["seeds"]) >= 3
+    assert len(runs) == len(spec["seeds"]) * len(spec["points"]) >= 6
     assert all(run.config.data.holdout_measures == 3 for run in runs)
 
 

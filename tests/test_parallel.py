@@ -1,0 +1,86 @@
+"""Data-parallel training on 8 host CPU devices equals the single-device run."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jazz_flax import parallel
+from jazz_flax.errors import JazzFlaxError
+from tests.commands import ROOT, environment
+
+# Runs in a fresh interpreter: the device count is fixed when JAX starts.
+TRAIN_ON_1_AND_8 = """
+import json, sys
+import jax, ml_collections, numpy as np
+from jazz_flax import data, parallel, train
+from jazz_flax.errors import JazzFlaxError
+config = ml_collections.ConfigDict(json.loads(sys.argv[1]))
+results = {}
+for devices in (1, 0):
+    config.devices = devices
+    state, history = train.train(config)
+    leaf = jax.tree.leaves(state.params)[0]
+    results[devices] = dict(
+        losses=[row["loss"] for row in history],
+        params=[x.tolist() for x in jax.tree.leaves(state.params)],
+        shards=len(leaf.sharding.device_set),
+    )
+results["count"] = jax.device_count()
+# the program each device runs: batches of 8 / 8 = 1 window, gradients summed over the devices
+mesh = parallel.make_mesh(0, config.batch_size)
+windows = train.training_windows(config, data.load_corpus_from_config(config.data))
+runner = train.EpochRunner(windows, jax.random.key(0), config.batch_size, mesh=mesh)
+runner(state, np.arange(1))
+program = next(iter(runner.compiled.values())).as_text()
+results["program"] = dict(
+    all_reduce="all-reduce" in program, one_window=f"s32[{config.data.Tx},1]" in program
+)
+try:
+    parallel.make_mesh(8, batch_size=12)
+except JazzFlaxError as e:
+    results["uneven"] = str(e)
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tiny):
+    config = tiny.copy_and_resolve_references()
+    config.update(batch_size=8, epochs=4)
+    env = dict(environment(), XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    done = subprocess.run(
+        [sys.executable, "-c", TRAIN_ON_1_AND_8, config.to_json()],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_eight_devices_train_as_one(runs):
+    assert runs["count"] == 8
+    one, eight = runs["1"], runs["0"]
+    assert (one["shards"], eight["shards"]) == (1, 8)  # parameters: one copy per device
+    assert runs["program"] == dict(all_reduce=True, one_window=True)
+    np.testing.assert_allclose(eight["losses"], one["losses"], rtol=1e-5)
+    for a, b in zip(eight["params"], one["params"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_one_device_is_no_mesh():
+    assert parallel.make_mesh(1, batch_size=32) is None
+
+
+@pytest.mark.parametrize("devices", [2, -1])
+def test_more_devices_than_there_are_is_a_clear_error(devices):
+    with pytest.raises(JazzFlaxError, match="1 cpu device"):
+        parallel.make_mesh(devices, batch_size=32)
+
+
+def test_a_batch_that_does_not_split_evenly_is_a_clear_error(runs):
+    assert "batch_size=12 does not split evenly over 8 devices" in runs["uneven"]
