@@ -58,7 +58,7 @@ class Batches(NamedTuple):
     x: jax.Array  # int32 (n_batches, Tx, batch_size): time-major, as the model computes
     y: jax.Array  # int32 (n_batches, Tx, batch_size)
     weights: jax.Array  # float32 (n_batches, batch_size): 1 for a window, 0 for padding
-    chords: jax.Array  # float32 (n_batches, Tx, batch_size, F): the chord of each target
+    chords: jax.Array | None  # float32 (n_batches, Tx, batch_size, F): the chord of each target
 
 
 def keras_decay(lr: float, decay: float) -> optax.Schedule:
@@ -114,14 +114,18 @@ def sequence_loss(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> 
     return losses.sum(axis=0) @ weights / weights.sum()
 
 
-def epoch_batches(key: jax.Array, windows: data.Windows, batch_size: int) -> Batches:
-    """The windows shuffled into batches; the last one filled up with weight-0 rows."""
+def epoch_batches(
+    key: jax.Array, windows: data.Windows, batch_size: int, with_chords: bool = True
+) -> Batches:
+    """The windows shuffled into batches; the last one filled up with weight-0 rows. Without
+    chords (for a model that does not read them), Batches.chords is None."""
     m = windows.x.shape[0]
     n_batches = math.ceil(m / batch_size)
     order = jnp.zeros(n_batches * batch_size, jnp.int32).at[:m].set(jax.random.permutation(key, m))
     rows = order.reshape(n_batches, batch_size)
     weights = (jnp.arange(n_batches * batch_size) < m).reshape(n_batches, batch_size)
-    x, y, chords = (jnp.swapaxes(field[rows], 1, 2) for field in windows)
+    x, y = (jnp.swapaxes(ids[rows], 1, 2) for ids in (windows.x, windows.y))
+    chords = jnp.swapaxes(windows.chords[rows], 1, 2) if with_chords else None
     return Batches(x, y, weights.astype(jnp.float32), chords)
 
 
@@ -130,9 +134,8 @@ def train_step(state: TrainState, batch: Batches, key: jax.Array):
 
     def loss_fn(params):
         variables, rngs = {"params": params}, {"dropout": key}
-        chords = batch.chords if state.chord_features else None
         logits = state.apply_fn(
-            variables, batch.x, chords, deterministic=False, time_major=True, rngs=rngs
+            variables, batch.x, batch.chords, deterministic=False, time_major=True, rngs=rngs
         )
         return sequence_loss(logits, batch.y, batch.weights)
 
@@ -142,7 +145,7 @@ def train_step(state: TrainState, batch: Batches, key: jax.Array):
 
 def shard(batches: Batches, mesh) -> Batches:
     """The batches split over the mesh's devices along their batch axis (`parallel.split`)."""
-    return Batches(*(parallel.split(a, mesh, axis=2 if a.ndim > 2 else 1) for a in batches))
+    return jax.tree.map(lambda a: parallel.split(a, mesh, axis=2 if a.ndim > 2 else 1), batches)
 
 
 @functools.partial(jax.jit, static_argnames=("batch_size", "mesh"), donate_argnums=0)
@@ -156,7 +159,8 @@ def train_epochs(
 
     def epoch(state, number):
         shuffle_key, dropout_key = jax.random.split(jax.random.fold_in(key, number))
-        batches = shard(epoch_batches(shuffle_key, windows, batch_size), mesh)
+        batches = epoch_batches(shuffle_key, windows, batch_size, state.chord_features > 0)
+        batches = shard(batches, mesh)
         batch_keys = jax.random.split(dropout_key, batches.x.shape[0])
         state, losses = jax.lax.scan(
             lambda state, args: train_step(state, *args), state, (batches, batch_keys)
