@@ -1,8 +1,9 @@
 """Sampling token ids from a trained model: one `jax.jit` around a `jax.lax.fori_loop`.
 
 Each step applies the model's single LSTM step and dense head (the training parameters, no copy)
-and feeds the chosen token back as the next input. Greedy (the notebook's argmax), temperature,
-top-k and nucleus (top-p) are traced values: one compile per (batch, length) shape serves them all.
+and feeds the chosen token back as the next input. Temperature, top-k and nucleus (top-p) are
+traced values: one compile per (batch, length) shape serves them all. Greedy sampling (the
+notebook's argmax) draws no random numbers and is a program of its own.
 
 A chord-conditioned model (`chord_features` > 0) is fed the chord sounding where each token starts:
 the loop carries each stream's position in beats (the durations of the tokens so far, the primer's
@@ -53,12 +54,13 @@ def check_strategy(strategy: Strategy, length: int) -> None:
 
 
 def traced(strategy: Strategy) -> Strategy:
-    """The strategy as arrays, for the jitted loop: top_k int32, 0 for None (every token)."""
+    """The strategy as the sampler takes it: temperature, top_k (0 for None: every token) and top_p
+    as numpy scalars, which jit traces; greedy a Python bool, which picks the program."""
     return Strategy(
-        jnp.float32(strategy.temperature),
-        jnp.int32(0 if strategy.top_k is None else strategy.top_k),
-        jnp.float32(strategy.top_p),
-        jnp.bool_(strategy.greedy),
+        np.float32(strategy.temperature),
+        np.int32(0 if strategy.top_k is None else strategy.top_k),
+        np.float32(strategy.top_p),
+        bool(strategy.greedy),
     )
 
 
@@ -76,25 +78,19 @@ def filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.
 
 
 def choose(key: jax.Array, logits: jax.Array, strategy: Strategy) -> jax.Array:
-    """int32 (B,) tokens from logits (B, V): the argmax when greedy, else a draw. The strategy may
-    be plain or already `traced`.
+    """int32 (B,) tokens from logits (B, V): the argmax when greedy (a Python bool), else a draw;
+    temperature, top_k and top_p may be traced.
 
     Draws by inverse CDF, one uniform number per row (cheaper on CPU than Gumbel noise per value);
     the sort behind top-k / top-p runs only when one of them is set.
     """
-    strategy = traced(strategy)
-    return jax.lax.cond(
-        strategy.greedy,
-        lambda: jnp.argmax(logits, axis=-1).astype(jnp.int32),
-        lambda: _draw(key, logits, strategy),
-    )
-
-
-def _draw(key: jax.Array, logits: jax.Array, strategy: Strategy) -> jax.Array:
-    filtering = (strategy.top_k > 0) | (strategy.top_p < 1)
+    if strategy.greedy:
+        return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+    top_k = 0 if strategy.top_k is None else strategy.top_k
+    filtering = (top_k > 0) | (strategy.top_p < 1)
     filtered = jax.lax.cond(
         filtering,
-        lambda: filter_logits(logits, strategy.top_k, strategy.top_p),
+        lambda: filter_logits(logits, top_k, strategy.top_p),
         lambda: logits,
     )
     cdf = jnp.cumsum(jax.nn.softmax(filtered / strategy.temperature, axis=-1), axis=-1)
@@ -135,10 +131,12 @@ def sample(
     """
     check_strategy(strategy, length)
     grid, durations = chord_inputs(model, chord_grid, durations)
-    primer_ids = jnp.asarray([] if primer is None else primer, jnp.int32)
-    inputs = jnp.concatenate([jnp.array([EMPTY], jnp.int32), primer_ids])
-    inputs = jnp.tile(inputs, (batch, 1))
-    return _sample(model, params, inputs, key, traced(strategy), grid, durations, length)
+    inputs = np.tile(np.array([EMPTY, *([] if primer is None else primer)], np.int32), (batch, 1))
+    # numpy, not jax.numpy, outside the jitted loop: each jax.numpy op costs a dispatch
+    temperature, top_k, top_p, greedy = traced(strategy)
+    return _sample(
+        model, params, inputs, key, temperature, top_k, top_p, grid, durations, length, greedy
+    )
 
 
 def chord_inputs(model, chord_grid, durations) -> tuple[jax.Array | None, jax.Array | None]:
@@ -209,13 +207,25 @@ def _stepper(model, params, grid: jax.Array | None, durations: jax.Array | None)
     return step
 
 
-@functools.partial(jax.jit, static_argnames=("model", "length"))
+@functools.partial(jax.jit, static_argnames=("model", "length", "greedy"))
 def _sample(
-    model, params, inputs: jax.Array, key, strategy: Strategy, grid, durations, length: int
+    model,
+    params,
+    inputs: jax.Array,
+    key,
+    temperature,
+    top_k,
+    top_p,
+    grid,
+    durations,
+    length: int,
+    greedy: bool,
 ) -> Sample:
     """inputs (B, 1 + P): EMPTY then the primer; all but the last set the state before sampling.
-    grid and durations: `chord_inputs`."""
+    temperature, top_k, top_p: `traced`; grid and durations: `chord_inputs`. Greedy sampling is a
+    program of its own, with no random numbers."""
     batch = inputs.shape[0]
+    strategy = Strategy(temperature, top_k, top_p, greedy)
     step = _stepper(model, params, grid, durations)
 
     def feed(state, ids):
@@ -226,7 +236,7 @@ def _sample(
     def body(t, loop_state):
         state, ids_in, key, ids, log_probs = loop_state
         state, logits = step(state, ids_in)
-        key, subkey = jax.random.split(key)
+        key, subkey = (key, key) if greedy else jax.random.split(key)
         token = choose(subkey, logits, strategy)
         log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), token[:, None], axis=-1)[:, 0]
         return state, token, key, ids.at[:, t].set(token), log_probs.at[:, t].set(log_p)

@@ -172,19 +172,21 @@ def test_greedy_rows_are_identical_and_sampled_rows_differ(trained):
     assert len({tuple(row) for row in np.asarray(sampled.ids)}) > 1
 
 
-def test_strategies_share_one_compile(trained):
+def test_strategies_share_one_compile_and_greedy_has_its_own(trained):
     model, params = trained
     key = jax.random.key(0)
-    sample.sample(model, params, key, batch=2, length=7)
     before = sample._sample._cache_size()
+    sample.sample(model, params, key, batch=2, length=7, strategy=sample.Strategy(greedy=True))
+    sample.sample(model, params, key, batch=2, length=7)
+    assert sample._sample._cache_size() == before + 2
     for strategy in (
         sample.Strategy(temperature=0.5),
         sample.Strategy(top_k=3, top_p=0.9),
-        sample.Strategy(greedy=True),
+        sample.Strategy(greedy=True, temperature=3.0),
         sample.Strategy(temperature=2),
     ):
         sample.sample(model, params, key, batch=2, length=7, strategy=strategy)
-    assert sample._sample._cache_size() == before
+    assert sample._sample._cache_size() == before + 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,7 +260,11 @@ def test_unconditioned_models_ignore_the_chords(trained, conditioned):
 def test_conditioned_strategies_and_grids_share_one_compile(conditioned):
     model, params, durations, grid = conditioned
     key = jax.random.key(0)
-    sample.sample(model, params, key, length=7, chord_grid=grid, durations=durations)
+    for greedy in (True, False):
+        strategy = sample.Strategy(greedy=greedy)
+        sample.sample(
+            model, params, key, length=7, strategy=strategy, chord_grid=grid, durations=durations
+        )
     before = sample._sample._cache_size()
     for strategy, chords in [
         (sample.Strategy(greedy=True), grid),
