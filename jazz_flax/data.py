@@ -354,7 +354,10 @@ def load_piece(path: Path, options: dict, cache_dir: str | os.PathLike | None = 
     does not read back whole is rebuilt.
     """
     if not path.is_file():
-        raise JazzFlaxError(f"no such file: {path}", hint="run `make data` to download the solo")
+        raise JazzFlaxError(
+            f"no such file: {path}",
+            hint="`make data` downloads the Metheny solo, `make leadsheets` copies the lead sheets",
+        )
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     entry = _cache_entry(cache_dir, sha256, options)
     cached = _read_cache(entry)
@@ -428,7 +431,7 @@ def parse_file(
             raise JazzFlaxError(
                 f"measure at offset {measure_start:g} of {path} has no chord in part "
                 f"{chord_part!r}",
-                hint="choose the chord part with --chord-part or another section",
+                hint="choose another chord part (--config.data.chord_part) or section",
             )
         measures.append(tuple(grammar.parse_measure(elements, chords_here, measure_start)))
         melody_events.append(tuple(_event(e, measure_start) for e in elements))
@@ -448,9 +451,12 @@ def _read_score(path: Path):
     from music21 import converter
 
     try:
-        return converter.parse(str(path))
+        score = converter.parse(str(path))
     except Exception as e:  # music21 raises many types for a file it cannot read
         raise JazzFlaxError(f"{path} could not be read as MIDI or MusicXML: {e}") from None
+    if not score.recurse().notes:
+        raise JazzFlaxError(f"{path} holds no notes")
+    return score
 
 
 def _melody(part, start: float | None, end: float | None) -> list:
