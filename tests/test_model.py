@@ -31,9 +31,14 @@ def random_chords(batch: int, steps: int, chord_features: int, seed: int = 0):
     return jnp.asarray(bits, jnp.float32)
 
 
-def steps_of(chords, t: int):
-    """The chords (B, F) of step t, or None."""
-    return None if chords is None else chords[:, t]
+def logits_step_by_step(model, params, ids, chords):
+    """Logits (B, T, V) from a Python loop of `model.step` over the time steps."""
+    carry, steps = model.initial_carry(ids.shape[0]), []
+    for t in range(ids.shape[1]):
+        chords_t = None if chords is None else chords[:, t]
+        carry, logits = model.sample_step(params, carry, ids[:, t], chords_t)
+        steps.append(logits)
+    return jnp.stack(steps, axis=1)
 
 
 @CONDITIONING
@@ -64,12 +69,8 @@ def test_sequence_call_equals_a_loop_of_steps(layers, chord_features):
     params = init_params(model, jax.random.key(0))
     ids, chords = random_ids(3, 7, 12), random_chords(3, 7, chord_features)
     logits = model.apply({"params": params}, ids, chords)
-    carry, steps = model.initial_carry(3), []
-    for t in range(ids.shape[1]):
-        carry, step_logits = model.sample_step(params, carry, ids[:, t], steps_of(chords, t))
-        steps.append(step_logits)
     assert logits.shape == (3, 7, 12)
-    np.testing.assert_allclose(logits, jnp.stack(steps, axis=1), atol=1e-5)
+    np.testing.assert_allclose(logits, logits_step_by_step(model, params, ids, chords), atol=1e-5)
     time_major_chords = None if chords is None else chords.transpose(1, 0, 2)
     time_major = model.apply({"params": params}, ids.T, time_major_chords, time_major=True)
     np.testing.assert_allclose(time_major, logits.transpose(1, 0, 2), atol=1e-6)
@@ -123,11 +124,7 @@ def test_custom_gradient_equals_autodiff_of_a_loop_of_steps(layers, chord_featur
         return jnp.sum(model.apply({"params": params}, ids, chords) * cotangent)
 
     def stepped(params):
-        carry, total = model.initial_carry(3), 0.0
-        for t in range(ids.shape[1]):
-            carry, logits = model.sample_step(params, carry, ids[:, t], steps_of(chords, t))
-            total += jnp.sum(logits * cotangent[:, t])
-        return total
+        return jnp.sum(logits_step_by_step(model, params, ids, chords) * cotangent)
 
     close = functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-5)
     jax.tree.map(close, jax.grad(scanned)(params), jax.grad(stepped)(params))
