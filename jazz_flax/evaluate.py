@@ -70,18 +70,14 @@ def default_config() -> ml_collections.ConfigDict:
 # Held-out next-token scores
 
 
-def heldout_windows(
-    held: Sequence[data.Segment] | np.ndarray, Tx: int
-) -> tuple[data.Windows, np.ndarray]:
-    """Windows over the held-out segments (or the ids of one) and the targets they score, each
-    token exactly once.
+def heldout_windows(held: Sequence[data.Segment], Tx: int) -> tuple[data.Windows, np.ndarray]:
+    """Windows over the held-out segments and the targets they score, each token exactly once.
 
     Returns (windows (W, L), mask bool (W, L)), L = min(Tx, the longest segment's n): a segment
     of n tokens gives n - min(Tx, n) + 1 windows as `data.sliding_windows` (x EMPTY-first, y the
     tokens), EMPTY after its end when n < L. Empty (0, 0) arrays when nothing is held out.
     """
-    segments = [data.Segment.without_chords(held)] if isinstance(held, np.ndarray) else held
-    segments = [segment for segment in segments if len(segment.ids)]
+    segments = [segment for segment in held if len(segment.ids)]
     if not segments:
         empty = np.zeros((0, 0), np.int32)
         no_chords = np.zeros((0, 0, data.CHORD_FEATURES), np.float32)
@@ -118,9 +114,8 @@ def token_scores(model, params, windows: data.Windows) -> tuple[jax.Array, jax.A
     return nll, jnp.argmax(log_probs, axis=-1) == y
 
 
-def heldout_scores(model, params, held: Sequence[data.Segment] | np.ndarray, Tx: int) -> dict:
-    """tokens, nll (nats/token), perplexity and accuracy of the held-out segments (or the ids of
-    one); NaN when none."""
+def heldout_scores(model, params, held: Sequence[data.Segment], Tx: int) -> dict:
+    """tokens, nll (nats/token), perplexity and accuracy of the held-out segments; NaN when none."""
     windows, mask = heldout_windows(held, Tx)
     if not mask.any():
         return dict(tokens=0, **dict.fromkeys(HELDOUT_KEYS, math.nan))

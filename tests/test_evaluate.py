@@ -26,10 +26,15 @@ def copy_of(run_dir, tmp_path) -> Path:
     return Path(shutil.copytree(run_dir[0], tmp_path / "run"))
 
 
+def one_piece(ids: np.ndarray) -> list[data.Segment]:
+    """Held-out ids of one piece, without chords."""
+    return [data.Segment.without_chords(ids)]
+
+
 @pytest.mark.parametrize("n, Tx", [(12, 5), (5, 5), (3, 5), (1, 4)])
 def test_every_heldout_token_is_scored_once(n, Tx):
     held = np.arange(100, 100 + n, dtype=np.int32)
-    windows, mask = evaluate.heldout_windows(held, Tx)
+    windows, mask = evaluate.heldout_windows(one_piece(held), Tx)
     assert windows.x.shape == mask.shape == (n - min(Tx, n) + 1, min(Tx, n))
     assert sorted(windows.y[mask].tolist()) == held.tolist()
     assert np.all(windows.x[:, 0] == data.EMPTY)  # the training layout: EMPTY first
@@ -39,7 +44,7 @@ def test_every_heldout_token_is_scored_once(n, Tx):
 
 
 def test_nothing_held_out_gives_empty_windows():
-    windows, mask = evaluate.heldout_windows(np.zeros(0, np.int32), 30)
+    windows, mask = evaluate.heldout_windows(one_piece(np.zeros(0, np.int32)), 30)
     assert windows.x.shape == (0, 0) and not mask.any()
 
 
@@ -57,7 +62,7 @@ def test_heldout_windows_never_overlap_the_training_windows(tiny, holdout):
         config.data.windows = mode
         config.data.Tx = min(config.data.Tx, len(trained) - 1)
         training = data.make_windows(train_positions, config.data)
-        heldout, _ = evaluate.heldout_windows(held_positions, config.data.Tx)
+        heldout, _ = evaluate.heldout_windows(one_piece(held_positions), config.data.Tx)
         seen = set(np.concatenate([training.x.ravel(), training.y.ravel()])) - {data.EMPTY}
         scored = set(np.concatenate([heldout.x.ravel(), heldout.y.ravel()])) - {data.EMPTY}
         assert seen <= set(train_positions) and scored == set(held_positions)
@@ -75,7 +80,7 @@ def test_uniform_model_scores_log_v_and_v():
     model = DJModel(n_values=7, n_a=4)
     params = uniform_params(model, jax.random.key(0))
     held = np.array([0, 3, 6, 0, 2, 0], np.int32)
-    scores = evaluate.heldout_scores(model, params, held, Tx=4)
+    scores = evaluate.heldout_scores(model, params, one_piece(held), Tx=4)
     assert scores["tokens"] == 6
     np.testing.assert_allclose(scores["nll"], math.log(7), rtol=1e-6)
     np.testing.assert_allclose(scores["perplexity"], 7, rtol=1e-5)
@@ -87,10 +92,10 @@ def test_heldout_nll_is_the_training_loss_per_token():
     model = DJModel(n_values=9, n_a=8)
     params = init_params(model, jax.random.key(1))
     held = np.array([1, 4, 4, 8, 0], np.int32)
-    windows, _ = evaluate.heldout_windows(held, Tx=5)
+    windows, _ = evaluate.heldout_windows(one_piece(held), Tx=5)
     logits = model.apply({"params": params}, jnp.asarray(windows.x), time_major=False)
     loss = train.sequence_loss(logits.transpose(1, 0, 2), jnp.asarray(windows.y.T), jnp.ones(1))
-    scores = evaluate.heldout_scores(model, params, held, Tx=5)
+    scores = evaluate.heldout_scores(model, params, one_piece(held), Tx=5)
     np.testing.assert_allclose(scores["nll"] * 5, loss, rtol=1e-5)
 
 
