@@ -78,19 +78,18 @@ def filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.
 
 
 def choose(key: jax.Array, logits: jax.Array, strategy: Strategy) -> jax.Array:
-    """int32 (B,) tokens from logits (B, V): the argmax when greedy (a Python bool), else a draw;
-    temperature, top_k and top_p may be traced.
+    """int32 (B,) tokens from logits (B, V): the argmax when greedy, else a draw. The strategy as
+    `traced` gives it; temperature, top_k and top_p may be tracers.
 
     Draws by inverse CDF, one uniform number per row (cheaper on CPU than Gumbel noise per value);
     the sort behind top-k / top-p runs only when one of them is set.
     """
     if strategy.greedy:
         return jnp.argmax(logits, axis=-1).astype(jnp.int32)
-    top_k = 0 if strategy.top_k is None else strategy.top_k
-    filtering = (top_k > 0) | (strategy.top_p < 1)
+    filtering = (strategy.top_k > 0) | (strategy.top_p < 1)
     filtered = jax.lax.cond(
         filtering,
-        lambda: filter_logits(logits, top_k, strategy.top_p),
+        lambda: filter_logits(logits, strategy.top_k, strategy.top_p),
         lambda: logits,
     )
     cdf = jnp.cumsum(jax.nn.softmax(filtered / strategy.temperature, axis=-1), axis=-1)

@@ -41,7 +41,7 @@ def test_top_k_and_top_p_combine():
 
 @pytest.mark.parametrize("top_k, top_p", [(2, 1.0), (None, 0.5), (3, 0.7), (None, 1.0)])
 def test_sampled_tokens_stay_in_the_allowed_set(top_k, top_p):
-    strategy = sample.Strategy(temperature=2.0, top_k=top_k, top_p=top_p)
+    strategy = sample.traced(sample.Strategy(temperature=2.0, top_k=top_k, top_p=top_p))
     keys = jax.random.split(jax.random.key(0), 500)
     tokens = jax.vmap(lambda k: sample.choose(k, LOGITS, strategy))(keys)
     sets = allowed(top_k, top_p)
@@ -52,9 +52,10 @@ def test_sampled_tokens_stay_in_the_allowed_set(top_k, top_p):
 
 def test_sampling_follows_the_softmax_at_the_temperature():
     keys = jax.random.split(jax.random.key(3), 20_000)
-    draw = jax.vmap(sample.choose, in_axes=(0, None, None))
     for temperature in (1.0, 0.5):
-        tokens = np.asarray(draw(keys, LOGITS, sample.Strategy(temperature=temperature)))
+        strategy = sample.traced(sample.Strategy(temperature=temperature))
+        draw = functools.partial(sample.choose, logits=LOGITS, strategy=strategy)
+        tokens = np.asarray(jax.vmap(draw)(keys))
         expected = np.asarray(jax.nn.softmax(LOGITS / temperature))
         for row in range(2):
             freq = np.bincount(tokens[:, row], minlength=5) / len(keys)
@@ -62,7 +63,7 @@ def test_sampling_follows_the_softmax_at_the_temperature():
 
 
 def test_greedy_is_argmax():
-    strategy = sample.Strategy(greedy=True, temperature=5.0)
+    strategy = sample.traced(sample.Strategy(greedy=True, temperature=5.0))
     assert sample.choose(jax.random.key(1), LOGITS, strategy).tolist() == [1, 0]
 
 
@@ -128,7 +129,7 @@ def python_loop(
             inputs = np.full(batch, primer[t])
         else:
             key, subkey = jax.random.split(key)
-            inputs = np.asarray(sample.choose(subkey, logits, strategy))
+            inputs = np.asarray(sample.choose(subkey, logits, sample.traced(strategy)))
             ids.append(inputs)
     return np.stack(ids, axis=1)
 
