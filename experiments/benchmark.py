@@ -6,12 +6,13 @@ Every figure is the median of `--repeats` (≥ 5) timed runs after a warm-up run
             for EPOCHS_PER_CALL epochs) and the sampler (`sample.sample`'s first call less a
             warm one), each from empty in-memory caches, no persistent cache;
   train     100 epochs of the baseline (m=60, Tx=30, n_a=64, batch 32: 200 Adam steps) through
-            `train.EpochRunner`, as `train.train` runs them: the Metheny windows when
+            `train.EpochRunner`, as `make train` runs them (on a CPU, each batch split over one
+            device per core: `parallel.split_cpu`): the Metheny windows when
             data/original_metheny.mid is there, else windows of random ids over 85 values;
   sample    one greedy 50-token solo (batch 1), and tokens/s of batches of 1 … 4096 (temperature 1);
   scaling   time per epoch and per token as n_a (64 … 1024), Tx (30 … 480) and the number of
-            windows (60 … 10,000) grow, on random ids, one epoch per call and as many calls per
-            run as fit in about 0.3 s (a single one at the big end);
+            windows (60 … 10,000) grow, on random ids, one device, one epoch per call and as
+            many calls per run as fit in about 0.3 s (a single one at the big end);
   torch     the same model, loss and optimiser in PyTorch eager (`nn.LSTM` + `nn.Linear`, Adam with
             legacy Keras decay via LambdaLR, summed masked cross-entropy, shuffled batches of 32):
             100 epochs and a greedy 50-token sample as a Python step loop. Skipped, saying so,
@@ -40,7 +41,7 @@ import ml_collections
 import numpy as np
 
 from experiments import baseline
-from jazz_flax import data, sample, train
+from jazz_flax import data, parallel, sample, train
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import init_params
 
@@ -128,13 +129,19 @@ def chunks(epochs: int, per_call: int) -> list[np.ndarray]:
 # jazz_flax
 
 
+def epoch_runner(config, windows: data.Windows) -> train.EpochRunner:
+    """A `train.EpochRunner` as `train.train` makes it: each batch over `config.devices`."""
+    mesh = parallel.make_mesh(config.devices, config.batch_size)
+    return train.EpochRunner(windows, jax.random.key(1), config.batch_size, mesh=mesh)
+
+
 def compile_train(config, windows: data.Windows, n_values: int, repeats: int) -> dict:
     """Seconds to trace, lower and compile `train_epochs` (EPOCHS_PER_CALL epochs), caches empty."""
     fresh_state = state_maker(config, n_values)
 
     def run() -> float:
         jax.clear_caches()
-        runner = train.EpochRunner(windows, jax.random.key(1), config.batch_size)
+        runner = epoch_runner(config, windows)
         runner(fresh_state(), np.arange(train.EPOCHS_PER_CALL))
         return runner.compile_seconds
 
@@ -143,7 +150,7 @@ def compile_train(config, windows: data.Windows, n_values: int, repeats: int) ->
 
 def train_100_epochs(config, windows: data.Windows, n_values: int, repeats: int) -> dict:
     """Seconds for TRAIN_EPOCHS epochs from a fresh state (compiled before), and the last loss."""
-    runner = train.EpochRunner(windows, jax.random.key(1), config.batch_size)
+    runner = epoch_runner(config, windows)
     fresh_state, losses = state_maker(config, n_values), []
 
     def run() -> float:
@@ -154,7 +161,7 @@ def train_100_epochs(config, windows: data.Windows, n_values: int, repeats: int)
         losses.append(float(chunk_losses[-1]))
         return seconds
 
-    return {**repeat(run, repeats), "final_loss": losses[-1]}
+    return {**repeat(run, repeats), "final_loss": losses[-1], "devices": runner.devices}
 
 
 def sampler(config, n_values: int, batch: int, strategy: sample.Strategy) -> Callable[[], object]:
@@ -378,7 +385,8 @@ def headline_rows(results: dict) -> list[tuple[str, ...]]:
         ("compile, training program", f"{compile_s['train']['median']:.2f} s", "", "", ""),
         ("compile, sampler", f"{compile_s['sampler']['median']:.2f} s", "", "", ""),
         (
-            f"{TRAIN_EPOCHS} epochs ({results['steps']} Adam steps), s",
+            f"{TRAIN_EPOCHS} epochs ({results['steps']} Adam steps, "
+            f"{results['train_100_epochs']['devices']} dev.), s",
             *versus_torch(results, "train_100_epochs", 1, ".3f"),
             "",
         ),
@@ -483,6 +491,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (≥ 5)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench"))
     args = parser.parse_args(argv)
+    config = baseline.get_config()
+    parallel.split_cpu(config.devices, config.batch_size)  # as `make train` does
     results = run(max(args.repeats, 5))
     print(table(results), flush=True)
     atomic_write(args.out / "bench.json", json.dumps(results, indent=2) + "\n")

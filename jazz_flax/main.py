@@ -23,7 +23,7 @@ from pathlib import Path
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jazz_flax import evaluate, generate, sweep, train
+from jazz_flax import evaluate, generate, parallel, sweep, train
 from jazz_flax.errors import JazzFlaxError, exit_with, one_line_errors
 from jazz_flax.sample import Strategy
 
@@ -53,6 +53,7 @@ def workdir() -> Path:
 
 
 def train_command() -> None:
+    parallel.split_cpu(FLAGS.config.devices, FLAGS.config.batch_size)  # before JAX starts
     train.enable_compilation_cache()
     train.train(FLAGS.config, workdir=workdir())
 

@@ -57,8 +57,11 @@ class Batches(NamedTuple):
 
     x: jax.Array  # int32 (n_batches, Tx, batch_size): time-major, as the model computes
     y: jax.Array  # int32 (n_batches, Tx, batch_size)
-    weights: jax.Array  # float32 (n_batches, batch_size): 1 for a window, 0 for padding
+    weights: jax.Array  # float32 (n_batches, batch_size): a window's share of its batch, 0: padding
     chords: jax.Array | None  # float32 (n_batches, Tx, batch_size, F): the chord of each target
+
+
+BATCH_AXES = Batches(x=1, y=1, weights=0, chords=1)  # each field's batch axis, for one batch
 
 
 def keras_decay(lr: float, decay: float) -> optax.Schedule:
@@ -106,12 +109,13 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
 def sequence_loss(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> jax.Array:
     """Σ over time of the weighted batch-mean cross-entropy; EMPTY targets add 0.
 
-    logits (T, B, V), targets int32 (T, B), weights (B,).
+    logits (T, B, V), targets int32 (T, B), weights (B,): each row's share of the batch (1/rows,
+    0 for padding). A share of the batch's rows gives its share of the loss, and the shares sum.
     """
     # one_hot(EMPTY) is all zeros, so an empty target adds 0; and unlike an integer-label lookup
     # (whose gradient is a scatter) it differentiates into dense, fast code.
     losses = optax.softmax_cross_entropy(logits, jax.nn.one_hot(targets, logits.shape[-1]))
-    return losses.sum(axis=0) @ weights / weights.sum()
+    return losses.sum(axis=0) @ weights
 
 
 def epoch_batches(
@@ -123,29 +127,28 @@ def epoch_batches(
     n_batches = math.ceil(m / batch_size)
     order = jnp.zeros(n_batches * batch_size, jnp.int32).at[:m].set(jax.random.permutation(key, m))
     rows = order.reshape(n_batches, batch_size)
-    weights = (jnp.arange(n_batches * batch_size) < m).reshape(n_batches, batch_size)
+    real = np.arange(n_batches * batch_size).reshape(n_batches, batch_size) < m
+    weights = real / real.sum(axis=1, keepdims=True)  # numpy: constants, no reduction in the step
     x, y = (jnp.swapaxes(ids[rows], 1, 2) for ids in (windows.x, windows.y))
     chords = jnp.swapaxes(windows.chords[rows], 1, 2) if with_chords else None
-    return Batches(x, y, weights.astype(jnp.float32), chords)
+    return Batches(x, y, jnp.asarray(weights, jnp.float32), chords)
 
 
-def train_step(state: TrainState, batch: Batches, key: jax.Array):
-    """One update on one batch (x, y: (Tx, B)); returns the new state and the batch loss."""
+def train_step(state: TrainState, batch: Batches, key: jax.Array, mesh=None):
+    """One update on one batch (x, y: (Tx, B)); returns the new state and the batch loss.
 
-    def loss_fn(params):
+    With a `mesh` each device takes its share of the batch (`parallel.value_and_grad`)."""
+
+    def loss_fn(params, batch: Batches, key: jax.Array):
         variables, rngs = {"params": params}, {"dropout": key}
         logits = state.apply_fn(
             variables, batch.x, batch.chords, deterministic=False, time_major=True, rngs=rngs
         )
         return sequence_loss(logits, batch.y, batch.weights)
 
-    loss, grads = jax.value_and_grad(loss_fn)(state.params)
+    grad_fn = parallel.value_and_grad(loss_fn, mesh, BATCH_AXES)
+    loss, grads = grad_fn(state.params, batch, key)
     return state.apply_gradients(grads=grads), loss
-
-
-def shard(batches: Batches, mesh) -> Batches:
-    """The batches split over the mesh's devices along their batch axis (`parallel.split`)."""
-    return jax.tree.map(lambda a: parallel.split(a, mesh, axis=2 if a.ndim > 2 else 1), batches)
 
 
 @functools.partial(jax.jit, static_argnames=("batch_size", "mesh"), donate_argnums=0)
@@ -160,12 +163,11 @@ def train_epochs(
     def epoch(state, number):
         shuffle_key, dropout_key = jax.random.split(jax.random.fold_in(key, number))
         batches = epoch_batches(shuffle_key, windows, batch_size, state.chord_features > 0)
-        batches = shard(batches, mesh)
         batch_keys = jax.random.split(dropout_key, batches.x.shape[0])
         state, losses = jax.lax.scan(
-            lambda state, args: train_step(state, *args), state, (batches, batch_keys)
+            lambda state, args: train_step(state, *args, mesh=mesh), state, (batches, batch_keys)
         )
-        sizes = batches.weights.sum(axis=1)
+        sizes = (batches.weights > 0).sum(axis=1)
         return state, losses @ sizes / sizes.sum()
 
     return jax.lax.scan(epoch, state, epochs)
@@ -273,6 +275,7 @@ class EpochRunner:
         self, windows: data.Windows, key: jax.Array, batch_size: int, stacked=False, mesh=None
     ):
         self.mesh = mesh
+        self.devices = 1 if mesh is None else mesh.size
         self.windows = parallel.replicate(data.Windows(*map(jnp.asarray, windows)), mesh)
         self.key = key
         self.function = train_epochs_stacked if stacked else train_epochs
@@ -316,7 +319,8 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     state, history = run.state, list(run.history)
     print(
         f"training {count_params(state.params):,} parameters on {len(run.windows.x)} windows "
-        f"of {run.windows.x.shape[1]} tokens ({len(run.vocab)} values)",
+        f"of {run.windows.x.shape[1]} tokens ({len(run.vocab)} values), "
+        f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}",
         flush=True,
     )
     saved = len(history)  # the epochs the checkpoint in `workdir` holds
@@ -471,6 +475,7 @@ def summarize(state, history: list[dict], n_values: int, runner: EpochRunner) ->
         compile_seconds=round(runner.compile_seconds, 3),
         train_seconds=round(runner.train_seconds, 3),
         train_epochs=runner.epochs_run,  # the epochs train_seconds is for (fewer if resumed)
+        devices=runner.devices,  # each batch split over them
     )
 
 

@@ -1,6 +1,7 @@
-"""Data-parallel training on 8 host CPU devices equals the single-device run."""
+"""Data-parallel training on 8 host CPU devices equals the single-device run; the CPU split."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -36,7 +37,7 @@ runner = train.EpochRunner(windows, jax.random.key(0), config.batch_size, mesh=m
 runner(state, np.arange(1))
 program = next(iter(runner.compiled.values())).as_text()
 results["program"] = dict(
-    all_reduce="all-reduce" in program, one_window=f"s32[{config.data.Tx},1]" in program
+    all_reduces=program.count(" all-reduce("), one_window=f"s32[{config.data.Tx},1]" in program
 )
 try:
     parallel.make_mesh(8, batch_size=12)
@@ -66,7 +67,8 @@ def test_eight_devices_train_as_one(runs):
     assert runs["count"] == 8
     one, eight = runs["1"], runs["0"]
     assert (one["shards"], eight["shards"]) == (1, 8)  # parameters: one copy per device
-    assert runs["program"] == dict(all_reduce=True, one_window=True)
+    # per step one all-reduce (the loss and the flattened gradient), over a window per device
+    assert runs["program"] == dict(all_reduces=1, one_window=True)
     np.testing.assert_allclose(eight["losses"], one["losses"], rtol=1e-5)
     for a, b in zip(eight["params"], one["params"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
@@ -84,3 +86,40 @@ def test_more_devices_than_there_are_is_a_clear_error(devices):
 
 def test_a_batch_that_does_not_split_evenly_is_a_clear_error(runs):
     assert "batch_size=12 does not split evenly over 8 devices" in runs["uneven"]
+
+
+@pytest.mark.parametrize(
+    "cores, devices, batch_size, expected",
+    [
+        (2, 0, 32, 2),  # the baseline on 2 cores: 16 windows each
+        (8, 0, 32, 2),  # at least 16 windows per device
+        (8, 0, 128, 8),
+        (3, 0, 64, 2),  # 3 do not split 64
+        (2, 0, 8, 1),
+        (2, 3, 32, 3),  # asked for: as many as asked
+    ],
+)
+def test_cpu_devices(monkeypatch, cores, devices, batch_size, expected):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert parallel.cpu_devices(devices, batch_size) == expected
+
+
+SPLIT_CPU = """
+import json, jax
+from jazz_flax import parallel
+split = parallel.split_cpu(0, 32)
+count = jax.device_count()
+again = parallel.split_cpu(3, 32)  # JAX has started: no change
+print(json.dumps(dict(split=split, count=count, again=again, still=jax.device_count())))
+"""
+
+
+def test_split_cpu_before_jax_starts_and_not_after():
+    env = {k: v for k, v in environment().items() if k != "XLA_FLAGS"}
+    done = subprocess.run(
+        [sys.executable, "-c", SPLIT_CPU], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    count = parallel.cpu_devices(0, 32)
+    assert result == dict(split=True, count=count, again=False, still=count)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import baseline
-from jazz_flax import data, train
+from jazz_flax import data, parallel, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, count_params, init_params
 from tests.commands import run_main, tiny_flags
@@ -47,7 +47,7 @@ def test_schedule_is_legacy_keras_decay(tiny):
 def test_loss_at_chance_is_the_valid_targets_times_log_v():
     windows = notebook_layout(m=6, Tx=30, n_values=90)
     targets = jnp.asarray(windows.y.T)  # time-major
-    chance = train.sequence_loss(jnp.zeros((30, 6, 90)), targets, jnp.ones(6))
+    chance = train.sequence_loss(jnp.zeros((30, 6, 90)), targets, jnp.full(6, 1 / 6))
     np.testing.assert_allclose(chance, 29 * math.log(90), rtol=1e-6)
 
 
@@ -55,9 +55,23 @@ def test_padding_rows_do_not_count():
     windows = notebook_layout(m=5, Tx=4, n_values=7)
     logits = jax.random.normal(jax.random.key(0), (4, 5, 7))
     targets = jnp.asarray(windows.y.T)
-    padded = train.sequence_loss(logits, targets, jnp.array([1.0, 1, 1, 0, 0]))
+    padded = train.sequence_loss(logits, targets, jnp.array([1, 1, 1, 0, 0]) / 3)
     np.testing.assert_allclose(
-        padded, train.sequence_loss(logits[:, :3], targets[:, :3], jnp.ones(3))
+        padded, train.sequence_loss(logits[:, :3], targets[:, :3], jnp.full(3, 1 / 3))
+    )
+
+
+def test_shares_of_a_batch_sum_to_its_loss():
+    """What a device adds up from its rows of a split batch: summed, the whole batch's loss."""
+    windows = notebook_layout(m=6, Tx=5, n_values=7)
+    logits = jax.random.normal(jax.random.key(0), (5, 6, 7))
+    targets, weights = jnp.asarray(windows.y.T), jnp.full(6, 1 / 6)
+    halves = [
+        train.sequence_loss(logits[:, s], targets[:, s], weights[s])
+        for s in np.split(np.arange(6), 2)
+    ]
+    np.testing.assert_allclose(
+        sum(halves), train.sequence_loss(logits, targets, weights), rtol=1e-6
     )
 
 
@@ -66,7 +80,8 @@ def test_initial_loss_is_near_chance():
     windows = notebook_layout(m=60, Tx=30, n_values=90)
     model = DJModel(n_values=90)
     logits = model.apply({"params": init_params(model, jax.random.key(0))}, windows.x)
-    loss = train.sequence_loss(logits.transpose(1, 0, 2), jnp.asarray(windows.y.T), jnp.ones(60))
+    shares = jnp.full(60, 1 / 60)
+    loss = train.sequence_loss(logits.transpose(1, 0, 2), jnp.asarray(windows.y.T), shares)
     assert abs(loss - 29 * math.log(90)) < 2
 
 
@@ -75,8 +90,9 @@ def test_epochs_shuffle_every_window_into_keras_batches():
     batches = [train.epoch_batches(jax.random.key(e), windows, 4) for e in range(2)]
     for batch in batches:
         assert batch.x.shape == (3, 5, 4)  # (n_batches, Tx, batch): time-major
-        assert batch.weights.sum(axis=1).tolist() == [4, 4, 2]
-        rows = np.asarray(batch.x[:, 0, :])[np.asarray(batch.weights) == 1] // 5
+        shares = [[1 / 4] * 4, [1 / 4] * 4, [1 / 2, 1 / 2, 0, 0]]  # of its batch, per window
+        np.testing.assert_allclose(batch.weights, shares)
+        rows = np.asarray(batch.x[:, 0, :])[np.asarray(batch.weights) > 0] // 5
         assert sorted(rows.tolist()) == list(range(10))
     assert not np.array_equal(batches[0].x, batches[1].x)
 
@@ -165,6 +181,17 @@ def test_baseline_reproduces_the_notebook_on_the_real_solo(metheny_path):
     assert len(history) == 100
     assert abs(history[0]["loss"] - train.REFERENCE["epoch_1"]) <= 5.0
     assert history[-1]["loss"] <= 10.5
+
+
+def test_train_command_reproduces_the_baseline_over_the_cores(metheny_path, tmp_path):
+    """`make train EXP=baseline`: on a CPU, each batch split over one device per core."""
+    config = ["--config", str(ROOT / "experiments" / "baseline.py")]
+    result = run_main(*config, f"--config.data.path={metheny_path}", "--workdir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["devices"] == parallel.cpu_devices(0, 32)
+    assert abs(summary["epoch_1_loss"] - train.REFERENCE["epoch_1"]) <= 5.0
+    assert summary["final_loss"] <= 10.5
 
 
 def test_chord_conditioned_model_trains_on_its_windows_chords(conditioned_run, tiny):
