@@ -149,19 +149,29 @@ def compile_train(config, windows: data.Windows, n_values: int, repeats: int) ->
 
 
 def train_100_epochs(config, windows: data.Windows, n_values: int, repeats: int) -> dict:
-    """Seconds for TRAIN_EPOCHS epochs from a fresh state (compiled before), and the last loss."""
+    """Seconds for TRAIN_EPOCHS epochs from a fresh state, and the last loss; "first" is the first
+    run, the one `make train` makes, which includes XLA's one-time setup of the program's first
+    execution.
+
+    The states are made before the timed runs, so the runs follow one another: making one is
+    single-threaded Python, and on this machine the next 20 epochs after such a pause run up to
+    twice as slowly (experiments/BENCHMARKS.md).
+    """
     runner = epoch_runner(config, windows)
     fresh_state, losses = state_maker(config, n_values), []
+    states = [jax.block_until_ready(fresh_state()) for _ in range(repeats + 1)]
 
     def run() -> float:
-        state, seconds = fresh_state(), 0.0
+        state, seconds = states.pop(), 0.0
         for epochs in chunks(TRAIN_EPOCHS, train.EPOCHS_PER_CALL):
             state, chunk_losses, chunk_seconds = runner(state, epochs)
             seconds += chunk_seconds
         losses.append(float(chunk_losses[-1]))
         return seconds
 
-    return {**repeat(run, repeats), "final_loss": losses[-1], "devices": runner.devices}
+    first = run()  # compiles (untimed), then runs as `make train` does
+    timed = repeat(run, repeats, warmup=0)
+    return {**timed, "first": first, "final_loss": losses[-1], "devices": runner.devices}
 
 
 def sampler(config, n_values: int, batch: int, strategy: sample.Strategy) -> Callable[[], object]:
@@ -391,6 +401,13 @@ def headline_rows(results: dict) -> list[tuple[str, ...]]:
             "",
         ),
         (
+            "  the first run (make train), s",
+            f"{results['train_100_epochs']['first']:.3f}",
+            "",
+            "",
+            "",
+        ),
+        (
             f"greedy {SAMPLE_LENGTH}-token sample, ms",
             *versus_torch(results, "sample_greedy", 1e3, ".3f"),
             "",
@@ -403,7 +420,7 @@ def headline_rows(results: dict) -> list[tuple[str, ...]]:
     targets = {
         1: f"≤ 2 s: {checks['compile_train_s']}",
         3: f"≤ 0.20 s: {checks['train_100_epochs_s']}",
-        4: f"≤ 0.3 ms: {checks['greedy_sample_ms']}",
+        5: f"≤ 0.3 ms: {checks['greedy_sample_ms']}",
         len(rows) - 1: f"≥ 1 M tok/s: {checks['batched_tokens_per_s']}",
     }
     return [(*row[:4], targets.get(i, row[4])) for i, row in enumerate(rows)]

@@ -78,7 +78,9 @@ class DJModel(nn.Module):
             x = lstm_scan(cell, stacked_gate_inputs(cell.variables["params"], x, chords))
             x, chords = self.drop(x, deterministic), None  # the chords enter the first layer only
         # the head on (T·B, n_a) rows: XLA:CPU runs the matmul and the loss after it faster flat
-        logits = self.head(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], self.n_values)
+        head = self.head.variables["params"]
+        logits = dense_rows(x.reshape(-1, x.shape[-1]), head["kernel"], head["bias"])
+        logits = logits.reshape(*x.shape[:-1], self.n_values)
         return logits if time_major else logits.transpose(1, 0, 2)
 
     def create_parameters(self, batch: int) -> None:
@@ -228,7 +230,8 @@ def _lstm_backward(residuals, dhs: jax.Array):
     zeros = jnp.zeros_like(hs[0])
     _, dz = jax.lax.scan(step, (zeros, zeros), (dhs, slab), reverse=True)
     h_before = jnp.concatenate([zeros[None], hs[:-1]]).reshape(-1, n)  # h_{t-1}, h_{-1} = 0
-    d_kernels = jnp.split(h_before.T @ dz.reshape(-1, len(GATES) * n), len(GATES), axis=1)
+    dz_rows = dz.reshape(-1, len(GATES) * n)
+    d_kernels = jnp.split(_transposed(h_before) @ dz_rows, len(GATES), axis=1)
     grads = jax.tree.map(jnp.zeros_like, params)
     for gate, d_kernel in zip(GATES, d_kernels, strict=True):
         grads[f"h{gate}"] = {**grads[f"h{gate}"], "kernel": d_kernel}
@@ -237,6 +240,31 @@ def _lstm_backward(residuals, dhs: jax.Array):
 
 # `scan_cell` from the zero carry with the gradient of `_lstm_backward`: inputs → h (T, B, n).
 lstm_scan = nn.custom_vjp(_lstm_outputs, forward_fn=_lstm_forward, backward_fn=_lstm_backward)
+
+
+def _transposed(x: jax.Array) -> jax.Array:
+    """xᵀ stored as such. XLA:CPU hands a matmul that sums over its left operand's leading axis
+    (xᵀ·g, a weight gradient) to Eigen, whose first use in a process takes about 25 ms; on a
+    stored xᵀ, YNNPACK runs it, as it runs every other matmul here."""
+    return jax.lax.optimization_barrier(x.T)
+
+
+@jax.custom_vjp
+def dense_rows(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> jax.Array:
+    """nn.Dense on rows x (N, n): x·kernel + bias, (N, V); its kernel's gradient `_transposed`."""
+    return x @ kernel + bias
+
+
+def _dense_rows_forward(x, kernel, bias):
+    return dense_rows(x, kernel, bias), (x, kernel)
+
+
+def _dense_rows_backward(residuals, g):
+    x, kernel = residuals
+    return g @ kernel.T, _transposed(x) @ g, g.sum(axis=0)
+
+
+dense_rows.defvjp(_dense_rows_forward, _dense_rows_backward)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
