@@ -10,6 +10,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from jazz_flax import parallel
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "experiments" / "colab.ipynb"
 EPOCHS = 5
@@ -57,7 +59,9 @@ def test_trains_the_baseline_for_the_injected_epochs(executed):
     run = workdir / RUN
     assert (run / "loss.png").stat().st_size > 0
     assert (run / "checkpoint.msgpack").stat().st_size > 0
-    assert json.loads((run / "summary.json").read_text())["epochs"] == EPOCHS
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["epochs"] == EPOCHS
+    assert summary["devices"] == parallel.cpu_devices(0, 32)  # a device per core, as make train
 
 
 def test_generates_a_solo_and_shows_it(executed):
