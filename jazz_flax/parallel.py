@@ -47,7 +47,10 @@ def cpu_devices(devices: int, batch_size: int) -> int:
 
 def split_cpu(devices: int, batch_size: int) -> bool:
     """Makes the CPU `cpu_devices(devices, batch_size)` JAX devices; False, changing nothing, once
-    JAX has started (the count is fixed then). Other platforms' devices are unaffected."""
+    JAX has started (the count is fixed then) or when XLA_FLAGS sets the count. Other platforms'
+    devices are unaffected."""
+    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return False
     try:
         jax.config.update("jax_num_cpu_devices", cpu_devices(devices, batch_size))
     except RuntimeError:  # JAX has run something already
@@ -88,8 +91,8 @@ def value_and_grad(loss_fn, mesh: Mesh | None, batch_axes):
     """`jax.value_and_grad(loss_fn)` for loss_fn(params, batch, key) → a scalar that sums over the
     batch's rows, with each batch split over the mesh (unchanged without one).
 
-    batch_axes: a tree like the batch, each array's batch axis (None: the same on every device).
-    Each device's dropout key is `key` folded with its index.
+    batch_axes: a tree like the batch, each array's batch axis. Each device's dropout key is `key`
+    folded with its index.
     """
     grad_fn = jax.value_and_grad(loss_fn)
     if mesh is None:
@@ -114,6 +117,6 @@ def value_and_grad(loss_fn, mesh: Mesh | None, batch_axes):
     )
 
 
-def _spec(axis: int | None) -> P:
-    """The PartitionSpec that splits an array's `axis` over the mesh (P(): replicated)."""
-    return P() if axis is None else P(*[None] * axis, AXIS)
+def _spec(axis: int) -> P:
+    """The PartitionSpec that splits an array's `axis` over the mesh."""
+    return P(*[None] * axis, AXIS)

@@ -114,6 +114,11 @@ print(json.dumps(dict(split=split, count=count, again=again, still=jax.device_co
 """
 
 
+def test_split_cpu_leaves_a_count_from_xla_flags(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+    assert parallel.split_cpu(0, 32) is False
+
+
 def test_split_cpu_before_jax_starts_and_not_after():
     env = {k: v for k, v in environment().items() if k != "XLA_FLAGS"}
     done = subprocess.run(
