@@ -41,8 +41,12 @@ def cpu_devices(devices: int, batch_size: int) -> int:
     if devices:
         return devices
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    most = max(1, min(cores or 1, batch_size // MIN_CPU_SHARE))
-    return max(n for n in range(1, most + 1) if batch_size % n == 0)
+    return most_that_split(batch_size, min(cores or 1, batch_size // MIN_CPU_SHARE))
+
+
+def most_that_split(batch_size: int, at_most: int) -> int:
+    """The largest device count up to `at_most` (at least 1) that splits the batch evenly."""
+    return max(n for n in range(1, max(1, at_most) + 1) if batch_size % n == 0)
 
 
 def split_cpu(devices: int, batch_size: int) -> bool:
@@ -65,7 +69,7 @@ def make_mesh(devices: int, batch_size: int) -> Mesh | None:
     """
     available = jax.devices()
     if devices == 0:
-        devices = max(n for n in range(1, len(available) + 1) if batch_size % n == 0)
+        devices = most_that_split(batch_size, len(available))
     if not 1 <= devices <= len(available):
         raise JazzFlaxError(
             f"devices={devices}, but {len(available)} {available[0].platform} device(s) are "
