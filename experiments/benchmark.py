@@ -256,6 +256,18 @@ def scaling(config, repeats: int) -> dict[str, list[dict]]:
 # PyTorch reference
 
 
+def torch_device(torch) -> str:
+    """ "cuda" when JAX runs on a GPU and torch sees one, so the two run on the same chip; else
+    "cpu"."""
+    return "cuda" if jax.default_backend() == "gpu" and torch.cuda.is_available() else "cpu"
+
+
+def torch_synchronize(torch) -> None:
+    """Waits for the work queued on torch's GPU, if any, so a host clock can be read after it."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def torch_model(torch, n_values: int, n_a: int):
     """(nn.LSTM, nn.Linear) initialised as Keras (and jazz_flax's "keras" scheme) does."""
     lstm, head = torch.nn.LSTM(n_values, n_a), torch.nn.Linear(n_a, n_values)
@@ -267,13 +279,25 @@ def torch_model(torch, n_values: int, n_a: int):
         lstm.bias_ih_l0[n_a : 2 * n_a] = 1.0  # torch's gate order: i, f, g, o
         torch.nn.init.xavier_uniform_(head.weight)
         head.bias.zero_()
-    return lstm, head
+    return lstm.to(torch_device(torch)), head.to(torch_device(torch))
 
 
 def torch_one_hot(torch, ids: np.ndarray, n_values: int):
     """float (…, n_values) one-hot vectors of ids, all zeros for EMPTY."""
-    ids = torch.as_tensor(ids, dtype=torch.long)
+    ids = torch.as_tensor(ids, dtype=torch.long, device=torch_device(torch))
     return torch.nn.functional.one_hot(ids.clamp(min=0), n_values).float() * (ids >= 0)[..., None]
+
+
+def torch_loss(torch, lstm, head, x, y):
+    """`train.sequence_loss` of a batch in PyTorch: Σ over time of the batch-mean cross-entropy.
+
+    x (T, B, V) one-hot inputs (`torch_one_hot`), y (T, B) target ids; EMPTY (-1) adds 0.
+    """
+    logits = head(lstm(x)[0])
+    losses = torch.nn.functional.cross_entropy(
+        logits.transpose(1, 2), y, ignore_index=-1, reduction="none"
+    )
+    return losses.sum(0).mean()
 
 
 def torch_train(torch, config, windows: data.Windows, n_values: int) -> tuple[float, float]:
@@ -283,32 +307,33 @@ def torch_train(torch, config, windows: data.Windows, n_values: int) -> tuple[fl
     optimizer = torch.optim.Adam(params, lr=config.lr, betas=(config.b1, config.b2), eps=1e-8)
     decay = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1 / (1 + config.decay * t))
     x = torch_one_hot(torch, windows.x, n_values).transpose(0, 1)  # (Tx, m, V), time-major
-    y = torch.as_tensor(windows.y, dtype=torch.long).T  # (Tx, m); EMPTY (-1) is ignored
+    y = torch.as_tensor(windows.y, dtype=torch.long, device=x.device).T  # (Tx, m); EMPTY ignored
+    torch_synchronize(torch)
     began = time.perf_counter()
     for _ in range(TRAIN_EPOCHS):
-        for rows in torch.randperm(x.shape[1]).split(config.batch_size):
-            logits = head(lstm(x[:, rows])[0])
-            losses = torch.nn.functional.cross_entropy(
-                logits.transpose(1, 2), y[:, rows], ignore_index=-1, reduction="none"
-            )
-            loss = losses.sum(0).mean()  # Σ over time of the batch-mean cross-entropy
+        for rows in torch.randperm(x.shape[1], device=x.device).split(config.batch_size):
+            loss = torch_loss(torch, lstm, head, x[:, rows], y[:, rows])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             decay.step()
+    torch_synchronize(torch)
     return time.perf_counter() - began, loss.item()
 
 
 def torch_greedy(torch, lstm, head, n_values: int) -> float:
     """Seconds for one greedy SAMPLE_LENGTH-token sample as a Python loop of LSTM steps."""
+    device = torch_device(torch)
+    torch_synchronize(torch)
     began = time.perf_counter()
     with torch.no_grad():
-        x, state = torch.zeros(1, 1, n_values), None
+        x, state = torch.zeros(1, 1, n_values, device=device), None
         for _ in range(SAMPLE_LENGTH):
             out, state = lstm(x, state)
             token = head(out[0, 0]).argmax()
-            x = torch.zeros(1, 1, n_values)
+            x = torch.zeros(1, 1, n_values, device=device)
             x[0, 0, token] = 1.0
+    torch_synchronize(torch)
     return time.perf_counter() - began
 
 
@@ -329,6 +354,7 @@ def torch_reference(config, windows: data.Windows, n_values: int, repeats: int) 
     lstm, head = torch_model(torch, n_values, config.n_a)
     return dict(
         version=torch.__version__,
+        device=torch_device(torch),
         threads=torch.get_num_threads(),
         train_100_epochs=dict(repeat(run_train, repeats), final_loss=losses[-1]),
         sample_greedy=repeat(lambda: torch_greedy(torch, lstm, head, n_values), repeats),
@@ -356,6 +382,7 @@ def machine() -> dict:
         jax=jax.__version__,
         flax=flax.__version__,
         backend=jax.default_backend(),
+        device=jax.devices()[0].device_kind,
         xla_flags=os.environ.get("XLA_FLAGS", ""),
     )
 
@@ -444,7 +471,8 @@ def table(results: dict) -> str:
     growth = results["targets"]["token_cost_growth"]
     flat = "met" if growth["met"] else "MISSED"
     lines = [
-        f"{info['cpu']}, {info['nproc']} cores, load average {info['load_average'][0]:.2f} "
+        f"{info['device']}; {info['cpu']}, {info['nproc']} cores, "
+        f"load average {info['load_average'][0]:.2f} "
         f"(after: {info['load_average_after'][0]:.2f}); jax {info['jax']}; {results['data']}",
         *(f"{a:<34}{b:>16}{c:>10}{d:>10}   {e}" for a, b, c, d, e in headline_rows(results)),
         "",
@@ -454,6 +482,8 @@ def table(results: dict) -> str:
     ]
     if "skipped" in results["torch"]:
         lines.append(f"PyTorch reference skipped: {results['torch']['skipped']}")
+    else:
+        lines.append(f"PyTorch {results['torch']['version']} ran on {results['torch']['device']}")
     return "\n".join(lines)
 
 
@@ -510,6 +540,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = baseline.get_config()
     parallel.split_cpu(config.devices, config.batch_size)  # as `make train` does
+    parallel.deterministic_gpu()
     results = run(max(args.repeats, 5))
     print(table(results), flush=True)
     atomic_write(args.out / "bench.json", json.dumps(results, indent=2) + "\n")

@@ -1,0 +1,99 @@
+"""`make bench` (experiments/benchmark.py) on a tiny model, and its PyTorch reference."""
+
+import json
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import benchmark
+from jazz_flax import data, train
+from jazz_flax.model import GATES, DJModel, init_params
+from tests.test_model import random_ids
+
+
+@pytest.fixture
+def tiny_bench(tiny, monkeypatch):
+    """The benchmark shrunk to the tiny config, a few epochs and small sweeps, without torch."""
+    config = tiny.copy_and_resolve_references()
+    corpus = data.load_corpus_from_config(config.data)
+    windows, n_values = train.training_windows(config, corpus), len(corpus.vocab)
+    monkeypatch.setattr(benchmark, "baseline_setup", lambda: (config, windows, n_values, "tiny"))
+    monkeypatch.setattr(benchmark, "TRAIN_EPOCHS", 3)
+    monkeypatch.setattr(benchmark, "SAMPLE_LENGTH", 4)
+    monkeypatch.setattr(benchmark, "BATCHES", (1, 8))
+    monkeypatch.setattr(benchmark, "SCALING", {"n_a": (8, 16), "Tx": (5, 10), "windows": (10, 40)})
+    monkeypatch.setattr(benchmark, "RUN_SECONDS", 0.01)
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    return config
+
+
+def test_the_benchmark_measures_every_figure_and_reports_them(tiny_bench, tmp_path):
+    results = benchmark.run(repeats=2)
+
+    assert results["steps"] == 3 * 3  # 10 windows in batches of 4
+    assert len(results["train_100_epochs"]["runs"]) == 2
+    assert np.isfinite(results["train_100_epochs"]["final_loss"])
+    assert [row["batch"] for row in results["sample_batched"]] == [1, 8]
+    assert {s: [p["value"] for p in points] for s, points in results["scaling"].items()} == {
+        "n_a": [8, 16],
+        "Tx": [5, 10],
+        "windows": [10, 40],
+    }
+    assert set(results["targets"]) == set(benchmark.TARGETS)
+    assert all(check["value"] > 0 for check in results["targets"].values())
+    assert "skipped" in results["torch"]
+
+    table = benchmark.table(results)
+    assert "PyTorch reference skipped: torch is not installed" in table
+    assert "windows = 40" in table and "≤ 0.20 s" in table
+    benchmark.plot_scaling(results["scaling"], tmp_path / "scaling.png")
+    assert (tmp_path / "scaling.png").stat().st_size > 0
+    assert json.loads(json.dumps(results))["repeats"] == 2  # bench.json holds it as it is
+
+
+def test_the_pytorch_reference_has_jazz_flax_model_loss_and_gradient():
+    """With jazz_flax's weights copied in, `nn.LSTM` + `nn.Linear` and `torch_loss` give the loss
+    and the gradients of `DJModel` and `train.sequence_loss`: the reference trains the same
+    model."""
+    torch = pytest.importorskip("torch")
+    model = DJModel(n_values=12, n_a=8)
+    params = init_params(model, jax.random.key(0))
+    ids, targets = random_ids(3, 7, 12, seed=1), random_ids(3, 7, 12, seed=2)
+
+    def ours(params):
+        logits = model.apply({"params": params}, ids.T, time_major=True)
+        return train.sequence_loss(logits, targets.T, jnp.full(3, 1 / 3))
+
+    loss, grads = jax.value_and_grad(ours)(params)
+
+    def gates(cell, prefix: str, leaf: str) -> np.ndarray:
+        """nn.LSTMCell's per-gate arrays side by side, in torch's gate order (i, f, g, o)."""
+        return np.concatenate([cell[f"{prefix}{gate}"][leaf] for gate in GATES], axis=-1)
+
+    cell, head = params["cells_0"], params["head"]
+    lstm, linear = benchmark.torch_model(torch, 12, 8)
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(torch.tensor(gates(cell, "i", "kernel").T))
+        lstm.weight_hh_l0.copy_(torch.tensor(gates(cell, "h", "kernel").T))
+        lstm.bias_ih_l0.copy_(torch.tensor(gates(cell, "h", "bias")))
+        lstm.bias_hh_l0.zero_()
+        linear.weight.copy_(torch.tensor(np.array(head["kernel"]).T))
+        linear.bias.copy_(torch.tensor(np.array(head["bias"])))
+    x = benchmark.torch_one_hot(torch, np.array(ids), 12).transpose(0, 1)  # (T, B, V)
+    y = torch.as_tensor(np.array(targets).T, dtype=torch.long)
+    theirs = benchmark.torch_loss(torch, lstm, linear, x, y)
+    theirs.backward()
+
+    np.testing.assert_allclose(theirs.item(), loss, rtol=1e-5)
+    cell, head = grads["cells_0"], grads["head"]
+    for got, expected in [
+        (lstm.weight_ih_l0.grad.T, gates(cell, "i", "kernel")),
+        (lstm.weight_hh_l0.grad.T, gates(cell, "h", "kernel")),
+        (lstm.bias_ih_l0.grad, gates(cell, "h", "bias")),
+        (linear.weight.grad.T, head["kernel"]),
+        (linear.bias.grad, head["bias"]),
+    ]:
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-6)
