@@ -540,7 +540,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = baseline.get_config()
     parallel.split_cpu(config.devices, config.batch_size)  # as `make train` does
-    parallel.deterministic_gpu()
     results = run(max(args.repeats, 5))
     print(table(results), flush=True)
     atomic_write(args.out / "bench.json", json.dumps(results, indent=2) + "\n")

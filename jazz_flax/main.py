@@ -116,7 +116,6 @@ def main(argv: list[str]) -> None:
     if FLAGS[needed].value is None:
         raise app.UsageError(f"{argv[1]} needs --{needed}")
     logging.set_verbosity(logging.WARNING)  # not JAX's INFO lines about absent accelerators
-    parallel.deterministic_gpu()  # before JAX starts: a run repeats itself on a GPU too
     with one_line_errors(FLAGS.debug):
         given = Path(FLAGS[needed].value if needed != "config" else config_file())
         if not given.is_file():

@@ -153,10 +153,46 @@ def stacked_gate_inputs(params, x: jax.Array, chords: jax.Array | None = None) -
 
 def _row_lookup(kernel: jax.Array, bias: jax.Array, ids: jax.Array) -> jax.Array:
     """(kernel + bias)[ids], the bias alone where ids is EMPTY: rows of one table whose last row
-    stands for EMPTY, a plain gather (and one scatter in the gradient) with no mask."""
+    stands for EMPTY, one gather (`take_rows`) with no mask."""
     table = jnp.concatenate([kernel + bias, bias[None]])
     rows = jnp.where(ids == EMPTY, kernel.shape[0], ids).astype(jnp.uint32)
+    return take_rows(table, rows)
+
+
+@jax.custom_vjp
+def take_rows(table: jax.Array, rows: jax.Array) -> jax.Array:
+    """table[rows], rows in bounds; its gradient is the same on every run, on any device.
+
+    The gradient sums the rows' cotangents into the table: a scatter-add on a CPU, where it is
+    fast and exact, but elsewhere a matmul with one-hot rows, since a GPU's scatter-add sums with
+    atomic adds in another order each run.
+    """
     return table.at[rows].get(mode="promise_in_bounds")
+
+
+def _take_rows_forward(table, rows):
+    return take_rows(table, rows), (rows, table.shape[0])
+
+
+def _take_rows_backward(residuals, g):
+    rows, n_rows = residuals
+    g_rows, rows = g.reshape(-1, g.shape[-1]), rows.ravel()
+    scatter = functools.partial(rows_summed_by_scatter, n_rows=n_rows)
+    matmul = functools.partial(rows_summed_by_matmul, n_rows=n_rows)
+    return jax.lax.platform_dependent(rows, g_rows, cpu=scatter, default=matmul), None
+
+
+def rows_summed_by_scatter(rows: jax.Array, g: jax.Array, n_rows: int) -> jax.Array:
+    """(n_rows, F): row r the sum of the rows of g (N, F) whose rows (N,) entry is r."""
+    return jnp.zeros((n_rows, g.shape[-1]), g.dtype).at[rows].add(g)
+
+
+def rows_summed_by_matmul(rows: jax.Array, g: jax.Array, n_rows: int) -> jax.Array:
+    """`rows_summed_by_scatter` as one_hot(rows)ᵀ·g, which sums in a fixed order on any device."""
+    return jax.nn.one_hot(rows, n_rows, dtype=g.dtype).T @ g
+
+
+take_rows.defvjp(_take_rows_forward, _take_rows_backward)
 
 
 def recurrent_kernel(cell: nn.LSTMCell) -> jax.Array:

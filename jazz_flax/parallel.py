@@ -62,18 +62,6 @@ def split_cpu(devices: int, batch_size: int) -> bool:
     return True
 
 
-def deterministic_gpu() -> bool:
-    """Asks XLA for deterministic GPU kernels, so that a run repeats itself on a GPU as on a CPU:
-    the gradient of the input lookup is a scatter-add, whose atomic adds a GPU sums in another
-    order each run. False, changing nothing, when XLA_FLAGS sets it already. Takes effect only if
-    called before JAX starts; it changes nothing on a CPU."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_gpu_deterministic_ops" in flags:
-        return False
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
-    return True
-
-
 def make_mesh(devices: int, batch_size: int) -> Mesh | None:
     """A mesh of `devices` devices, or None for a single device.
 

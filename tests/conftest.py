@@ -7,7 +7,7 @@ import pytest
 from hypothesis import settings
 
 from experiments import baseline
-from jazz_flax import data, parallel, train
+from jazz_flax import data, train
 from tests.music import METHENY, write_solo
 
 # Property tests: a short run in the suite, 10,000 examples each under `make fuzz`. No deadline:
@@ -16,10 +16,8 @@ settings.register_profile("default", deadline=None)
 settings.register_profile("fuzz", max_examples=10_000, deadline=None)
 settings.load_profile("default")
 
-# The tests compare with float32 references (on a GPU, JAX's float32 matmul defaults to TF32)
-# and expect runs to repeat themselves, as the command line makes them on a GPU too.
+# The tests compare with float32 references; on a GPU, JAX's float32 matmul defaults to TF32.
 jax.config.update("jax_default_matmul_precision", "highest")
-parallel.deterministic_gpu()
 
 # Tests never touch the user's cache; subprocesses inherit this too.
 _CACHE = tempfile.mkdtemp(prefix="jazz_flax-test-cache-")

@@ -128,17 +128,3 @@ def test_split_cpu_before_jax_starts_and_not_after():
     result = json.loads(done.stdout.splitlines()[-1])
     count = parallel.cpu_devices(0, 32)
     assert result == dict(split=True, count=count, again=False, still=count)
-
-
-def test_deterministic_gpu_adds_its_flag_and_leaves_a_users(monkeypatch):
-    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
-    assert parallel.deterministic_gpu() is True
-    flags = "--xla_force_host_platform_device_count=8 --xla_gpu_deterministic_ops=true"
-    assert os.environ["XLA_FLAGS"] == flags
-    assert parallel.deterministic_gpu() is False and os.environ["XLA_FLAGS"] == flags
-    monkeypatch.setenv("XLA_FLAGS", "--xla_gpu_deterministic_ops=false")  # speed over repeats
-    assert parallel.deterministic_gpu() is False
-    assert os.environ["XLA_FLAGS"] == "--xla_gpu_deterministic_ops=false"
-    monkeypatch.delenv("XLA_FLAGS")
-    assert parallel.deterministic_gpu() is True
-    assert os.environ["XLA_FLAGS"] == "--xla_gpu_deterministic_ops=true"
