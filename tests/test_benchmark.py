@@ -24,7 +24,7 @@ def tiny_bench(tiny, monkeypatch):
     monkeypatch.setattr(benchmark, "TRAIN_EPOCHS", 3)
     monkeypatch.setattr(benchmark, "SAMPLE_LENGTH", 4)
     monkeypatch.setattr(benchmark, "BATCHES", (1, 8))
-    monkeypatch.setattr(benchmark, "SCALING", {"n_a": (16,), "Tx": (10,), "windows": (10, 40)})
+    monkeypatch.setattr(benchmark, "SCALING", {"n_a": (16,), "windows": (10, 40)})
     monkeypatch.setattr(benchmark, "RUN_SECONDS", 0.01)
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
     return config
@@ -37,9 +37,9 @@ def test_the_benchmark_measures_every_figure_and_reports_them(tiny_bench, tmp_pa
     assert len(results["train_100_epochs"]["runs"]) == 1
     assert np.isfinite(results["train_100_epochs"]["final_loss"])
     assert [row["batch"] for row in results["sample_batched"]] == [1, 8]
-    assert {s: [p["value"] for p in points] for s, points in results["scaling"].items()} == {
+    points = results["scaling"]
+    assert {s: [p["value"] for p in points[s]] for s in points} == {
         "n_a": [16],
-        "Tx": [10],
         "windows": [10, 40],
     }
     assert set(results["targets"]) == set(benchmark.TARGETS)
