@@ -105,9 +105,9 @@ def value_and_grad(loss_fn, mesh: Mesh | None, batch_axes):
     def on_each_device(params, batch, key):
         key = jax.random.fold_in(key, jax.lax.axis_index(AXIS))
         loss, grads = grad_fn(params, batch, key)
-        flat, unflatten = ravel_pytree(grads)
-        loss, flat = jax.lax.psum((loss, flat), AXIS)  # one all-reduce
-        return loss, unflatten(flat)
+        # one vector, so one all-reduce: XLA:CPU runs a psum of a tuple as one per element
+        flat, unflatten = ravel_pytree((loss, grads))
+        return unflatten(jax.lax.psum(flat, AXIS))
 
     batch_specs = jax.tree.map(_spec, batch_axes)
     # check_vma=False: the model's scans start from a zero carry that it does not mark as

@@ -13,11 +13,12 @@ from jazz_flax.errors import JazzFlaxError
 from tests.commands import ROOT, environment
 
 # Runs in a fresh interpreter: the device count is fixed when JAX starts.
-TRAIN_ON_1_AND_8 = """
-import json, sys
+TRAIN_ON_1_AND_8 = r"""
+import json, re, sys
 import jax, ml_collections, numpy as np
 from jazz_flax import data, parallel, train
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.model import count_params
 config = ml_collections.ConfigDict(json.loads(sys.argv[1]))
 results = {}
 for devices in (1, 0):
@@ -37,7 +38,10 @@ runner = train.EpochRunner(windows, jax.random.key(0), config.batch_size, mesh=m
 runner(state, np.arange(1))
 program = next(iter(runner.compiled.values())).as_text()
 results["program"] = dict(
-    all_reduces=program.count(" all-reduce("), one_window=f"s32[{config.data.Tx},1]" in program
+    all_reduced=[int(n) for n in re.findall(r"= f32\[(\d+)\]\S* all-reduce\(", program)],
+    all_reduces=program.count(" all-reduce("),
+    parameters=count_params(state.params),
+    one_window=f"s32[{config.data.Tx},1]" in program,
 )
 try:
     parallel.make_mesh(8, batch_size=12)
@@ -67,8 +71,11 @@ def test_eight_devices_train_as_one(runs):
     assert runs["count"] == 8
     one, eight = runs["1"], runs["0"]
     assert (one["shards"], eight["shards"]) == (1, 8)  # parameters: one copy per device
-    # per step one all-reduce (the loss and the flattened gradient), over a window per device
-    assert runs["program"] == dict(all_reduces=1, one_window=True)
+    # per step one all-reduce of one vector, the loss and the flattened gradient, over a window
+    # per device (a tuple's all-reduce would be one per element)
+    program = runs["program"]
+    assert program["all_reduced"] == [program["parameters"] + 1] and program["all_reduces"] == 1
+    assert program["one_window"]
     np.testing.assert_allclose(eight["losses"], one["losses"], rtol=1e-5)
     for a, b in zip(eight["params"], one["params"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
