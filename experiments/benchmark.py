@@ -15,8 +15,8 @@ Every figure is the median of `--repeats` (≥ 5) timed runs after a warm-up run
             many calls per run as fit in about 0.3 s (a single one at the big end);
   torch     the same model, loss and optimiser in PyTorch eager (`nn.LSTM` + `nn.Linear`, Adam with
             legacy Keras decay via LambdaLR, summed masked cross-entropy, shuffled batches of 32):
-            100 epochs and a greedy 50-token sample as a Python step loop. Skipped, saying so,
-            when torch is not installed (`pip install -e '.[bench]'`).
+            100 epochs and a greedy 50-token sample as a Python step loop, on CUDA when JAX runs
+            on a GPU. Skipped, saying so, when torch is not installed (`pip install -e '.[bench]'`).
 
 Prints a table and writes runs/bench/bench.json and runs/bench/scaling.png.
 
@@ -257,8 +257,8 @@ def scaling(config, repeats: int) -> dict[str, list[dict]]:
 
 
 def torch_device(torch) -> str:
-    """ "cuda" when JAX runs on a GPU and torch sees one, so the two run on the same chip; else
-    "cpu"."""
+    """Where the PyTorch reference runs: on CUDA when JAX runs on a GPU and torch sees one, so that
+    both run on the same chip; else on the CPU."""
     return "cuda" if jax.default_backend() == "gpu" and torch.cuda.is_available() else "cpu"
 
 

@@ -188,8 +188,10 @@ def rows_summed_by_scatter(rows: jax.Array, g: jax.Array, n_rows: int) -> jax.Ar
 
 
 def rows_summed_by_matmul(rows: jax.Array, g: jax.Array, n_rows: int) -> jax.Array:
-    """`rows_summed_by_scatter` as one_hot(rows)ᵀ·g, which sums in a fixed order on any device."""
-    return jax.nn.one_hot(rows, n_rows, dtype=g.dtype).T @ g
+    """`rows_summed_by_scatter` as one_hot(rows)ᵀ·g, which sums in a fixed order on any device;
+    in full float32 (a GPU's default float32 matmul rounds g to TF32)."""
+    one_hot = jax.nn.one_hot(rows, n_rows, dtype=g.dtype)
+    return jnp.matmul(one_hot.T, g, precision=jax.lax.Precision.HIGHEST)
 
 
 take_rows.defvjp(_take_rows_forward, _take_rows_backward)

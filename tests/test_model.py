@@ -200,8 +200,8 @@ def test_unknown_init_scheme():
 
 
 def test_take_rows_gradient_is_a_scatter_add_on_a_cpu_and_a_one_hot_matmul_elsewhere():
-    """Both ways of summing the rows' cotangents agree; on a CPU, the gradient is autodiff's of
-    the plain gather, exactly, so training there is unchanged by the custom gradient."""
+    """Both ways of summing the rows' cotangents agree with autodiff of the plain gather; on a
+    CPU exactly, so that training there is unchanged by the custom gradient."""
     table = jax.random.normal(jax.random.key(0), (7, 5))
     rows = jnp.asarray(np.random.default_rng(0).integers(0, 7, (4, 9)), jnp.uint32)  # repeats
     cotangent = jax.random.normal(jax.random.key(1), (4, 9, 5))
@@ -210,8 +210,11 @@ def test_take_rows_gradient_is_a_scatter_add_on_a_cpu_and_a_one_hot_matmul_elsew
         return jax.grad(lambda table: jnp.sum(take(table, rows) * cotangent))(table)
 
     plain = gradient(lambda table, rows: table.at[rows].get(mode="promise_in_bounds"))
-    np.testing.assert_array_equal(gradient(take_rows), plain)
     g_rows = cotangent.reshape(-1, 5)
-    by_matmul = rows_summed_by_matmul(rows.ravel(), g_rows, 7)
-    np.testing.assert_allclose(by_matmul, plain, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(rows_summed_by_scatter(rows.ravel(), g_rows, 7), plain)
+    for summed in (rows_summed_by_scatter, rows_summed_by_matmul):
+        np.testing.assert_allclose(summed(rows.ravel(), g_rows, 7), plain, rtol=1e-6, atol=1e-6)
+    if jax.default_backend() == "cpu":
+        np.testing.assert_array_equal(gradient(take_rows), plain)
+    else:
+        np.testing.assert_array_equal(gradient(take_rows), gradient(take_rows))  # repeatable
+        np.testing.assert_allclose(gradient(take_rows), plain, rtol=1e-6, atol=1e-6)
