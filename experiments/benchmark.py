@@ -279,7 +279,8 @@ def torch_model(torch, n_values: int, n_a: int):
         lstm.bias_ih_l0[n_a : 2 * n_a] = 1.0  # torch's gate order: i, f, g, o
         torch.nn.init.xavier_uniform_(head.weight)
         head.bias.zero_()
-    return lstm.to(torch_device(torch)), head.to(torch_device(torch))
+    device = torch_device(torch)
+    return lstm.to(device), head.to(device)
 
 
 def torch_one_hot(torch, ids: np.ndarray, n_values: int):

@@ -163,9 +163,9 @@ def _row_lookup(kernel: jax.Array, bias: jax.Array, ids: jax.Array) -> jax.Array
 def take_rows(table: jax.Array, rows: jax.Array) -> jax.Array:
     """table[rows], rows in bounds; its gradient is the same on every run, on any device.
 
-    The gradient sums the rows' cotangents into the table: a scatter-add on a CPU, where it is
-    fast and exact, but elsewhere a matmul with one-hot rows, since a GPU's scatter-add sums with
-    atomic adds in another order each run.
+    The gradient sums the rows' cotangents into the table: a scatter-add (`jax.ops.segment_sum`)
+    on a CPU, where it is fast and exact, but elsewhere a matmul with one-hot rows, since a GPU's
+    scatter-add sums with atomic adds in another order each run.
     """
     return table.at[rows].get(mode="promise_in_bounds")
 
@@ -177,21 +177,16 @@ def _take_rows_forward(table, rows):
 def _take_rows_backward(residuals, g):
     rows, n_rows = residuals
     g_rows, rows = g.reshape(-1, g.shape[-1]), rows.ravel()
-    scatter = functools.partial(rows_summed_by_scatter, n_rows=n_rows)
-    matmul = functools.partial(rows_summed_by_matmul, n_rows=n_rows)
-    return jax.lax.platform_dependent(rows, g_rows, cpu=scatter, default=matmul), None
+    scatter = functools.partial(jax.ops.segment_sum, num_segments=n_rows)
+    matmul = functools.partial(segment_sum_by_matmul, num_segments=n_rows)
+    return jax.lax.platform_dependent(g_rows, rows, cpu=scatter, default=matmul), None
 
 
-def rows_summed_by_scatter(rows: jax.Array, g: jax.Array, n_rows: int) -> jax.Array:
-    """(n_rows, F): row r the sum of the rows of g (N, F) whose rows (N,) entry is r."""
-    return jnp.zeros((n_rows, g.shape[-1]), g.dtype).at[rows].add(g)
-
-
-def rows_summed_by_matmul(rows: jax.Array, g: jax.Array, n_rows: int) -> jax.Array:
-    """`rows_summed_by_scatter` as one_hot(rows)ᵀ·g, which sums in a fixed order on any device;
-    in full float32 (a GPU's default float32 matmul rounds g to TF32)."""
-    one_hot = jax.nn.one_hot(rows, n_rows, dtype=g.dtype)
-    return jnp.matmul(one_hot.T, g, precision=jax.lax.Precision.HIGHEST)
+def segment_sum_by_matmul(data: jax.Array, segment_ids: jax.Array, num_segments: int) -> jax.Array:
+    """`jax.ops.segment_sum` of data (N, F) as one_hot(segment_ids)ᵀ·data, which sums in a fixed
+    order on any device; in full float32 (a GPU's default float32 matmul rounds to TF32)."""
+    one_hot = jax.nn.one_hot(segment_ids, num_segments, dtype=data.dtype)
+    return jnp.matmul(one_hot.T, data, precision=jax.lax.Precision.HIGHEST)
 
 
 take_rows.defvjp(_take_rows_forward, _take_rows_backward)
