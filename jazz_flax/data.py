@@ -31,6 +31,7 @@ import ml_collections
 import numpy as np
 
 from jazz_flax import grammar
+from jazz_flax.grammar import notebook
 from jazz_flax.errors import JazzFlaxError, one_line_errors
 from jazz_flax.files import atomic_write
 
@@ -59,6 +60,7 @@ def default_config() -> ml_collections.ConfigDict:
             window_seed=0,  # notebook mode: np.random.seed of the window starts
             stride=1,  # sliding mode
             holdout_measures=0,  # each piece's last measures, kept out of training (held-out NLL)
+            grammar="notebook",  # "notebook" (the seed's, exactly) or "v2" (jazz_flax.grammar.v2)
         )
     )
 
@@ -69,13 +71,21 @@ def default_config() -> ml_collections.ConfigDict:
 
 @dataclasses.dataclass(frozen=True)
 class Vocabulary:
-    """The distinct token values, sorted, so ids never depend on hashing or file order."""
+    """The distinct token values, sorted, so ids never depend on hashing or file order, and the
+    grammar that made them (with v2, the corpus' voice range its decoder keeps to)."""
 
     values: tuple[str, ...]
+    grammar: str = "notebook"
+    register: tuple[int, int] | None = None  # v2: lowest and highest MIDI pitch
 
     @classmethod
-    def from_tokens(cls, tokens: Iterable[str]) -> Vocabulary:
-        return cls(tuple(sorted(set(tokens))))
+    def from_tokens(cls, tokens: Iterable[str], grammar: str = "notebook", register=None):
+        return cls(tuple(sorted(set(tokens))), grammar, register)
+
+    @property
+    def rules(self) -> grammar.Rules:
+        """How this vocabulary's tokens decode (`grammar.rules`)."""
+        return grammar.rules(self.grammar, self.register)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -100,11 +110,18 @@ class Vocabulary:
         return np.array([grammar.Token.parse(v).duration for v in self.values], np.float32)
 
     def to_json(self) -> str:
-        return json.dumps({"values": list(self.values)})
+        fields = {"values": list(self.values), "grammar": self.grammar}
+        return json.dumps(fields | ({"register": list(self.register)} if self.register else {}))
 
     @classmethod
     def from_json(cls, text: str) -> Vocabulary:
-        return cls(tuple(json.loads(text)["values"]))
+        fields = json.loads(text)  # a vocabulary saved before grammars were chosen is notebook's
+        register = fields.get("register")
+        return cls(
+            tuple(fields["values"]),
+            fields.get("grammar", "notebook"),
+            tuple(register) if register else None,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,9 +241,18 @@ class Corpus:
         """The training corpus: each piece's tokens (its first measure aside), piece after piece."""
         return [token for piece in self.pieces for token in piece.tokens]
 
+    @property
+    def grammar(self) -> str:
+        """The grammar of the pieces' tokens."""
+        return self.pieces[0].source.get("grammar", "notebook")
+
     @functools.cached_property
     def vocab(self) -> Vocabulary:
-        return Vocabulary.from_tokens(self.tokens)
+        """The tokens' vocabulary; with grammar v2, the voice range of the corpus' notes too."""
+        if self.grammar == "notebook":
+            return Vocabulary.from_tokens(self.tokens)
+        pitches = [e.pitch for m in self.melody for e in m if e.pitch is not None]
+        return Vocabulary.from_tokens(self.tokens, self.grammar, grammar.v2.register(pitches))
 
     @functools.cached_property
     def ids(self) -> np.ndarray:
@@ -278,15 +304,18 @@ def load_corpus(
     end: float | None = 548.0,
     cache_dir: str | os.PathLike | None = None,
     parts: Mapping[str, Mapping[str, str]] | None = None,
+    grammar: str = "notebook",
 ) -> Corpus:
     """The corpus of the section [start, end] (None: the piece's start or end) of each file.
 
     `path` is a MIDI or MusicXML file, a folder or a glob (`music_files`). The first rule of
     `parts` whose pattern matches a file's stem (or name) sets that file's melody_part and
-    chord_part. Each file is read from the cache if there (`load_piece`).
+    chord_part. `grammar` ("notebook" or "v2") makes the tokens. Each file is read from the cache
+    if there (`load_piece`).
     """
     files = music_files(path)
     options = dict(melody_part=melody_part, chord_part=chord_part, start=start, end=end)
+    options.update(grammar=_known_grammar(grammar))
     per_file = options_per_file(files, options, parts or {})
     return Corpus(tuple(load_piece(f, o, cache_dir) for f, o in zip(files, per_file, strict=True)))
 
@@ -300,7 +329,12 @@ def load_corpus_from_config(data_config: ml_collections.ConfigDict) -> Corpus:
         data_config.start,
         data_config.end,
         parts=parts.to_dict() if parts is not None else None,
+        grammar=data_config.get("grammar", "notebook"),  # absent from older checkpoints' configs
     )
+
+
+def _known_grammar(name: str) -> str:
+    return grammar.check_name(name)
 
 
 def music_files(path: str | os.PathLike) -> list[Path]:
@@ -402,12 +436,17 @@ def _read_cache(entry: Path) -> Piece | None:
 
 
 def parse_file(
-    path: Path, melody_part: str, chord_part: str, start: float | None, end: float | None
+    path: Path,
+    melody_part: str,
+    chord_part: str,
+    start: float | None,
+    end: float | None,
+    grammar: str = "notebook",
 ) -> Piece:
     """Parses the section [start, end] of the file: one token list and chord list per measure.
 
     The chords come from the part `chord_part`, or with CHORD_SYMBOLS from the melody part's chord
-    symbols, each lasting until the next.
+    symbols, each lasting until the next. `grammar` v2 re-parses the notes (`_in_grammar_v2`).
     """
     score = _read_score(path)
     melody_stream = _melody_part(score, melody_part, path)
@@ -433,13 +472,26 @@ def parse_file(
                 f"{chord_part!r}",
                 hint="choose another chord part (--config.data.chord_part) or section",
             )
-        measures.append(tuple(grammar.parse_measure(elements, chords_here, measure_start)))
+        measures.append(tuple(notebook.parse_measure(elements, chords_here, measure_start)))
         melody_events.append(tuple(_event(e, measure_start) for e in elements))
     source = dict(
         path=str(path), melody_part=melody_part, chord_part=chord_part, start=start, end=end
     )
     measure_chords = tuple(chords_by_measure[number] for number in melody_by_measure)
-    return Piece(tuple(measures), measure_chords, tuple(melody_events), source)
+    piece = Piece(tuple(measures), measure_chords, tuple(melody_events), source)
+    return _in_grammar_v2(piece) if grammar == "v2" else piece
+
+
+def _in_grammar_v2(piece: Piece) -> Piece:
+    """The piece with grammar v2's tokens and monophonic line, and how many notes it snapped."""
+    parsed = grammar.v2.parse(piece.melody, piece.chords)
+    source = dict(piece.source, grammar="v2", snapped_durations=parsed.snapped)
+    return Piece(
+        tuple(map(tuple, parsed.measures)),
+        piece.chords,
+        tuple(map(tuple, parsed.melody)),
+        source,
+    )
 
 
 def _read_score(path: Path):

@@ -84,6 +84,21 @@ def mean_abs_interval(solo: Solo) -> float:
     return float(np.abs(np.diff(pitches)).mean())
 
 
+def leaps_over_octave(solo: Solo) -> float:
+    """Share (0…1) of moves between consecutive notes by onset (rests skipped) wider than an
+    octave. NaN: fewer than two notes."""
+    pitches = np.array([note.pitch for note in _notes(solo)])
+    if len(pitches) < 2:
+        return math.nan
+    return float((np.abs(np.diff(pitches)) > 12).mean())
+
+
+def pitch_range(solo: Solo) -> tuple[float, float]:
+    """(lowest, highest) MIDI pitch of the notes; (NaN, NaN): no notes."""
+    pitches = [note.pitch for note in _notes(solo)]
+    return (min(pitches), max(pitches)) if pitches else (math.nan, math.nan)
+
+
 def notes_per_measure(solo: Solo) -> float:
     """Number of notes per 4-beat measure: notes / (length / 4). NaN: length 0."""
     return _ratio(len(_notes(solo)), solo.length / BEATS)
