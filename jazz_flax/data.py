@@ -31,9 +31,9 @@ import ml_collections
 import numpy as np
 
 from jazz_flax import grammar
-from jazz_flax.grammar import notebook
 from jazz_flax.errors import JazzFlaxError, one_line_errors
 from jazz_flax.files import atomic_write
+from jazz_flax.grammar import notebook
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
 BEATS_PER_MEASURE = 4

@@ -33,7 +33,7 @@ import numpy as np
 
 from jazz_flax import data, metrics
 from jazz_flax.errors import JazzFlaxError, one_line_errors
-from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, rules, v2
+from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, v2
 
 MEASURE_BEATS = 4.0
 TOLERANCE = 1e-3  # beats: the notebook's durations are written with three decimals
@@ -75,11 +75,12 @@ def matches(original: Sequence[Event], decoded: Sequence[Event]) -> dict[str, tu
     """(hits, out of) of each of MATCHES in one measure."""
     notes, decoded_notes = _notes(original), _notes(decoded)
     onsets = [e.offset for e in decoded_notes]
-    pairs = list(zip(notes, decoded_notes, strict=False))
+    pairs = list(zip(notes, decoded_notes, strict=False))  # the i-th note with the i-th
+    elements = zip(original, decoded, strict=False)
     length = sum(e.duration for e in decoded)
     return dict(
         durations_identical=(
-            sum(abs(a.duration - b.duration) < TOLERANCE for a, b in zip(original, decoded)),
+            sum(abs(a.duration - b.duration) < TOLERANCE for a, b in elements),
             len(original),
         ),
         onsets_identical=(

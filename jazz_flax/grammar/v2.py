@@ -208,8 +208,8 @@ def measure_tokens(
     """Tokens of one measure's line (`line_events`); `previous`: the pitch of the note before."""
     tokens = []
     for event in events:
-        token = f"{'R' if event.pitch is None else scale_at(chords, event.offset).kind(event.pitch)}"
-        token += f",{event.duration:.3f}"
+        kind = "R" if event.pitch is None else scale_at(chords, event.offset).kind(event.pitch)
+        token = f"{kind},{event.duration:.3f}"
         if event.pitch is not None:
             token += "" if previous is None else "," + interval_range(event.pitch - previous)
             previous = event.pitch
