@@ -106,8 +106,11 @@ class Vocabulary:
 
     @functools.cached_property
     def durations(self) -> np.ndarray:
-        """float32 (V,): each value's duration in beats."""
-        return np.array([grammar.Token.parse(v).duration for v in self.values], np.float32)
+        """float32 (V,): each value's duration in beats (v2's exactly, not to three decimals)."""
+        durations = [grammar.Token.parse(v).duration for v in self.values]
+        if self.grammar == "v2":
+            durations = grammar.v2.prune_durations(durations, rng=None)
+        return np.array(durations, np.float32)
 
     def to_json(self) -> str:
         fields = {"values": list(self.values), "grammar": self.grammar}

@@ -51,6 +51,7 @@ LABELS = {  # short names of the scores, for tables
     "scale_tone_ratio": "scale tones",
     "pitch_class_entropy": "pc entropy (bits)",
     "mean_abs_interval": "abs. interval",
+    "leaps_over_octave": "leaps > octave",
     "notes_per_measure": "notes/measure",
     "rest_ratio": "rests",
     "duration_distance": "duration TV",
@@ -148,13 +149,16 @@ def generated_solos(model, params, vocab: data.Vocabulary, chords, eval_config) 
         params,
         key,
         batch=eval_config.solos,
-        length=generate.tokens_needed(n_measures),
+        length=generate.tokens_needed(n_measures, vocab.rules.grid),
         strategy=strategy(eval_config),
         **generate.over_chords(model, vocab, chords),
     ).ids
     return [
         generate.solo_from_measures(
-            generate.cut_into_measures(vocab.decode(row), n_measures, rng), chords, rng
+            generate.cut_into_measures(vocab.decode(row), n_measures, rng, vocab.rules),
+            chords,
+            rng,
+            rules=vocab.rules,
         )
         for row in np.asarray(ids)
     ]

@@ -103,14 +103,15 @@ def generate(
         ).ids
         return [checkpoint.vocab.decode(row) for row in np.asarray(ids)]
 
+    rules = checkpoint.vocab.rules  # the grammar the model was trained with
     if mode == "measures":
-        (stream,) = sampled(1, tokens_needed(len(measure_chords)))
+        (stream,) = sampled(1, tokens_needed(len(measure_chords), rules.grid))
         stream = (primer.split() if primer else []) + stream
-        tokens = cut_into_measures(stream, len(measure_chords), rng)
-        solo = solo_from_measures(tokens, measure_chords, rng)
+        tokens = cut_into_measures(stream, len(measure_chords), rng, rules)
+        solo = solo_from_measures(tokens, measure_chords, rng, rules=rules)
     else:
         tokens = sampled(notebook_segments(len(measure_chords)), NOTEBOOK_SEGMENT)
-        solo = notebook_solo(tokens, measure_chords, rng)
+        solo = notebook_solo(tokens, measure_chords, rng, rules=rules)
     output = Path(output) if output is not None else Path(workdir) / "output"
     return Generated(solo, render.write_all(solo, output / "my_music"), tokens)
 
@@ -152,20 +153,23 @@ def parse_chords(text: str) -> list[tuple[grammar.Chord, ...]]:
     return measures
 
 
-def tokens_needed(n_measures: int) -> int:
-    """Tokens enough to fill `n_measures`: no pruned token is shorter than one grid step."""
-    return int(n_measures * BEATS / grammar.GRID)
+def tokens_needed(n_measures: int, grid: float = grammar.GRID) -> int:
+    """Tokens enough to fill `n_measures`: no pruned token is shorter than one `grid` step."""
+    return round(n_measures * BEATS / grid)
 
 
 def cut_into_measures(
-    tokens: Sequence[str], n_measures: int, rng: np.random.Generator
+    tokens: Sequence[str],
+    n_measures: int,
+    rng: np.random.Generator,
+    rules: grammar.Rules = grammar.NOTEBOOK,
 ) -> list[list[str]]:
     """Prunes the stream's durations and cuts it into `n_measures` measures of exactly 4 beats.
 
     A token that crosses a bar line is shortened to end there (its remainder is dropped); when the
     stream runs out, the rest is filled with rests.
     """
-    durations = grammar.prune_durations([grammar.Token.parse(t).duration for t in tokens], rng)
+    durations = rules.prune_durations([grammar.Token.parse(t).duration for t in tokens], rng)
     measures, current, room = [], [], BEATS
     for text, duration in zip(tokens, durations, strict=True):
         if len(measures) == n_measures:
@@ -173,7 +177,7 @@ def cut_into_measures(
         take = min(duration, room)
         current.append(grammar.with_duration(text, take))
         room -= take
-        if room == 0:
+        if room < 1e-9:  # thirds of a beat do not add up exactly
             measures.append(current)
             current, room = [], BEATS
     while len(measures) < n_measures:
@@ -188,11 +192,13 @@ def solo_from_measures(
     chords: Sequence[Sequence[grammar.Chord]],
     rng: np.random.Generator,
     bpm: float = 130.0,
+    rules: grammar.Rules = grammar.NOTEBOOK,
 ) -> Solo:
-    """Decodes each measure over its chords, the melody continuing from measure to measure."""
+    """Decodes each measure over its chords, the melody continuing from measure to measure (each
+    measure gets the last pitch before it)."""
     events, previous = [], None
     for tokens, measure_chords in zip(measures, chords, strict=True):
-        events.append(grammar.decode(tokens, measure_chords, rng, previous=previous))
+        events.append(rules.decode(tokens, measure_chords, rng, previous=previous))
         previous = next((e.pitch for e in reversed(events[-1]) if e.pitch is not None), previous)
     return lay_out(events, chords, bpm)
 
@@ -207,11 +213,12 @@ def notebook_solo(
     chords: Sequence[Sequence[grammar.Chord]],
     rng: np.random.Generator,
     bpm: float = 130.0,
+    rules: grammar.Rules = grammar.NOTEBOOK,
 ) -> Solo:
     """The seed's layout: segment i, after a `C,0.25`, decoded over chords[i + 1] at offset 4i."""
     segment_chords = chords[1 : len(segments) + 1]
     events = [
-        grammar.decode([NOTEBOOK_PREFIX, *tokens], measure_chords, rng)
+        rules.decode([NOTEBOOK_PREFIX, *tokens], measure_chords, rng)
         for tokens, measure_chords in zip(segments, segment_chords, strict=True)
     ]
     return lay_out(events, segment_chords, bpm)

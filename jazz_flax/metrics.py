@@ -157,6 +157,7 @@ def musical_metrics(solo: Solo, reference: Solo | None = None) -> dict[str, floa
             scale_tone_ratio,
             pitch_class_entropy,
             mean_abs_interval,
+            leaps_over_octave,
             notes_per_measure,
             rest_ratio,
             clean_measure_ratio,

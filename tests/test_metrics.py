@@ -175,6 +175,7 @@ def test_musical_metrics_names_every_metric():
         "scale_tone_ratio",
         "pitch_class_entropy",
         "mean_abs_interval",
+        "leaps_over_octave",
         "notes_per_measure",
         "rest_ratio",
         "clean_measure_ratio",
