@@ -1,0 +1,346 @@
+"""Grammar v2: each parse and decode rule on small measures built with music21, its properties, the
+round-trip command, and its figures on the Metheny solo."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from music21 import stream
+
+from jazz_flax import data, grammar
+from jazz_flax.grammar import roundtrip, v2
+from tests.music import measure_elements, write_solo
+
+C_MAJOR = grammar.Chord(0.0, ("C3", "E3", "G3"))
+D_MINOR7 = grammar.Chord(0.0, ("D3", "F3", "A3", "C4"))
+G7 = grammar.Chord(0.0, ("G2", "B2", "D3", "F3"))
+THIRD = 1 / 3
+
+
+def events(*voices) -> list[grammar.Event]:
+    """The events of one measure whose voices are specs (tests.music), as music21 flattens them."""
+    measure = stream.Measure()
+    for specs in voices:
+        voice = stream.Voice()
+        for element in measure_elements(specs):
+            voice.insert(element.offset, element)
+        measure.insert(0, voice)
+    return [data._event(e, 0.0) for e in measure.flatten().notesAndRests]
+
+
+def parse(*measures, chords=(C_MAJOR,)) -> v2.Parse:
+    """v2's parse of measures of events, each over `chords`."""
+    return v2.parse(measures, [chords] * len(measures))
+
+
+def ticks(tokens) -> int:
+    return sum(v2.snap(grammar.Token.parse(t).duration) for t in tokens)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parse
+
+
+def test_triplets_keep_their_durations_and_every_measure_its_length():
+    triplets = [("C4", THIRD), ("E4", THIRD), ("G4", THIRD), (None, 1.0), ("E4", 0.25)]
+    parsed = parse(events(triplets + [(None, 1.75)]))
+    assert parsed.measures[0] == [
+        "C,0.333",
+        "C,0.333,<P5,m2>",
+        "C,0.333,<d5,P1>",
+        "R,1.000",
+        "C,0.250,<P1,d-5>",  # G4 -> E4
+        "R,1.750",
+    ]
+    assert ticks(parsed.measures[0]) == v2.MEASURE_STEPS and parsed.snapped == 0
+    assert [e.offset for e in parsed.melody[0]][:3] == [0.0, THIRD, 2 * THIRD]
+
+
+def test_off_grid_notes_are_snapped_and_counted():
+    late = [grammar.Event(0.01, 1.0, 60), grammar.Event(1.01, 0.3, 64)]
+    parsed = parse(late)
+    assert parsed.snapped == 2
+    assert [(e.offset, e.pitch) for e in parsed.melody[0]][:2] == [(0.0, 60), (1.0, 64)]
+    assert ticks(parsed.measures[0]) == v2.MEASURE_STEPS
+
+
+def test_a_rest_overlapping_a_note_leaves_only_the_gap():
+    measure = stream.Measure()
+    for offset, element in [(0.0, ("C4", 2.0)), (1.0, (None, 2.0)), (3.0, ("E4", 1.0))]:
+        (music21_element,) = measure_elements([element])
+        measure.insert(offset, music21_element)
+    parsed = parse([data._event(e, 0.0) for e in measure.flatten().notesAndRests])
+    assert parsed.measures[0] == ["C,2.000", "R,1.000", "C,1.000,<P5,m2>"]
+
+
+def test_a_double_stop_is_its_top_note_typed_against_the_chord():
+    parsed = parse(events([(("D4", "F4"), 1.0), ("A4", 1.0), (None, 2.0)]))
+    # F over C major is a scale tone (the notebook calls any double stop a chord tone); A4 is a
+    # major third above F4, not above D4.
+    assert parsed.measures[0] == ["S,1.000", "S,1.000,<P5,m2>", "R,2.000"]
+
+
+def test_two_voices_keep_the_upper_one():
+    upper = [(None, 1.0), ("G4", 1.0), ("A4", 1.0), ("G4", 1.0)]
+    lower = [("C4", 2.0), ("E4", 2.0)]
+    parsed = parse(events(upper, lower))
+    # C4 sounds alone for a beat, then the upper voice cuts it; E4 starts under A4: dropped.
+    assert [(e.offset, e.duration, e.pitch) for e in parsed.melody[0]] == [
+        (0.0, 1.0, 60),
+        (1.0, 1.0, 67),
+        (2.0, 1.0, 69),
+        (3.0, 1.0, 67),
+    ]
+
+
+def test_the_interval_carries_across_a_bar_line_and_a_rest():
+    parsed = parse(
+        events([("E4", 1.0), ("G4", 3.0)]),
+        events([("C5", 1.0), (None, 3.0)]),
+        events([(None, 2.0), ("B4", 2.0)]),
+    )
+    assert parsed.measures[0][0] == "C,1.000"  # the first note of the piece has no interval
+    assert parsed.measures[1][0] == "C,1.000,<m6,M2>"  # G4 -> C5 over the bar line
+    assert parsed.measures[2][1] == "S,2.000,<M2,M-3>"  # C5 -> B4 over a rest and a bar line
+
+
+def test_a_note_crossing_the_bar_line_ends_there():
+    parsed = parse(events([(None, 3.0), ("C4", 2.0)]), events([(None, 4.0)]))
+    assert parsed.measures[0] == ["R,3.000", "C,1.000"]
+    assert ticks(parsed.measures[1]) == v2.MEASURE_STEPS
+
+
+TABLE = [  # intervals above the root, chord-scale
+    ({0, 4, 7}, "ionian"),
+    ({0, 4, 7, 11}, "ionian"),
+    ({0, 4, 7, 9}, "ionian"),
+    ({0, 4, 7, 11, 6}, "lydian"),
+    ({0, 4, 8}, "whole tone"),
+    ({0, 3, 7}, "dorian"),
+    ({0, 3, 7, 10}, "dorian"),
+    ({0, 3, 7, 9}, "dorian"),
+    ({0, 3, 7, 11}, "melodic minor"),
+    ({0, 3, 6, 10}, "locrian"),
+    ({0, 3, 6, 9}, "whole-half diminished"),
+    ({0, 4, 7, 10}, "mixolydian"),
+    ({0, 5, 7, 10}, "mixolydian"),
+    ({0, 4, 7, 10, 6}, "lydian dominant"),
+    ({0, 4, 7, 10, 1}, "half-whole diminished"),
+    ({0, 4, 7, 10, 3}, "altered"),
+    ({0, 4, 10, 8}, "altered"),
+]
+
+
+@pytest.mark.parametrize("intervals, name", TABLE)
+def test_chord_scale_table(intervals, name):
+    assert v2.scale_name(frozenset(intervals)) == name
+
+
+def test_every_chord_scale_is_in_the_table():
+    assert {name for _, name in TABLE} == set(v2.SCALES)
+
+
+@pytest.mark.parametrize(
+    "pitches, root, name, scale_tones",
+    [
+        (("C3", "E3", "G3", "B3"), 0, "ionian", {2, 5, 9}),
+        (("D3", "F3", "A3", "C4"), 2, "dorian", {4, 7, 11}),
+        (("G2", "B2", "D3", "F3"), 7, "mixolydian", {0, 4, 9}),
+        (("G2", "B2", "D3", "F3", "A-3"), 7, "half-whole diminished", {1, 4, 10}),
+        (("B2", "D3", "F3", "A3"), 11, "locrian", {0, 4, 7}),
+        (("B2", "D3", "F3", "A-3"), 11, "whole-half diminished", {1, 4, 7, 10}),
+    ],
+)
+def test_types_come_from_the_chord_scale_on_music21s_root(pitches, root, name, scale_tones):
+    scale = v2.chord_scale(pitches)
+    assert (scale.root, scale.name, scale.pitch_classes["S"]) == (root, name, scale_tones)
+    chord_tones = scale.pitch_classes["C"]
+    assert scale.pitch_classes["A"] == {(c + d) % 12 for c in chord_tones for d in (-1, 1)} - (
+        chord_tones | scale_tones
+    )
+    assert set().union(*scale.pitch_classes.values()) == set(range(12))
+    assert sum(map(len, scale.pitch_classes.values())) == 12
+
+
+# ---------------------------------------------------------------------------------------------
+# Decode
+
+
+def test_an_approach_tone_resolves_by_a_semitone():
+    tokens = ["A,1.000,<P4,P-4>", "C,1.000,<P4,P-4>"]
+    for seed in range(20):
+        approach, resolution = v2.decode(
+            tokens, [C_MAJOR], np.random.default_rng(seed), previous=64
+        )
+        assert approach.pitch % 12 in {1, 3, 6, 8, 10} and abs(approach.pitch - 64) <= 5
+        assert abs(resolution.pitch - approach.pitch) == 1 and resolution.pitch % 12 in {0, 4, 7}
+
+
+def test_scale_tokens_exclude_chord_tones_and_durations_are_exact():
+    tokens = ["S,0.333,<P4,P-4>"] * 3 + ["S,3.000,<P4,P-4>"]
+    for seed in range(10):
+        decoded = v2.decode(tokens, [D_MINOR7], np.random.default_rng(seed), previous=62)
+        assert all(e.pitch % 12 in {4, 7, 11} for e in decoded)
+        assert [e.offset for e in decoded] == [0.0, THIRD, 2 * THIRD, 1.0]
+
+
+def test_same_seed_same_notes_and_malformed_tokens_are_named():
+    tokens = ["C,0.500", "S,0.333,<m2,P-4>", "R,0.250", "A,0.750,<M3,m-3>", "X,1.000,<P4,m-2>"]
+    first = v2.decode(tokens, [G7], np.random.default_rng(7), previous=60)
+    assert first == v2.decode(tokens, [G7], np.random.default_rng(7), previous=60)
+    with pytest.raises(ValueError, match="'C;0.5'"):
+        v2.decode(["C,0.500", "C;0.5"], [G7], np.random.default_rng(0))
+
+
+def test_nothing_of_the_type_in_range_takes_the_nearest_of_the_type_in_the_register():
+    # From D4, a semitone either way holds no chord tone of C major: C4 and E4 are as near.
+    (event,) = v2.decode(["C,1.000,<m2,m-2>"], [C_MAJOR], np.random.default_rng(0), previous=62)
+    assert event.pitch == 60 and event.repaired
+
+
+INTERVALS = ["m3", "m-3", "P4", "P-5", "M2", "d1", "A4", "m-7", "P1", "M-3", "d-4", "m6", "P8"]
+CHORDS = [C_MAJOR, D_MINOR7, G7, grammar.Chord(0.0, ("B2", "D3", "F3", "A-3"))]
+
+
+@st.composite
+def v2_tokens(draw):
+    kind = draw(st.sampled_from(grammar.KINDS))
+    text = f"{kind},{draw(st.integers(1, 48)) / v2.STEPS_PER_BEAT:.3f}"
+    if kind != "R" and draw(st.booleans()):
+        text += f",<{draw(st.sampled_from(INTERVALS))},{draw(st.sampled_from(INTERVALS))}>"
+    return text
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(v2_tokens(), min_size=1, max_size=16),
+    st.sampled_from(CHORDS),
+    st.one_of(st.none(), st.integers(40, 90)),
+    st.integers(40, 70),
+    st.integers(12, 30),
+    st.integers(0, 2**32 - 1),
+)
+def test_v2_streams_fill_their_length_inside_the_register_with_their_types(
+    tokens, chord, previous, low, width, seed
+):
+    register = (low, low + width)
+    decoded = v2.decode(
+        tokens, [chord], np.random.default_rng(seed), previous=previous, register=register
+    )
+    assert sum(v2.snap(e.duration) for e in decoded) == ticks(tokens)
+    assert [v2.snap(e.offset) for e in decoded] == list(
+        np.cumsum([0] + [v2.snap(e.duration) for e in decoded[:-1]])
+    )
+    scale = v2.chord_scale(chord.pitches)
+    for text, event in zip(tokens, decoded, strict=True):
+        token = grammar.Token.parse(text)
+        if token.kind == "R":
+            assert event.pitch is None
+            continue
+        assert register[0] <= event.pitch <= register[1]
+        span = (
+            register
+            if previous is None or token.steps is None
+            else (previous + token.steps[0], previous + token.steps[1])
+        )
+        in_range = range(max(span[0], register[0]), min(span[1], register[1]) + 1)
+        if any(scale.kind(p) == token.kind for p in in_range):
+            assert scale.kind(event.pitch) == token.kind
+        previous = event.pitch
+
+
+# ---------------------------------------------------------------------------------------------
+# The round trip
+
+
+@pytest.fixture(scope="module")
+def written_piece(tmp_path_factory):
+    """An experiment whose corpus is a written piece: a measure to skip, an all-chord-tone line
+    over C major, repeated triplets over Dm7, then a mixed measure."""
+    folder = tmp_path_factory.mktemp("piece")
+    solo = [
+        [("C4", 4.0)],
+        [("C4", 1.0), ("E4", 1.0), ("G4", 1.0), ("C5", 0.5), ("G4", 0.5)],
+        [("D4", THIRD), ("F4", THIRD), ("A4", THIRD)] * 4,
+        [("E4", 0.5), ("F#4", 0.5), ("G4", 1.0), (None, 1.0), ("B4", 1.0)],
+    ]
+    changes = [[(("C3", "E3", "G3"), 4.0)], [(("C3", "E3", "G3"), 4.0)]]
+    changes += [[(("D3", "F3", "A3", "C4"), 4.0)], [(("C3", "E3", "G3"), 4.0)]]
+    path = write_solo(folder / "piece.musicxml", solo, changes)
+    experiment = folder / "piece.py"
+    experiment.write_text(
+        "from experiments import baseline\n\n"
+        "def get_config():\n"
+        "    config = baseline.get_config()\n"
+        f"    config.data.update(path={str(path)!r}, start=0.0, end=16.0, grammar='v2')\n"
+        "    return config\n"
+    )
+    return experiment
+
+
+def test_roundtrip_of_a_written_piece(written_piece, capsys):
+    roundtrip.main(["roundtrip", "--config", str(written_piece), "--seeds", "3", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert (result["grammar"], result["measures"], result["notes"]) == ("v2", 4, 22)
+    for figures in (result, result["free_running"]):
+        assert figures["onsets_identical"] == 1.0  # the triplets too
+        assert figures["durations_identical"] == figures["measures_exact_length"] == 1.0
+        for key in ("chord_tone_ratio", "scale_tone_ratio", "mean_abs_interval"):
+            assert set(figures[key]) == {"original", "decoded"}
+    assert result["snapped_durations"] == 0
+    assert result["chord_tone_ratio"]["original"] == pytest.approx(20 / 22)
+    # Every note of the all-chord-tone measure is a chord tone: as a C token it decodes to one.
+    corpus = roundtrip.corpus_of(None, str(written_piece), None)
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        decoded = roundtrip.decode_corpus(
+            corpus, roundtrip.original_lines(corpus), corpus.vocab.rules, rng, True
+        )
+        assert all(e.pitch % 12 in {0, 4, 7} for e in decoded[1] if e.pitch is not None)
+
+
+def test_roundtrip_table_for_the_notebook_grammar(written_piece, capsys):
+    roundtrip.main(["roundtrip", "--config", str(written_piece), "--grammar", "notebook"])
+    out = capsys.readouterr().out
+    assert out.startswith("grammar notebook: 4 measures, 22 notes, 12 snapped durations")
+    assert "onsets_identical" in out and "free-running" in out
+
+
+def test_roundtrip_refuses_zero_seeds(written_piece, capsys):
+    with pytest.raises(SystemExit) as info:
+        roundtrip.main(["roundtrip", "--config", str(written_piece), "--seeds", "0"])
+    assert info.value.code == 2 and "--seeds" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# The Metheny solo
+
+
+@pytest.fixture(scope="module")
+def metheny_v2(metheny_path):
+    return data.load_corpus(metheny_path, grammar="v2")
+
+
+def test_every_metheny_v2_token_decodes_in_the_register(metheny_v2):
+    rng, register = np.random.default_rng(0), metheny_v2.vocab.register
+    assert metheny_v2.vocab.grammar == "v2" and register[0] < register[1]
+    for chords in metheny_v2.chords:
+        for token in metheny_v2.vocab.values:
+            (event,) = v2.decode([token], chords, rng, previous=64, register=register)
+            assert (event.pitch is None) == token.startswith("R")
+            assert event.pitch is None or register[0] <= event.pitch <= register[1]
+            assert v2.snap(event.duration) == v2.snap(grammar.Token.parse(token).duration)
+
+
+def test_metheny_v2_meets_the_round_trip_targets(metheny_v2):
+    result = roundtrip.roundtrip(metheny_v2, seeds=10)
+    assert result["onsets_identical"] >= 0.95 and result["measures_exact_length"] == 1.0
+    assert result["pitch_class_match"] >= 0.34
+    chord_tones, interval = result["chord_tone_ratio"], result["mean_abs_interval"]
+    assert abs(chord_tones["decoded"] - chord_tones["original"]) <= 0.05
+    assert abs(interval["decoded"] / interval["original"] - 1) <= 0.25
+    assert result["leaps_over_octave"]["decoded"] <= 0.02
+    pitch_range = result["pitch_range"]
+    assert np.abs(np.subtract(pitch_range["decoded"], pitch_range["original"])).max() <= 3
