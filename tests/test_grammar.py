@@ -248,3 +248,22 @@ def test_decoded_notes_fill_the_pruned_durations(token_list, chords, seed, appro
             assert 48 <= event.pitch < 12 * (grammar.TOP_OCTAVE + 2)
             assert before is None or before.pitch != event.pitch
         offset += event.duration
+
+
+# ---------------------------------------------------------------------------------------------
+# The notebook grammar on the Metheny solo, pinned: grammar v2 lives beside it, never in it
+
+
+def test_the_notebook_grammar_and_the_baseline_are_unchanged(metheny_path):
+    from experiments import baseline
+    from jazz_flax import data, train
+
+    corpus = data.load_corpus(metheny_path)
+    assert (len(corpus.vocab), len(corpus.tokens)) == (85, 236)
+    assert corpus.vocab.grammar == "notebook" and corpus.vocab.rules == grammar.NOTEBOOK
+    config = baseline.get_config()
+    config.data.path = str(metheny_path)
+    assert config.data.grammar == "notebook"
+    _, history = train.train(config)  # seed 0, on the CPU
+    assert history[0]["loss"] == pytest.approx(127.881, abs=0.005)
+    assert history[-1]["loss"] == pytest.approx(9.073, abs=0.01)
