@@ -1,7 +1,7 @@
 """The seed notebook's setup on grammar v2 (jazz_flax.grammar.v2): triplets kept, intervals carried
 across bar lines, types from chord-scales. Everything else is experiments/baseline.py's.
 
-`make train EXP=baseline_v2`, then `make generate EXP=baseline_v2` / `make evaluate EXP=baseline_v2`.
+`make train EXP=baseline_v2`, then `make generate` / `make evaluate` with EXP=baseline_v2.
 """
 
 import ml_collections
