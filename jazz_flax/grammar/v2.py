@@ -45,6 +45,7 @@ REGISTER_PERCENTILES = (0.5, 99.5)  # the voice range learnt from a corpus' pitc
 # Decoding prefers a candidate p by exp(-|p - previous| / MOVE_SPREAD): small moves first, but not
 # always the nearest (that would flatten the line); one outside the register counts not at all.
 MOVE_SPREAD = 3.0
+EDGE = 4  # semitones at each end of the register that decoding leans away from (`weights`)
 
 # Chord-scales as semitones above the chord's root.
 SCALES = {
@@ -257,10 +258,13 @@ def prune_durations(durations: Sequence[float], rng: np.random.Generator) -> lis
 
 
 def weights(candidates: np.ndarray, previous: int, register: tuple[int, int]) -> np.ndarray:
-    """How much decoding prefers each candidate pitch: exp(-|move| / MOVE_SPREAD) inside the
-    register, 0 outside; normalised."""
-    inside = (candidates >= register[0]) & (candidates <= register[1])
-    w = np.exp(-np.abs(candidates - previous) / MOVE_SPREAD) * inside
+    """How much decoding prefers each candidate pitch, normalised: exp(-|move| / MOVE_SPREAD),
+    times exp(-depth / MOVE_SPREAD) for a pitch `depth` semitones into the register's outer
+    EDGE semitones (so a line pressed against its top or bottom leans back in), 0 outside."""
+    low, high = register
+    inside = (candidates >= low) & (candidates <= high)
+    depth = np.maximum(0, np.maximum(low + EDGE - candidates, candidates - (high - EDGE)))
+    w = np.exp(-(np.abs(candidates - previous) + depth) / MOVE_SPREAD) * inside
     return w / w.sum()
 
 
@@ -336,15 +340,23 @@ def _resolvable(step: _Step, follow: _Step | None, register) -> _Step:
 
 
 def _pick(step: _Step, previous, register, rng, resolve_to) -> tuple[int, bool]:
-    """A pitch for `step` and whether it had to be repaired (none of its type in range)."""
-    low, high = max(step.low, register[0]), min(step.high, register[1])
-    candidates = np.array([p for p in range(low, high + 1) if p % 12 in step.allowed], int)
-    if resolve_to is not None and np.isin(candidates, resolve_to).any():
-        candidates = candidates[np.isin(candidates, resolve_to)]
-    if len(candidates):
-        centre = previous if previous is not None else sum(register) // 2
-        return int(rng.choice(candidates, p=weights(candidates, centre, register))), False
+    """A pitch for `step` and whether it had to be repaired: with none of its type in range, the
+    range an octave down or up (the same move, folded back into the register), else `_repair`."""
+    centre = previous if previous is not None else sum(register) // 2
+    for shift in (0, -12, 12):
+        candidates = _candidates(step, shift, register)
+        if resolve_to is not None and np.isin(candidates, resolve_to).any():
+            candidates = candidates[np.isin(candidates, resolve_to)]
+        if len(candidates):
+            pitch = rng.choice(candidates, p=weights(candidates, centre, register))
+            return int(pitch), shift != 0
     return _repair(step, register), True
+
+
+def _candidates(step: _Step, shift: int, register) -> np.ndarray:
+    """The pitches of the step's type in its range moved by `shift` semitones, in the register."""
+    low, high = max(step.low + shift, register[0]), min(step.high + shift, register[1])
+    return np.array([p for p in range(low, high + 1) if p % 12 in step.allowed], int)
 
 
 def _repair(step: _Step, register) -> int:
