@@ -11,6 +11,7 @@ from music21 import pitch
 
 from jazz_flax import generate, grammar
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.grammar import v2
 
 INTERVALS = ["P1", "m2", "M2", "m3", "M3", "P4", "A4", "d5", "P5", "m6", "M6", "m7", "M7", "P8"]
 INTERVALS += [f"{name[0]}-{name[1:]}" for name in INTERVALS[1:]] + ["d1", "A1", "d-4", "d9"]
@@ -64,12 +65,52 @@ def test_decoding_valid_tokens_never_fails_and_fills_their_time(
 
 
 @given(
+    st.lists(tokens(), min_size=1, max_size=16),
+    chords(),
+    st.one_of(st.none(), st.integers(40, 90)),
+    st.integers(40, 70),
+    st.integers(12, 30),
+    st.integers(0, 2**32 - 1),
+)
+def test_v2_fills_its_time_inside_the_register_with_each_tokens_type_where_in_range(
+    token_list, chord_list, previous, low, width, seed
+):
+    register = (low, low + width)
+    rng = np.random.default_rng(seed)
+    events = v2.decode(token_list, chord_list, rng, previous=previous, register=register)
+    durations = [grammar.Token.parse(t).duration for t in token_list]
+    steps = [v2.snap(d) for d in v2.prune_durations(durations, rng)]
+    assert [v2.snap(e.duration) for e in events] == steps
+    assert [v2.snap(e.offset) for e in events] == list(np.cumsum([0, *steps[:-1]]))
+    for text, event in zip(token_list, events, strict=True):
+        token = grammar.Token.parse(text)
+        assert (event.pitch is None) == (token.kind == "R")
+        if event.pitch is None:
+            continue
+        assert register[0] <= event.pitch <= register[1]
+        span = (
+            register
+            if previous is None or token.steps is None
+            else (
+                previous + token.steps[0],
+                previous + token.steps[1],
+            )
+        )
+        scale = v2.scale_at(chord_list, event.offset)
+        in_range = range(max(span[0], register[0]), min(span[1], register[1]) + 1)
+        if any(scale.kind(p) == token.kind for p in in_range):
+            assert scale.kind(event.pitch) == token.kind
+        previous = event.pitch
+
+
+@pytest.mark.parametrize("name", grammar.GRAMMARS)
+@given(
     st.lists(tokens(), max_size=60), st.lists(chords(), min_size=1, max_size=4), st.integers(0, 99)
 )
-def test_generated_measures_last_four_beats(token_list, measure_chords, seed):
-    rng = np.random.default_rng(seed)
-    measures = generate.cut_into_measures(token_list, len(measure_chords), rng)
-    solo = generate.solo_from_measures(measures, measure_chords, rng)
+def test_generated_measures_last_four_beats(name, token_list, measure_chords, seed):
+    rng, rules = np.random.default_rng(seed), grammar.rules(name)
+    measures = generate.cut_into_measures(token_list, len(measure_chords), rng, rules)
+    solo = generate.solo_from_measures(measures, measure_chords, rng, rules=rules)
     assert solo.length == 4.0 * len(measure_chords)
     for index in range(len(measure_chords)):
         inside = [e for e in solo.notes if index * 4.0 <= e.offset < (index + 1) * 4.0]

@@ -5,8 +5,6 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from music21 import stream
 
 from jazz_flax import data, grammar
@@ -198,57 +196,6 @@ def test_nothing_of_the_type_in_range_takes_the_nearest_of_the_type_in_the_regis
     # From D4, a semitone either way holds no chord tone of C major: C4 and E4 are as near.
     (event,) = v2.decode(["C,1.000,<m2,m-2>"], [C_MAJOR], np.random.default_rng(0), previous=62)
     assert event.pitch == 60 and event.repaired
-
-
-INTERVALS = ["m3", "m-3", "P4", "P-5", "M2", "d1", "A4", "m-7", "P1", "M-3", "d-4", "m6", "P8"]
-CHORDS = [C_MAJOR, D_MINOR7, G7, grammar.Chord(0.0, ("B2", "D3", "F3", "A-3"))]
-
-
-@st.composite
-def v2_tokens(draw):
-    kind = draw(st.sampled_from(grammar.KINDS))
-    text = f"{kind},{draw(st.integers(1, 48)) / v2.STEPS_PER_BEAT:.3f}"
-    if kind != "R" and draw(st.booleans()):
-        text += f",<{draw(st.sampled_from(INTERVALS))},{draw(st.sampled_from(INTERVALS))}>"
-    return text
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    st.lists(v2_tokens(), min_size=1, max_size=16),
-    st.sampled_from(CHORDS),
-    st.one_of(st.none(), st.integers(40, 90)),
-    st.integers(40, 70),
-    st.integers(12, 30),
-    st.integers(0, 2**32 - 1),
-)
-def test_v2_streams_fill_their_length_inside_the_register_with_their_types(
-    tokens, chord, previous, low, width, seed
-):
-    register = (low, low + width)
-    decoded = v2.decode(
-        tokens, [chord], np.random.default_rng(seed), previous=previous, register=register
-    )
-    assert sum(v2.snap(e.duration) for e in decoded) == ticks(tokens)
-    assert [v2.snap(e.offset) for e in decoded] == list(
-        np.cumsum([0] + [v2.snap(e.duration) for e in decoded[:-1]])
-    )
-    scale = v2.chord_scale(chord.pitches)
-    for text, event in zip(tokens, decoded, strict=True):
-        token = grammar.Token.parse(text)
-        if token.kind == "R":
-            assert event.pitch is None
-            continue
-        assert register[0] <= event.pitch <= register[1]
-        span = (
-            register
-            if previous is None or token.steps is None
-            else (previous + token.steps[0], previous + token.steps[1])
-        )
-        in_range = range(max(span[0], register[0]), min(span[1], register[1]) + 1)
-        if any(scale.kind(p) == token.kind for p in in_range):
-            assert scale.kind(event.pitch) == token.kind
-        previous = event.pitch
 
 
 # ---------------------------------------------------------------------------------------------
