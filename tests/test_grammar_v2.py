@@ -8,6 +8,7 @@ import pytest
 from music21 import stream
 
 from jazz_flax import data, grammar
+from jazz_flax.errors import JazzFlaxError
 from jazz_flax.grammar import roundtrip, v2
 from tests.music import measure_elements, write_solo
 
@@ -291,3 +292,44 @@ def test_metheny_v2_meets_the_round_trip_targets(metheny_v2):
     assert result["leaps_over_octave"]["decoded"] <= 0.02
     pitch_range = result["pitch_range"]
     assert np.abs(np.subtract(pitch_range["decoded"], pitch_range["original"])).max() <= 3
+
+
+# ---------------------------------------------------------------------------------------------
+# The grammar travels with the corpus, the vocabulary and the checkpoint
+
+
+def test_the_cache_keeps_each_grammars_corpus_apart(tiny, tmp_path):
+    path = tiny.data.path
+    for name in ("notebook", "v2", "notebook", "v2"):
+        corpus = data.load_corpus(path, start=0.0, end=16.0, cache_dir=tmp_path, grammar=name)
+        assert corpus.grammar == corpus.vocab.grammar == name
+    assert corpus.cache_hit and len(list(tmp_path.iterdir())) == 2
+    assert corpus.pieces[0].source["snapped_durations"] == 0
+
+
+def test_the_vocabulary_carries_its_grammar_and_register():
+    vocab = data.Vocabulary(("C,0.333", "R,1.000"), "v2", (50, 82))
+    assert data.Vocabulary.from_json(vocab.to_json()) == vocab
+    assert vocab.rules.name == "v2" and vocab.durations[0] == np.float32(1 / 3)
+    older = data.Vocabulary.from_json('{"values": ["C,0.250"]}')  # saved before grammars
+    assert (older.grammar, older.register, older.rules) == ("notebook", None, grammar.NOTEBOOK)
+
+
+def test_an_unknown_grammar_is_refused(tiny):
+    with pytest.raises(JazzFlaxError, match="unknown grammar 'v3'"):
+        data.load_corpus(tiny.data.path, start=0.0, end=16.0, grammar="v3")
+
+
+def test_a_v2_model_generates_in_its_grammar_and_register(tiny, tmp_path):
+    from jazz_flax import generate, train
+
+    config = tiny.copy_and_resolve_references()
+    config.data.grammar = "v2"
+    train.train(config, workdir=tmp_path / "run")
+    checkpoint = train.load_checkpoint(tmp_path / "run")
+    assert checkpoint.config.data.grammar == checkpoint.vocab.grammar == "v2"
+    low, high = checkpoint.vocab.register
+    result = generate.generate(tmp_path / "run", seed=0, output=tmp_path / "out")
+    pitches = [e.pitch for e in result.solo.notes if e.pitch is not None]
+    assert pitches and all(low <= p <= high for p in pitches)
+    assert all(ticks(measure) == v2.MEASURE_STEPS for measure in result.tokens)
