@@ -19,7 +19,7 @@ Tokens are the notebook's, `TYPE,DURATION` or `TYPE,DURATION,<UP,DOWN>`, with fo
 Decoding (`decode`) draws each note from its type's own pitch classes inside the token's interval
 range from the previous note, which carries across measures (`previous`), and inside the voice
 `register`; `weights` says which candidates it prefers. An A resolves by a semitone to the next note
-when the next token allows it.
+of its measure when the next token allows it.
 """
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ def decode(
             step = _step(token, chords, starts[i], previous, register)
             if token.kind == "A":
                 follow = _next_step(parsed, i, chords, starts, register)
-                step = _resolvable(step, follow, register)
+                step = _resolvable(step, follow)
             pitch, repaired = _pick(step, previous, register, rng, resolve_to)
             resolve_to = (pitch - 1, pitch + 1) if token.kind == "A" else None
             previous = pitch
@@ -326,7 +326,7 @@ def _next_step(parsed: list[Token], i: int, chords, starts, register) -> _Step |
     return _step(parsed[i + 1], chords, starts[i + 1], 0, register)
 
 
-def _resolvable(step: _Step, follow: _Step | None, register) -> _Step:
+def _resolvable(step: _Step, follow: _Step | None) -> _Step:
     """`step` narrowed to the approach tones the next note can reach by a semitone, if any."""
     if follow is None:
         return step
