@@ -732,6 +732,7 @@ def main(argv: list[str] | None = None) -> None:
     cmd.add_argument("--start", type=_offset, default=defaults.start, help="a number or 'none'")
     cmd.add_argument("--end", type=_offset, default=defaults.end, help="a number or 'none'")
     cmd.add_argument("--windows", default=defaults.windows, help="notebook or sliding")
+    cmd.add_argument("--grammar", default=defaults.grammar, choices=grammar.GRAMMARS)
     cmd.add_argument("--json", action="store_true", help="print one JSON object")
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
@@ -744,6 +745,7 @@ def main(argv: list[str] | None = None) -> None:
         start=args.start,
         end=args.end,
         windows=args.windows,
+        grammar=args.grammar,
     )
     with one_line_errors(args.debug):
         began = time.perf_counter()

@@ -333,3 +333,10 @@ def test_a_v2_model_generates_in_its_grammar_and_register(tiny, tmp_path):
     pitches = [e.pitch for e in result.solo.notes if e.pitch is not None]
     assert pitches and all(low <= p <= high for p in pitches)
     assert all(ticks(measure) == v2.MEASURE_STEPS for measure in result.tokens)
+
+
+def test_the_summary_command_takes_a_grammar(metheny_path, metheny_v2, capsys):
+    data.main(["summary", "--midi", str(metheny_path), "--grammar", "v2", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_values"] == len(metheny_v2.vocab)
+    assert summary["corpus_len"] == len(metheny_v2.tokens)
