@@ -11,4 +11,5 @@ def test_setuptools_finds_every_module():
     options = configparser.ConfigParser()
     options.read(ROOT / "setup.cfg")
     include = options["options.packages.find"]["include"].split()
-    assert setuptools.find_packages(str(ROOT), include=include) == ["jazz_flax"]
+    found = setuptools.find_packages(str(ROOT), include=include)
+    assert found == ["jazz_flax", "jazz_flax.grammar"]
