@@ -13,7 +13,6 @@ features of the chord sounding at its onset (`chord_vector`: 12 pitch classes, t
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import fnmatch
 import functools
@@ -31,7 +30,7 @@ import ml_collections
 import numpy as np
 
 from jazz_flax import grammar
-from jazz_flax.errors import JazzFlaxError, one_line_errors
+from jazz_flax.errors import SEED, ArgumentParser, JazzFlaxError, Range, one_line_errors
 from jazz_flax.files import atomic_write
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
@@ -61,6 +60,29 @@ def default_config() -> ml_collections.ConfigDict:
             holdout_measures=0,  # each piece's last measures, kept out of training (held-out NLL)
         )
     )
+
+
+SETTINGS = {  # the range of each numeric data setting
+    "m": Range(1, integer=True),
+    "Tx": Range(1, integer=True),
+    "window_seed": SEED,
+    "stride": Range(1, integer=True),
+    "holdout_measures": Range(0, integer=True),
+}
+
+
+def check_config(data_config: ml_collections.ConfigDict) -> None:
+    """Raises a JazzFlaxError for a data setting out of its range."""
+    for key, allowed in SETTINGS.items():
+        allowed.check(f"data.{key}", data_config[key])
+    if data_config.windows == "notebook" and data_config.Tx < 2:
+        raise JazzFlaxError(
+            f"notebook windows need Tx ≥ 2 (their last target is empty), got {data_config.Tx}",
+            hint="use a larger --config.data.Tx",
+        )
+    bounds = (data_config.start, data_config.end)
+    if None not in bounds and not bounds[0] < bounds[1]:
+        raise JazzFlaxError(f"data.start must be before data.end, got {bounds[0]} and {bounds[1]}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,7 +584,7 @@ def notebook_windows(
     x[:, 0] is EMPTY, x[:, t] = ids[s + t] for t ≥ 1; y[:, t-1] = x[:, t] and y[:, Tx-1] is EMPTY.
     `chords` (n, CHORD_FEATURES), one row per id, gives the windows' chords (None: zeros).
     """
-    _check_length(ids, Tx + 1)
+    _check_length(ids, Tx, Tx + 1)
     state = np.random.RandomState(seed)
     starts = np.array([state.choice(len(ids) - Tx) for _ in range(m)])
     positions = starts[:, None] + np.arange(Tx)
@@ -582,7 +604,7 @@ def sliding_windows(
     x[:, 0] is EMPTY (a start-of-sequence input, as the sampler's zero start) and y = the window.
     `chords` (n, CHORD_FEATURES), one row per id, gives the windows' chords (None: zeros).
     """
-    _check_length(ids, Tx)
+    _check_length(ids, Tx, Tx)
     starts = np.arange(0, len(ids) - Tx + 1, stride)
     positions = starts[:, None] + np.arange(Tx)
     y = ids[positions]
@@ -634,10 +656,11 @@ def segment_windows(segments: Sequence[Segment], data_config: ml_collections.Con
     return Windows(*(np.concatenate(field) for field in zip(*windows, strict=True)))
 
 
-def _check_length(ids: np.ndarray, needed: int) -> None:
+def _check_length(ids: np.ndarray, Tx: int, needed: int) -> None:
     if len(ids) < needed:
         raise JazzFlaxError(
-            f"the corpus has {len(ids)} tokens, too few for windows of {needed}",
+            f"the corpus has {len(ids)} tokens, too few for windows of Tx={Tx} "
+            f"(they need {needed})",
             hint="use a smaller Tx or a longer section",
         )
 
@@ -668,7 +691,7 @@ def _offset(text: str) -> float | None:
 
 def main(argv: list[str] | None = None) -> None:
     defaults = default_config()
-    parser = argparse.ArgumentParser(prog="python -m jazz_flax.data", description=__doc__)
+    parser = ArgumentParser(prog="python -m jazz_flax.data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("summary", help="print the corpus' shapes")
     cmd.add_argument("--midi", default=defaults.path, help="MIDI or MusicXML file, folder or glob")

@@ -80,12 +80,18 @@ def generate(
     if mode not in MODES:
         raise JazzFlaxError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
     checkpoint = train.load_checkpoint(workdir)
-    measure_chords = parse_chords(chords) if chords else train.checkpoint_corpus(checkpoint).chords
+    given = chords is not None
+    measure_chords = parse_chords(chords) if given else train.checkpoint_corpus(checkpoint).chords
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
     if mode == "notebook" and model.chord_features:
         raise JazzFlaxError(
             "notebook mode samples segments without chords, and this model is chord-conditioned",
             hint="use --mode measures",
+        )
+    if mode == "notebook" and len(measure_chords) < 2:
+        raise JazzFlaxError(
+            "notebook mode lays segment i over measure i + 1: it needs 2 measures or more",
+            hint="give more --chords, or use --mode measures",
         )
     key, rng = jax.random.key(seed), np.random.default_rng(seed)
     primer_ids = primer_to_ids(primer, checkpoint.vocab) if primer else None
