@@ -30,12 +30,19 @@ import ml_collections
 import numpy as np
 
 from jazz_flax import grammar
-from jazz_flax.errors import SEED, ArgumentParser, JazzFlaxError, Range, one_line_errors
+from jazz_flax.errors import (
+    SEED,
+    ArgumentParser,
+    JazzFlaxError,
+    Range,
+    one_line_errors,
+    warn_once,
+)
 from jazz_flax.files import atomic_write
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
 BEATS_PER_MEASURE = 4
-PIPELINE_VERSION = 3  # bump when parsing changes: it invalidates every cache entry
+PIPELINE_VERSION = 4  # bump when parsing changes: it invalidates every cache entry
 MUSIC_SUFFIXES = (".mid", ".midi", ".xml", ".mxl", ".musicxml")
 CHORD_SYMBOLS = "symbols"  # chord_part: the chord symbols written in the melody part
 PART_RULE_KEYS = ("melody_part", "chord_part")  # what a `parts` rule may set
@@ -388,9 +395,7 @@ def load_piece(path: Path, options: dict, cache_dir: str | os.PathLike | None = 
         return cached
     piece = parse_file(path, **options)
     piece.source.update(sha256=sha256)
-    payload = json.dumps(piece.to_json())
-    checksum = hashlib.sha256(payload.encode()).hexdigest()
-    atomic_write(entry, json.dumps({"checksum": checksum, "corpus": payload}))
+    _write_cache(entry, json.dumps(piece.to_json()))
     return piece
 
 
@@ -405,6 +410,16 @@ def _cache_entry(cache_dir, sha256: str, options: dict) -> Path:
     key = json.dumps(dict(options, sha256=sha256, version=PIPELINE_VERSION), sort_keys=True)
     name = hashlib.sha256(key.encode()).hexdigest()[:32]
     return Path(cache_dir or cache_root()) / f"corpus-{name}.json"
+
+
+def _write_cache(entry: Path, payload: str) -> None:
+    """Stores a cache entry; a cache that cannot be written is an optimisation lost: one warning."""
+    checksum = hashlib.sha256(payload.encode()).hexdigest()
+    try:
+        atomic_write(entry, json.dumps({"checksum": checksum, "corpus": payload}))
+    except JazzFlaxError as e:
+        reason = getattr(e.__cause__, "strerror", None) or e.__cause__
+        warn_once(f"cannot write {entry.parent}: {reason}; going on without the corpus cache")
 
 
 def _read_cache(entry: Path) -> Piece | None:
@@ -436,7 +451,7 @@ def parse_file(
     symbols = chord_part == CHORD_SYMBOLS
     symbols_hint = f"for a lead sheet's chord symbols, use chord_part={CHORD_SYMBOLS!r}"
     chord_stream = melody_stream if symbols else _part(score, chord_part, path, symbols_hint)
-    melody = _melody(melody_stream, start, end)
+    melody = _melody(_upper_voice(melody_stream, path), start, end)
     section = _section_text(start, end)
     if not any(not e.isRest for e in melody):
         raise JazzFlaxError(f"no notes in part {melody_part!r} {section} of {path}")
@@ -479,6 +494,19 @@ def _read_score(path: Path):
     if not score.recurse().notes:
         raise JazzFlaxError(f"{path} holds no notes")
     return score
+
+
+def _upper_voice(part, path: Path):
+    """The part, or where its measures hold several voices, its first (upper) voice, with a
+    warning: voices merged would interleave two lines into one melody."""
+    voiced = [m for m in part.getElementsByClass("Measure") if len(m.voices) > 1]
+    if not voiced:
+        return part
+    warn_once(
+        f"part {part.partName!r} of {path} has several voices in {len(voiced)} measures: "
+        "the melody is its first (upper) voice"
+    )
+    return part.voicesToParts().parts[0]
 
 
 def _melody(part, start: float | None, end: float | None) -> list:

@@ -58,11 +58,21 @@ def _worded(error: BaseException) -> tuple[Exception, int]:
     """(the error as the user reads it, the exit status)."""
     if isinstance(error, JazzFlaxError):
         return error, 2
-    if isinstance(error, KeyboardInterrupt):
+    if isinstance(error, KeyboardInterrupt) or interrupts.received():  # whatever it turned into
         return JazzFlaxError("interrupted"), 2
     if isinstance(error, OSError) and error.filename is not None:
         return JazzFlaxError(f"{error.filename}: {error.strerror or error}"), 2
     return JazzFlaxError(f"{type(error).__name__}: {error}", hint=DEBUG_HINT), 1
+
+
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """Prints `warning: MESSAGE` on stderr, the first time only."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 class ArgumentParser(argparse.ArgumentParser):

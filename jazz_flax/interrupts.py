@@ -12,15 +12,23 @@ Library use is untouched: without `catch()`, `check()` never raises.
 from __future__ import annotations
 
 import signal
+import sys
 
 _received: int | None = None  # the last signal caught
 _raising = False  # whether the handler raises KeyboardInterrupt, or only remembers
 
 
 def catch() -> None:
-    """Installs the handler for SIGINT and SIGTERM; it only remembers them until `deliver()`."""
+    """Installs the handler for SIGINT and SIGTERM; it only remembers them until `deliver()`.
+    A KeyboardInterrupt that Python swallows is not printed: `check()` raises it again."""
     signal.signal(signal.SIGINT, _handler)
     signal.signal(signal.SIGTERM, _handler)
+    sys.unraisablehook = _unraisable
+
+
+def received() -> bool:
+    """Whether a signal was caught."""
+    return _received is not None
 
 
 def deliver() -> None:
@@ -34,6 +42,11 @@ def check() -> None:
     """Raises KeyboardInterrupt if a signal was caught, even one whose exception was swallowed."""
     if _received is not None:
         raise KeyboardInterrupt
+
+
+def _unraisable(unraisable) -> None:
+    if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
 
 
 def _handler(signum, frame) -> None:

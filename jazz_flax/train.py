@@ -37,7 +37,7 @@ import optax
 from flax.training import train_state
 
 from jazz_flax import data, files, interrupts, parallel
-from jazz_flax.errors import SEED, JazzFlaxError, Range
+from jazz_flax.errors import SEED, JazzFlaxError, Range, warn_once
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import DJModel, count_params, init_params
 
@@ -552,6 +552,12 @@ def restore(workdir: Path, state, vocab: data.Vocabulary, config):
         )
     if checkpoint.vocab.values != vocab.values:
         raise JazzFlaxError(f"the checkpoint in {workdir} has another vocabulary")
+    if config.epochs <= checkpoint.epoch:
+        raise JazzFlaxError(
+            f"the checkpoint in {workdir} holds {checkpoint.epoch} epochs already, "
+            f"and epochs={config.epochs} asks for no more",
+            hint=f"resume with --config.epochs above {checkpoint.epoch}",
+        )
     try:
         state = flax.serialization.from_state_dict(state, checkpoint.raw["state"])
     except (ValueError, KeyError) as e:  # e.g. the optimiser state before lr and decay lived in it
@@ -611,5 +617,11 @@ def plot_loss(history: list[dict], path: Path) -> None:
 
 def enable_compilation_cache() -> None:
     """Keeps compiled programs on disk (beside the corpus cache): a repeated run skips compiling."""
-    jax.config.update("jax_compilation_cache_dir", str(data.cache_root() / "xla"))
+    folder = data.cache_root() / "xla"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        warn_once(f"cannot write {folder}: {e.strerror}; compiling without the cache")
+        return
+    jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
