@@ -78,6 +78,7 @@ def generate_command() -> None:
     for path in result.paths.values():
         print(path)
     print(result.describe())
+    note_differences(train.load_checkpoint(workdir()).config.to_dict(), "generated")
 
 
 def evaluate_command() -> None:
@@ -93,11 +94,17 @@ def evaluate_command() -> None:
     )
     result = evaluate.evaluate_run(workdir(), settings)
     print(evaluate.table(result))
-    changed = evaluate.changed_settings(FLAGS.config, result["config"])
+    note_differences(result["config"], "evaluated")
+    print(workdir() / evaluate.EVAL)
+
+
+def note_differences(trained: dict, done: str) -> None:
+    """Says which settings of --config (overrides included) differ from those the run was trained
+    with: generate and evaluate use a run as it was trained."""
+    changed = evaluate.changed_settings(FLAGS.config, trained)
     if changed:
         verb = "differs" if len(changed) == 1 else "differ"
-        print(f"(evaluated as trained: the run's {', '.join(changed)} {verb} from the config's)")
-    print(workdir() / evaluate.EVAL)
+        print(f"({done} as trained: the run's {', '.join(changed)} {verb} from the config's)")
 
 
 def sweep_command() -> None:

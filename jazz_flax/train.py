@@ -428,6 +428,7 @@ def save(workdir: Path, state, history: list[dict], vocab: data.Vocabulary, conf
         epoch=len(history),
         vocab=vocab.to_json(),
         config=config.to_json(),
+        cwd=os.getcwd(),  # where a relative data path starts (`trained_data`)
     )
     write_checkpoint(workdir / CHECKPOINT, checkpoint)
 
@@ -526,9 +527,19 @@ def _train_hint(workdir: Path) -> str:
     return f"python -m jazz_flax.main train --config <experiment> --workdir {workdir}"
 
 
+def trained_data(checkpoint: Checkpoint) -> ml_collections.ConfigDict:
+    """The checkpoint's data settings; a relative path that is not found from here is taken from
+    where the run was trained."""
+    settings, trained_in = checkpoint.config.data, checkpoint.raw.get("cwd")
+    path = Path(settings.path)
+    if trained_in is None or path.is_absolute() or path.exists():
+        return settings
+    return ml_collections.ConfigDict(dict(settings.to_dict(), path=str(Path(trained_in) / path)))
+
+
 def checkpoint_corpus(checkpoint: Checkpoint) -> data.Corpus:
     """The corpus the checkpoint was trained on, which must still have its vocabulary."""
-    corpus = data.load_corpus_from_config(checkpoint.config.data)
+    corpus = data.load_corpus_from_config(trained_data(checkpoint))
     if corpus.vocab != checkpoint.vocab:
         raise JazzFlaxError(
             f"the checkpoint's vocabulary ({len(checkpoint.vocab)} values) is not that of "

@@ -6,7 +6,7 @@ of starting Python and importing JAX and music21 once.
 stdin: a JSON list of command lines, each [module, arg, ...]. For each, a forked child sets
 sys.argv and runs the module as `__main__` (`runpy`, as `python -m` does), its stdout and stderr
 going to files of their own; an exception that escapes is printed as the interpreter prints it
-(a traceback) and gives status 1. stdout: a JSON list of {"status", "stdout", "stderr"}.
+(a traceback) and gives status 1. stdout: a JSON list of {"status", "stdout", "stderr", "seconds"}.
 
 The parent imports the packages only, never runs JAX (forking a process whose JAX has started
 threads could deadlock the child).
@@ -19,6 +19,7 @@ import os
 import runpy
 import sys
 import tempfile
+import time
 import traceback
 
 import absl.app  # noqa: F401 (imported once, for every child)
@@ -58,6 +59,7 @@ def _exit_status(code) -> int:
 
 
 def run(command: list[str]) -> dict:
+    began = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         pid = os.fork()
         if pid == 0:
@@ -67,7 +69,9 @@ def run(command: list[str]) -> dict:
         for f in (out, err):
             f.seek(0)
             texts.append(f.read().decode(errors="replace"))
-    return dict(status=os.waitstatus_to_exitcode(status), stdout=texts[0], stderr=texts[1])
+    status = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - began
+    return dict(status=status, stdout=texts[0], stderr=texts[1], seconds=seconds)
 
 
 if __name__ == "__main__":

@@ -159,9 +159,20 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
     return rows
 
 
+def good_commands(run, folder) -> dict[str, list[str]]:
+    """Command lines that succeed, and must say something: run in the same process as the table."""
+    copy = shutil.copytree(run, folder / "generated")  # generate writes into the run directory
+    gen = [MAIN, "generate", "--config", BASELINE, f"--workdir={copy}"]
+    return {"generate with an override": [*gen, "--config.n_a=99"]}
+
+
+GOOD = ("generate with an override",)  # the names of `good_commands`
+
+
 @pytest.fixture(scope="module")
-def outcomes(tiny, run_dir, tmp_path_factory):
-    rows = table(tiny, run_dir[0], tmp_path_factory.mktemp("bad_inputs"))
+def all_outcomes(tiny, run_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad_inputs")
+    rows = table(tiny, run_dir[0], folder) | good_commands(run_dir[0], folder)
     result = subprocess.run(
         [sys.executable, "-m", "tests.run_many"],
         input=json.dumps(list(rows.values())),
@@ -172,6 +183,12 @@ def outcomes(tiny, run_dir, tmp_path_factory):
         check=True,
     )
     return dict(zip(rows, json.loads(result.stdout), strict=True))
+
+
+@pytest.fixture(scope="module")
+def outcomes(all_outcomes):
+    """The bad inputs' outcomes."""
+    return {name: o for name, o in all_outcomes.items() if name not in GOOD}
 
 
 def test_the_table_is_large(outcomes):
@@ -191,3 +208,9 @@ def test_every_bad_input_is_one_line_and_exit_2(outcomes):
         f"{name}: {status}\n{stderr}" for name, (status, stderr) in wrong.items()
     )
 
+
+def test_generate_says_the_config_it_was_given_is_not_the_runs(all_outcomes):
+    outcome = all_outcomes["generate with an override"]
+    assert outcome["status"] == 0, outcome["stderr"]
+    note = next(line for line in outcome["stdout"].splitlines() if "as trained" in line)
+    assert note.startswith("(generated as trained") and "n_a" in note

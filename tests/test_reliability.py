@@ -1,7 +1,7 @@
 """The guarantees of README's "When something goes wrong" (issue 17), each provoked for real:
-interrupts at several moments of a running command, two trains in one directory, a failing train
-into a good run, damaged and non-finite checkpoints, an unwritable cache, two voices in a melody
-part, a killed writer's temporary file, and saving that does not grow with the run.
+interrupts at several moments of a running command, two trains in one directory (the first with
+unwritable caches), a failing train into a good run, damaged and non-finite checkpoints, two voices
+in a melody part, a killed writer's temporary file, and saving that does not grow with the run.
 
 The bad command lines are in test_bad_inputs.py; the failure matrix in test_failures.py.
 """
@@ -100,8 +100,10 @@ def test_an_interrupt_python_swallows_still_ends_the_command(monkeypatch, capsys
 
 
 def test_a_second_train_in_a_directory_names_the_first(tiny, tmp_path):
-    workdir = tmp_path / "run"
-    first = start_train(tiny, workdir, LONG)
+    """Also: caches that cannot be written (a file in the way) are warned about, once each."""
+    workdir, blocked = tmp_path / "run", tmp_path / "a file"
+    blocked.write_text("not a folder")
+    first = start_train(tiny, workdir, LONG, cache=blocked / "cache")
     began = time.monotonic()
     while not (workdir / train.CHECKPOINT).exists():
         assert first.poll() is None, first.communicate()
@@ -112,7 +114,10 @@ def test_a_second_train_in_a_directory_names_the_first(tiny, tmp_path):
         train.train(config, workdir=workdir)
     first.send_signal(signal.SIGINT)
     _, stderr = first.communicate(timeout=60)
-    assert first.returncode == 2 and "interrupted after epoch" in stderr
+    xla, corpus, interrupted = stderr.splitlines()  # the caches: a warning each, and on it goes
+    assert xla.startswith("warning: cannot write") and "without the cache" in xla
+    assert corpus.startswith("warning: cannot write") and "without the corpus cache" in corpus
+    assert first.returncode == 2 and interrupted.startswith("error: interrupted after epoch")
     assert_whole(workdir)
     assert json.loads((workdir / "config.json").read_text())["epochs"] == 100000  # the first's
 
@@ -187,18 +192,6 @@ def test_logits_that_overflow_stop_generation(run_dir, tmp_path):
 
 # ---------------------------------------------------------------------------------------------
 # 5. Optional things are not fatal
-
-
-def test_an_unwritable_cache_warns_and_training_goes_on(tiny, tmp_path):
-    blocked = tmp_path / "a file"
-    blocked.write_text("not a folder")
-    process = start_train(tiny, tmp_path / "run", cache=blocked / "cache")
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0, stderr
-    assert (tmp_path / "run" / "summary.json").is_file()
-    xla, corpus = stderr.splitlines()  # one warning for each cache
-    assert corpus.startswith("warning: cannot write") and "without the corpus cache" in corpus
-    assert xla.startswith("warning: cannot write") and "without the cache" in xla
 
 
 def test_the_corpus_cache_warning_comes_once(tiny, tmp_path, monkeypatch, capsys):
@@ -302,3 +295,20 @@ def test_jax_is_not_started_by_the_imports_of_run_many():
     command = [sys.executable, "-c", code]
     result = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True)
     assert result.stdout.strip() == b"False", result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Surprises
+
+
+def test_a_run_with_a_relative_data_path_generates_from_another_directory(
+    run_dir, tiny, tmp_path, monkeypatch
+):
+    run = shutil.copytree(run_dir[0], tmp_path / "run")
+    checkpoint = train.load_checkpoint(run)
+    solo = Path(tiny.data.path)
+    checkpoint.config.data.path = solo.name  # as trained from the solo's folder
+    raw = dict(checkpoint.raw, config=checkpoint.config.to_json(), cwd=str(solo.parent))
+    train.write_checkpoint(run / train.CHECKPOINT, raw)
+    monkeypatch.chdir(tmp_path)
+    assert generate.generate(run).paths["midi"].is_file()
