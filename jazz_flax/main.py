@@ -194,7 +194,8 @@ def flag_error(e: Exception) -> JazzFlaxError:
 
 def unknown_setting(key: str, suggestion: list[str]) -> JazzFlaxError:
     """ml_collections: a key the config lacks, with its suggestion of a close one."""
-    hint = suggestion[0].strip().lower() if suggestion else SETTINGS_HINT
+    first = suggestion[0].strip() if suggestion else ""
+    hint = first[:1].lower() + first[1:] if first else SETTINGS_HINT  # "Did you mean "Tx"…"
     return JazzFlaxError(f"unknown config setting {key!r}", hint=hint)
 
 

@@ -11,9 +11,11 @@ the epoch number, so a resumed run repeats an uninterrupted one exactly.
 The learning rate and its decay live in the optimiser state (`scale_by_keras_decay`), so runs that
 differ only in them, or in the seed, share one compiled program (`sweep.py` relies on it).
 
-Run directory: config.json, metrics.jsonl (one line per epoch), summary.json, loss.png and
-checkpoint.msgpack (params, optimiser state, step, epoch, history, vocabulary, config). Each file is
-written whole through a temporary file and a rename.
+Run directory: config.json, metrics.jsonl (one line per epoch, appended to), summary.json, loss.png
+and checkpoint.msgpack (params, optimiser state, step, epoch, vocabulary, config, the folder it was
+trained from; in an envelope with its sha256). The other files are written whole through a
+temporary file and a rename. One train at a time holds the directory (`files.lock`), and writes
+to it only once its first epochs have trained.
 """
 
 from __future__ import annotations
