@@ -87,6 +87,7 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "sweep missing": [MAIN, "sweep", "--sweep", "experiments/sweeps/nothing.py"],
         "sweep not python": [MAIN, "sweep", "--sweep", configs["syntax"]],
         "unknown config key": [*tiny_train, "--config.no_such_key=1"],
+        "misspelt data key": [*tiny_train, "--config.data.Txx=5"],
         "wrong type": [*tiny_train, "--config.epochs=abc"],
         # seeds
         "train seed -1": [*tiny_train, "--config.seed=-1"],
@@ -214,3 +215,7 @@ def test_generate_says_the_config_it_was_given_is_not_the_runs(all_outcomes):
     assert outcome["status"] == 0, outcome["stderr"]
     note = next(line for line in outcome["stdout"].splitlines() if "as trained" in line)
     assert note.startswith("(generated as trained") and "n_a" in note
+
+
+def test_a_misspelt_key_is_suggested_in_its_own_case(outcomes):
+    assert 'did you mean "Tx"' in outcomes["misspelt data key"]["stderr"]
