@@ -25,7 +25,6 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import flax.serialization
 import jax
 import pytest
 from music21 import stream
@@ -123,8 +122,9 @@ def checkpoint_of_another_vocabulary(s: Scene) -> Path:
     run = s.run_copy("other")
     checkpoint = train.load_checkpoint(run)
     checkpoint.config.data.path = s.solo("other.musicxml", solo=[[("C4", 4.0)]] * 4)
-    raw = dict(checkpoint.raw, config=checkpoint.config.to_json())
-    (run / train.CHECKPOINT).write_bytes(flax.serialization.msgpack_serialize(raw))
+    train.write_checkpoint(
+        run / train.CHECKPOINT, dict(checkpoint.raw, config=checkpoint.config.to_json())
+    )
     return run
 
 
