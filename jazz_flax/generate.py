@@ -28,6 +28,7 @@ BEATS = 4.0
 NOTEBOOK_SEGMENT = 50  # tokens sampled per segment in notebook mode
 NOTEBOOK_PREFIX = "C,0.250"
 MODES = ("measures", "notebook")
+NO_CHORD = "N.C."
 
 
 class Generated(NamedTuple):
@@ -140,11 +141,17 @@ def primer_to_ids(primer: str, vocab) -> np.ndarray:
 
 
 def parse_chords(text: str) -> list[tuple[grammar.Chord, ...]]:
-    """One chord per measure from lead-sheet symbols, e.g. "Dm7 G7 Cmaj7 Cmaj7" or "Bbmaj7"."""
+    """One chord per measure from lead-sheet symbols, e.g. "Dm7 G7 Cmaj7 Cmaj7" or "Bbmaj7";
+    "N.C." (no chord) keeps the chord before, as the data's chord symbols do."""
     from music21 import harmony
 
     measures = []
     for symbol in text.split():
+        if symbol.upper() == NO_CHORD:  # as in the data: the chord before goes on
+            if not measures:
+                raise JazzFlaxError("N.C. cannot be the first chord", hint="start with a chord")
+            measures.append(measures[-1])
+            continue
         figure = re.sub(r"(^|/)([A-G])b", r"\1\2-", symbol)  # music21 spells flats with "-"
         try:
             pitches = harmony.ChordSymbol(figure).pitches

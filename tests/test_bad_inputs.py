@@ -136,7 +136,7 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "chords empty": [*gen, "--chords="],
         "chords blank": [*gen, "--chords=  "],
         "chords H7": [*gen, "--chords=Dm7 H7"],
-        "chords N.C.": [*gen, "--chords=N.C."],
+        "chords N.C. first": [*gen, "--chords=N.C. Dm7"],
         "notebook mode, too few chords": [*gen, "--mode=notebook", "--chords=Dm7"],
         "unknown mode": [*gen, "--mode=jazzier"],
         "primer outside the vocabulary": [*gen, "--primer=Q,9.000"],

@@ -312,3 +312,9 @@ def test_a_run_with_a_relative_data_path_generates_from_another_directory(
     train.write_checkpoint(run / train.CHECKPOINT, raw)
     monkeypatch.chdir(tmp_path)
     assert generate.generate(run).paths["midi"].is_file()
+
+
+def test_no_chord_keeps_the_chord_before_as_in_the_data():
+    assert generate.parse_chords("Dm7 N.C. G7") == [*generate.parse_chords("Dm7 Dm7 G7")]
+    with pytest.raises(JazzFlaxError, match="N.C. cannot be the first chord"):
+        generate.parse_chords("N.C. G7")
