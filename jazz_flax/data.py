@@ -497,10 +497,12 @@ def _read_score(path: Path):
 
 
 def _upper_voice(part, path: Path):
-    """The part, or where its measures hold several voices, its first (upper) voice, with a
-    warning: voices merged would interleave two lines into one melody."""
+    """The part, or where a MusicXML part's measures hold several voices, its first (upper)
+    voice, with a warning: voices merged would interleave two lines into one melody. (MIDI has no
+    voices: those music21 makes of its overlapping notes are read as they sound, as the notebook.)
+    """
     voiced = [m for m in part.getElementsByClass("Measure") if len(m.voices) > 1]
-    if not voiced:
+    if not voiced or path.suffix.lower() in (".mid", ".midi"):
         return part
     warn_once(
         f"part {part.partName!r} of {path} has several voices in {len(voiced)} measures: "
