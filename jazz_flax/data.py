@@ -29,7 +29,7 @@ from typing import NamedTuple
 import ml_collections
 import numpy as np
 
-from jazz_flax import grammar
+from jazz_flax import grammar, interrupts
 from jazz_flax.errors import (
     SEED,
     ArgumentParser,
@@ -758,4 +758,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    interrupts.catch()
     main()

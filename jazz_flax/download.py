@@ -6,6 +6,7 @@ import hashlib
 import urllib.request
 from pathlib import Path
 
+from jazz_flax import interrupts
 from jazz_flax.errors import ArgumentParser, JazzFlaxError, one_line_errors
 from jazz_flax.files import atomic_write
 
@@ -50,4 +51,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    interrupts.catch()
     main()

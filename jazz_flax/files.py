@@ -89,9 +89,9 @@ LOCK = ".lock"
 
 @contextlib.contextmanager
 def lock(folder: Path, what: str):
-    """Holds `folder`/.lock (an flock, released even by kill -9) while a `what` writes the folder;
-    another process asking for it meanwhile gets a JazzFlaxError naming the holder's pid. A folder
-    created here and left empty is removed again."""
+    """Holds `folder`/.lock (an flock, released even by kill -9; "PID WHAT" inside) while a
+    `what` ("train", "sweep") writes the folder; another asking for it meanwhile gets a
+    JazzFlaxError naming the holder. A folder created here and left empty is removed again."""
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -109,22 +109,22 @@ def lock(folder: Path, what: str):
 
 
 def _take(path: Path, what: str) -> int:
-    """The descriptor of the lock file `path`, locked by us, our pid written in it."""
+    """The descriptor of the lock file `path`, locked by us, our pid and `what` written in it."""
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 20, 0).decode(errors="replace").strip() or "unknown"
+            pid, _, kind = os.pread(fd, 100, 0).decode(errors="replace").strip().partition(" ")
             os.close(fd)
             raise JazzFlaxError(
-                f"{path.parent} is in use: another {what} (pid {holder}) is writing it",
+                f"{path.parent} is in use: another {kind or what} (pid {pid or '?'}) is writing it",
                 hint="wait for it to end, or choose another --workdir",
             ) from None
         with contextlib.suppress(FileNotFoundError):
             if os.path.samestat(os.fstat(fd), os.stat(path)):  # not unlinked by its last holder
                 os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
+                os.write(fd, f"{os.getpid()} {what}\n".encode())
                 return fd
         os.close(fd)
 

@@ -29,7 +29,7 @@ import ml_collections  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from jazz_flax import evaluate, generate, parallel, sweep, train  # noqa: E402
+from jazz_flax import evaluate, files, generate, parallel, sweep, train  # noqa: E402
 from jazz_flax.errors import SEED, JazzFlaxError, exit_with, one_line_errors  # noqa: E402
 from jazz_flax.sample import Strategy  # noqa: E402
 
@@ -110,7 +110,10 @@ def note_differences(trained: dict, done: str) -> None:
 def sweep_command() -> None:
     train.enable_compilation_cache()
     path = Path(FLAGS.sweep)
-    sweep.run_sweep(sweep.load(path), FLAGS.workdir or Path("runs") / "sweeps" / path.stem)
+    root = Path(FLAGS.workdir or Path("runs") / "sweeps" / path.stem)
+    definition = sweep.load(path)
+    with files.lock(root, "sweep"):  # one sweep at a time in its folder
+        sweep.run_sweep(definition, root)
 
 
 COMMANDS = {

@@ -137,6 +137,15 @@ def test_a_second_train_in_a_directory_names_the_first(tiny, tmp_path):
     assert json.loads((workdir / "config.json").read_text())["epochs"] == 100000  # the first's
 
 
+def test_the_lock_names_its_holder_and_leaves_no_trace(tmp_path):
+    with files.lock(tmp_path / "run", "sweep"):
+        assert (tmp_path / "run" / files.LOCK).read_text() == f"{os.getpid()} sweep\n"
+        with pytest.raises(JazzFlaxError, match=rf"another sweep \(pid {os.getpid()}\)"):
+            with files.lock(tmp_path / "run", "train"):
+                pass
+    assert not (tmp_path / "run").exists()  # made for the lock, left empty: removed
+
+
 @pytest.mark.parametrize(
     "change",
     [
