@@ -80,6 +80,7 @@ def generate(
     """
     if mode not in MODES:
         raise JazzFlaxError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+    sample.check_strategy(strategy, length=1)  # before any work
     checkpoint = train.load_checkpoint(workdir)
     given = chords is not None
     measure_chords = parse_chords(chords) if given else train.checkpoint_corpus(checkpoint).chords

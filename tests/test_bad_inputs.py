@@ -112,7 +112,6 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "n_a 0": [*tiny_train, "--config.n_a=0"],
         "layers 0": [*tiny_train, "--config.layers=0"],
         "devices -1": [*tiny_train, "--config.devices=-1"],
-        "devices 64": [*tiny_train, "--config.devices=64"],
         "dropout 1": [*tiny_train, "--config.dropout=1"],
         "lr -0.01": [*tiny_train, "--config.lr=-0.01"],
         "lr nan": [*tiny_train, "--config.lr=nan"],
@@ -193,7 +192,7 @@ def outcomes(all_outcomes):
 
 
 def test_the_table_is_large(outcomes):
-    assert len(outcomes) >= 70
+    assert len(outcomes) >= 80
 
 
 def test_every_bad_input_is_one_line_and_exit_2(outcomes):
