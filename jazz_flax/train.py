@@ -436,20 +436,29 @@ def save(workdir: Path, state, history: list[dict], vocab: data.Vocabulary, conf
 
 
 def append_metrics(path: Path, rows: list[dict], new: bool = False) -> None:
-    """metrics.jsonl, one JSON line per epoch: appended to (or `new`, written whole). A resumed run
-    first cuts it back to its checkpoint's epoch (`read_metrics`), so a line a killed run left
-    half-written is never read."""
+    """metrics.jsonl, one JSON line per epoch: appended to (or `new`, written whole). An append
+    that fails or is interrupted is undone; one that kill -9 cuts leaves a half line, which a
+    resumed run drops as it cuts the file back to its checkpoint's epoch (`read_metrics`)."""
     text = "".join(json.dumps(row) + "\n" for row in rows)
     if new:
         atomic_write(path, text)
         return
     try:
-        with open(path, "a") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        with open(path, "ab", buffering=0) as f:
+            size = f.seek(0, os.SEEK_END)
+            try:
+                _write_all(f, text.encode())
+                os.fsync(f.fileno())
+            except BaseException:  # an interrupt or a full disk: no half line stays
+                os.ftruncate(f.fileno(), size)
+                raise
     except OSError as e:
         raise files.unwritable(path, e) from e
+
+
+def _write_all(f, payload: bytes) -> None:
+    while payload:
+        payload = payload[f.write(payload) :]
 
 
 def read_metrics(path: Path, epochs: int) -> list[dict]:

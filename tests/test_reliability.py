@@ -306,6 +306,20 @@ def test_the_checkpoint_does_not_grow_with_the_epochs_and_metrics_are_appended(r
     assert abs(sizes[0] - sizes[1]) <= 8  # the epoch number's own bytes
 
 
+def test_an_interrupted_append_leaves_the_metrics_as_they_were(tmp_path, monkeypatch):
+    path = tmp_path / train.METRICS
+    train.append_metrics(path, rows(10), new=True)
+    before = path.read_bytes()
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)  # after the rows are written
+    with pytest.raises(KeyboardInterrupt):
+        train.append_metrics(path, rows(20)[10:])
+    assert path.read_bytes() == before
+
+
 def test_resume_cuts_metrics_back_to_the_checkpoint(run_dir, tiny, tmp_path):
     workdir = shutil.copytree(run_dir[0], tmp_path / "run")
     with open(workdir / train.METRICS, "a") as f:  # killed while appending epoch 7
