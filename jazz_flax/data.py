@@ -13,7 +13,6 @@ features of the chord sounding at its onset (`chord_vector`: 12 pitch classes, t
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import fnmatch
 import functools
@@ -30,14 +29,21 @@ from typing import NamedTuple
 import ml_collections
 import numpy as np
 
-from jazz_flax import grammar
-from jazz_flax.errors import JazzFlaxError, one_line_errors
+from jazz_flax import grammar, interrupts
+from jazz_flax.errors import (
+    SEED,
+    ArgumentParser,
+    JazzFlaxError,
+    Range,
+    one_line_errors,
+    warn_once,
+)
 from jazz_flax.files import atomic_write
 from jazz_flax.grammar import notebook
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
 BEATS_PER_MEASURE = 4
-PIPELINE_VERSION = 3  # bump when parsing changes: it invalidates every cache entry
+PIPELINE_VERSION = 4  # bump when parsing changes: it invalidates every cache entry
 MUSIC_SUFFIXES = (".mid", ".midi", ".xml", ".mxl", ".musicxml")
 CHORD_SYMBOLS = "symbols"  # chord_part: the chord symbols written in the melody part
 PART_RULE_KEYS = ("melody_part", "chord_part")  # what a `parts` rule may set
@@ -63,6 +69,29 @@ def default_config() -> ml_collections.ConfigDict:
             grammar="notebook",  # "notebook" (the seed's, exactly) or "v2" (jazz_flax.grammar.v2)
         )
     )
+
+
+SETTINGS = {  # the range of each numeric data setting
+    "m": Range(1, integer=True),
+    "Tx": Range(1, integer=True),
+    "window_seed": SEED,
+    "stride": Range(1, integer=True),
+    "holdout_measures": Range(0, integer=True),
+}
+
+
+def check_config(data_config: ml_collections.ConfigDict) -> None:
+    """Raises a JazzFlaxError for a data setting out of its range."""
+    for key, allowed in SETTINGS.items():
+        allowed.check(f"data.{key}", data_config[key])
+    if data_config.windows == "notebook" and data_config.Tx < 2:
+        raise JazzFlaxError(
+            f"notebook windows need Tx ≥ 2 (their last target is empty), got {data_config.Tx}",
+            hint="use a larger --config.data.Tx",
+        )
+    bounds = (data_config.start, data_config.end)
+    if None not in bounds and not bounds[0] < bounds[1]:
+        raise JazzFlaxError(f"data.start must be before data.end, got {bounds[0]} and {bounds[1]}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,9 +432,7 @@ def load_piece(path: Path, options: dict, cache_dir: str | os.PathLike | None = 
         return cached
     piece = parse_file(path, **options)
     piece.source.update(sha256=sha256)
-    payload = json.dumps(piece.to_json())
-    checksum = hashlib.sha256(payload.encode()).hexdigest()
-    atomic_write(entry, json.dumps({"checksum": checksum, "corpus": payload}))
+    _write_cache(entry, json.dumps(piece.to_json()))
     return piece
 
 
@@ -420,6 +447,16 @@ def _cache_entry(cache_dir, sha256: str, options: dict) -> Path:
     key = json.dumps(dict(options, sha256=sha256, version=PIPELINE_VERSION), sort_keys=True)
     name = hashlib.sha256(key.encode()).hexdigest()[:32]
     return Path(cache_dir or cache_root()) / f"corpus-{name}.json"
+
+
+def _write_cache(entry: Path, payload: str) -> None:
+    """Stores a cache entry; a cache that cannot be written is an optimisation lost: one warning."""
+    checksum = hashlib.sha256(payload.encode()).hexdigest()
+    try:
+        atomic_write(entry, json.dumps({"checksum": checksum, "corpus": payload}))
+    except JazzFlaxError as e:
+        reason = getattr(e.__cause__, "strerror", None) or e.__cause__
+        warn_once(f"cannot write {entry.parent}: {reason}; going on without the corpus cache")
 
 
 def _read_cache(entry: Path) -> Piece | None:
@@ -456,7 +493,7 @@ def parse_file(
     symbols = chord_part == CHORD_SYMBOLS
     symbols_hint = f"for a lead sheet's chord symbols, use chord_part={CHORD_SYMBOLS!r}"
     chord_stream = melody_stream if symbols else _part(score, chord_part, path, symbols_hint)
-    melody = _melody(melody_stream, start, end)
+    melody = _melody(_upper_voice(melody_stream, path), start, end)
     section = _section_text(start, end)
     if not any(not e.isRest for e in melody):
         raise JazzFlaxError(f"no notes in part {melody_part!r} {section} of {path}")
@@ -512,6 +549,21 @@ def _read_score(path: Path):
     if not score.recurse().notes:
         raise JazzFlaxError(f"{path} holds no notes")
     return score
+
+
+def _upper_voice(part, path: Path):
+    """The part, or where a MusicXML part's measures hold several voices, its first (upper)
+    voice, with a warning: voices merged would interleave two lines into one melody. (MIDI has no
+    voices: those music21 makes of its overlapping notes are read as they sound, as the notebook.)
+    """
+    voiced = [m for m in part.getElementsByClass("Measure") if len(m.voices) > 1]
+    if not voiced or path.suffix.lower() in (".mid", ".midi"):
+        return part
+    warn_once(
+        f"part {part.partName!r} of {path} has several voices in {len(voiced)} measures: "
+        "the melody is its first (upper) voice"
+    )
+    return part.voicesToParts().parts[0]
 
 
 def _melody(part, start: float | None, end: float | None) -> list:
@@ -617,7 +669,7 @@ def notebook_windows(
     x[:, 0] is EMPTY, x[:, t] = ids[s + t] for t ≥ 1; y[:, t-1] = x[:, t] and y[:, Tx-1] is EMPTY.
     `chords` (n, CHORD_FEATURES), one row per id, gives the windows' chords (None: zeros).
     """
-    _check_length(ids, Tx + 1)
+    _check_length(ids, Tx, Tx + 1)
     state = np.random.RandomState(seed)
     starts = np.array([state.choice(len(ids) - Tx) for _ in range(m)])
     positions = starts[:, None] + np.arange(Tx)
@@ -637,7 +689,7 @@ def sliding_windows(
     x[:, 0] is EMPTY (a start-of-sequence input, as the sampler's zero start) and y = the window.
     `chords` (n, CHORD_FEATURES), one row per id, gives the windows' chords (None: zeros).
     """
-    _check_length(ids, Tx)
+    _check_length(ids, Tx, Tx)
     starts = np.arange(0, len(ids) - Tx + 1, stride)
     positions = starts[:, None] + np.arange(Tx)
     y = ids[positions]
@@ -689,10 +741,11 @@ def segment_windows(segments: Sequence[Segment], data_config: ml_collections.Con
     return Windows(*(np.concatenate(field) for field in zip(*windows, strict=True)))
 
 
-def _check_length(ids: np.ndarray, needed: int) -> None:
+def _check_length(ids: np.ndarray, Tx: int, needed: int) -> None:
     if len(ids) < needed:
         raise JazzFlaxError(
-            f"the corpus has {len(ids)} tokens, too few for windows of {needed}",
+            f"the corpus has {len(ids)} tokens, too few for windows of Tx={Tx} "
+            f"(they need {needed})",
             hint="use a smaller Tx or a longer section",
         )
 
@@ -723,7 +776,7 @@ def _offset(text: str) -> float | None:
 
 def main(argv: list[str] | None = None) -> None:
     defaults = default_config()
-    parser = argparse.ArgumentParser(prog="python -m jazz_flax.data", description=__doc__)
+    parser = ArgumentParser(prog="python -m jazz_flax.data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("summary", help="print the corpus' shapes")
     cmd.add_argument("--midi", default=defaults.path, help="MIDI or MusicXML file, folder or glob")
@@ -762,4 +815,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    interrupts.catch()
     main()

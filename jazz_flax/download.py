@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import urllib.request
 from pathlib import Path
 
-from jazz_flax.errors import JazzFlaxError, one_line_errors
+from jazz_flax import interrupts
+from jazz_flax.errors import ArgumentParser, JazzFlaxError, one_line_errors
 from jazz_flax.files import atomic_write
 
 URL = "https://raw.githubusercontent.com/jisungk/deepjazz/master/midi/original_metheny.mid"
@@ -42,7 +42,7 @@ def ensure_file(path: Path = DEFAULT_PATH, url: str = URL, sha256: str = SHA256)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = ArgumentParser(description=__doc__)
     parser.add_argument("--path", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
     with one_line_errors():
@@ -51,4 +51,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    interrupts.catch()
     main()

@@ -1,7 +1,9 @@
-"""Writing files so that a reader never sees half of one."""
+"""Writing files so that a reader never sees half of one, and one writer per run directory."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import os
 import tempfile
@@ -14,14 +16,18 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     """Writes `data` to `path` through a temporary file in the same folder, then renames it.
 
     An interrupted or failed write leaves the old file (or none), never a partial one; a folder
-    that cannot be written (no permission, disk full) raises a JazzFlaxError naming it.
+    that cannot be written (no permission, disk full) raises a JazzFlaxError naming it. The
+    temporary file's name holds the writer's pid: one that a killed writer (kill -9) left behind
+    is removed by the next write of `path`.
     """
     path = Path(path)
     payload = data.encode() if isinstance(data, str) else data
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        remove_dead_temporaries(path)
+        prefix = f".{path.name}.{os.getpid()}."
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
@@ -30,14 +36,19 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
         os.replace(tmp, path)
     except OSError as e:
         _remove(tmp)
-        raise JazzFlaxError(
-            f"cannot write {path}: {e.strerror or e}",
-            hint="check the folder's permissions and free space, or choose another --workdir",
-        ) from e
+        raise unwritable(path, e) from e
     except BaseException:
         _remove(tmp)
         raise
     return path
+
+
+def unwritable(path: Path, error: OSError) -> JazzFlaxError:
+    """The error of a file that could not be written."""
+    return JazzFlaxError(
+        f"cannot write {path}: {error.strerror or error}",
+        hint="check the folder's permissions and free space, or choose another --workdir",
+    )
 
 
 def write_figure(figure, path: str | os.PathLike, dpi: int = 100, **savefig_options) -> Path:
@@ -49,6 +60,73 @@ def write_figure(figure, path: str | os.PathLike, dpi: int = 100, **savefig_opti
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, **savefig_options)
     return atomic_write(path, buffer.getvalue())
+
+
+def remove_dead_temporaries(path: Path) -> None:
+    """Removes the temporary files of `path` whose writer (the pid in their name) has died."""
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
+LOCK = ".lock"
+
+
+@contextlib.contextmanager
+def lock(folder: Path, what: str):
+    """Holds `folder`/.lock (an flock, released even by kill -9; "PID WHAT" inside) while a
+    `what` ("train", "sweep") writes the folder; another asking for it meanwhile gets a
+    JazzFlaxError naming the holder. A folder created here and left empty is removed again."""
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = _take(folder / LOCK, what)
+    except OSError as e:
+        raise unwritable(folder / LOCK, e) from e
+    try:
+        yield
+    finally:
+        (folder / LOCK).unlink(missing_ok=True)
+        os.close(fd)
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty
+
+
+def _take(path: Path, what: str) -> int:
+    """The descriptor of the lock file `path`, locked by us, our pid and `what` written in it."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid, _, kind = os.pread(fd, 100, 0).decode(errors="replace").strip().partition(" ")
+            os.close(fd)
+            raise JazzFlaxError(
+                f"{path.parent} is in use: another {kind or what} (pid {pid or '?'}) is writing it",
+                hint="wait for it to end, or choose another --workdir",
+            ) from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samestat(os.fstat(fd), os.stat(path)):  # not unlinked by its last holder
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()} {what}\n".encode())
+                return fd
+        os.close(fd)
 
 
 def _remove(tmp: str | None) -> None:

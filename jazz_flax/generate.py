@@ -28,6 +28,7 @@ BEATS = 4.0
 NOTEBOOK_SEGMENT = 50  # tokens sampled per segment in notebook mode
 NOTEBOOK_PREFIX = "C,0.250"
 MODES = ("measures", "notebook")
+NO_CHORD = "N.C."
 
 
 class Generated(NamedTuple):
@@ -79,13 +80,20 @@ def generate(
     """
     if mode not in MODES:
         raise JazzFlaxError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+    sample.check_strategy(strategy, length=1)  # before any work
     checkpoint = train.load_checkpoint(workdir)
-    measure_chords = parse_chords(chords) if chords else train.checkpoint_corpus(checkpoint).chords
+    given = chords is not None
+    measure_chords = parse_chords(chords) if given else train.checkpoint_corpus(checkpoint).chords
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
     if mode == "notebook" and model.chord_features:
         raise JazzFlaxError(
             "notebook mode samples segments without chords, and this model is chord-conditioned",
             hint="use --mode measures",
+        )
+    if mode == "notebook" and len(measure_chords) < 2:
+        raise JazzFlaxError(
+            "notebook mode lays segment i over measure i + 1: it needs 2 measures or more",
+            hint="give more --chords, or use --mode measures",
         )
     key, rng = jax.random.key(seed), np.random.default_rng(seed)
     primer_ids = primer_to_ids(primer, checkpoint.vocab) if primer else None
@@ -135,11 +143,17 @@ def primer_to_ids(primer: str, vocab) -> np.ndarray:
 
 
 def parse_chords(text: str) -> list[tuple[grammar.Chord, ...]]:
-    """One chord per measure from lead-sheet symbols, e.g. "Dm7 G7 Cmaj7 Cmaj7" or "Bbmaj7"."""
+    """One chord per measure from lead-sheet symbols, e.g. "Dm7 G7 Cmaj7 Cmaj7" or "Bbmaj7";
+    "N.C." (no chord) keeps the chord before, as the data's chord symbols do."""
     from music21 import harmony
 
     measures = []
     for symbol in text.split():
+        if symbol.upper() == NO_CHORD:  # as in the data: the chord before goes on
+            if not measures:
+                raise JazzFlaxError("N.C. cannot be the first chord", hint="start with a chord")
+            measures.append(measures[-1])
+            continue
         figure = re.sub(r"(^|/)([A-G])b", r"\1\2-", symbol)  # music21 spells flats with "-"
         try:
             pitches = harmony.ChordSymbol(figure).pitches

@@ -17,15 +17,21 @@ there, as it was trained. A sweep is its definition file; it writes runs/sweeps/
 
 from __future__ import annotations
 
-import signal
-from pathlib import Path
+from jazz_flax import interrupts
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+if __name__ == "__main__":
+    interrupts.catch()  # first: a signal during the seconds of imports below is not lost
 
-from jazz_flax import evaluate, generate, parallel, sweep, train
-from jazz_flax.errors import JazzFlaxError, exit_with, one_line_errors
-from jazz_flax.sample import Strategy
+import difflib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import ml_collections  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from jazz_flax import evaluate, files, generate, parallel, sweep, train  # noqa: E402
+from jazz_flax.errors import SEED, JazzFlaxError, exit_with, one_line_errors  # noqa: E402
+from jazz_flax.sample import Strategy  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config, e.g. experiments/baseline.py")
@@ -72,6 +78,7 @@ def generate_command() -> None:
     for path in result.paths.values():
         print(path)
     print(result.describe())
+    note_differences(train.load_checkpoint(workdir()).config.to_dict(), "generated")
 
 
 def evaluate_command() -> None:
@@ -87,17 +94,26 @@ def evaluate_command() -> None:
     )
     result = evaluate.evaluate_run(workdir(), settings)
     print(evaluate.table(result))
-    changed = evaluate.changed_settings(FLAGS.config, result["config"])
+    note_differences(result["config"], "evaluated")
+    print(workdir() / evaluate.EVAL)
+
+
+def note_differences(trained: dict, done: str) -> None:
+    """Says which settings of --config (overrides included) differ from those the run was trained
+    with: generate and evaluate use a run as it was trained."""
+    changed = evaluate.changed_settings(FLAGS.config, trained)
     if changed:
         verb = "differs" if len(changed) == 1 else "differ"
-        print(f"(evaluated as trained: the run's {', '.join(changed)} {verb} from the config's)")
-    print(workdir() / evaluate.EVAL)
+        print(f"({done} as trained: the run's {', '.join(changed)} {verb} from the config's)")
 
 
 def sweep_command() -> None:
     train.enable_compilation_cache()
     path = Path(FLAGS.sweep)
-    sweep.run_sweep(sweep.load(path), FLAGS.workdir or Path("runs") / "sweeps" / path.stem)
+    root = Path(FLAGS.workdir or Path("runs") / "sweeps" / path.stem)
+    definition = sweep.load(path)
+    with files.lock(root, "sweep"):  # one sweep at a time in its folder
+        sweep.run_sweep(definition, root)
 
 
 COMMANDS = {
@@ -110,35 +126,84 @@ NEEDS = {"sweep": "sweep"}  # the flag a command is given its input by; the othe
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 2 or argv[1] not in COMMANDS:
-        raise app.UsageError(f"give one command: {', '.join(COMMANDS)}")
-    needed = NEEDS.get(argv[1], "config")
-    if FLAGS[needed].value is None:
-        raise app.UsageError(f"{argv[1]} needs --{needed}")
-    logging.set_verbosity(logging.WARNING)  # not JAX's INFO lines about absent accelerators
     with one_line_errors(FLAGS.debug):
-        given = Path(FLAGS[needed].value if needed != "config" else config_file())
-        if not given.is_file():
-            raise JazzFlaxError(f"no such file: {given}", hint="see experiments/ for the choices")
-        COMMANDS[argv[1]]()
+        command = chosen_command(argv[1:])
+        needed = NEEDS.get(command, "config")
+        check_input(command, needed)
+        logging.set_verbosity(logging.WARNING)  # not JAX's INFO lines about absent accelerators
+        SEED.check("--seed", FLAGS.seed)
+        COMMANDS[command]()
+
+
+EXAMPLES = dict(config="experiments/baseline.py", sweep="experiments/sweeps/hidden_size.py")
+
+
+def check_input(command: str, needed: str) -> None:
+    """The file `needed` flag names must exist, and a config file give a ConfigDict."""
+    if FLAGS[needed].value is None:
+        raise JazzFlaxError(
+            f"{command} needs --{needed}", hint=f"e.g. --{needed} {EXAMPLES[needed]}"
+        )
+    given = Path(FLAGS[needed].value if needed != "config" else config_file())
+    if not given.is_file():
+        raise JazzFlaxError(f"no such file: {given}", hint="see experiments/ for the choices")
+    if needed == "config" and not isinstance(FLAGS.config, ml_collections.ConfigDict):
+        kind = type(FLAGS.config).__name__
+        raise JazzFlaxError(f"get_config() of {given} returned a {kind}", hint=CONFIG_HINT)
+
+
+def chosen_command(words: list[str]) -> str:
+    """The one command among the arguments left after the flags; a JazzFlaxError otherwise."""
+    if len(words) == 1 and words[0] in COMMANDS:
+        return words[0]
+    close = difflib.get_close_matches(words[0], COMMANDS, n=1) if len(words) == 1 else []
+    given = f"got {' '.join(map(repr, words))}" if words else "got none"
+    raise JazzFlaxError(
+        f"give one command of {', '.join(COMMANDS)}; {given}",
+        hint=f"did you mean {close[0]}?" if close else "python -m jazz_flax.main --help",
+    )
 
 
 QUOTES = "'\""
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's flag parsing, a bad `--config.KEY=VALUE` (unknown key, wrong type) in one line."""
+    """absl's flag parsing, its errors in one line: an unknown flag, a bad value, a config file
+    that cannot be loaded, a bad `--config.KEY=VALUE` (unknown key, wrong type)."""
     try:
         return FLAGS(argv)
-    except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
+    except Exception as e:
         if "--debug" in argv:
             raise
-        hint = "see the settings in the --config file"
-        if isinstance(e, AttributeError | KeyError):  # ml_collections: a key the config lacks
-            key, *suggestion = str(_innermost(e)).splitlines()  # 'n_aa' \n Did you mean "n_a"…?
-            hint = suggestion[0].lower() if suggestion else hint
-            exit_with(JazzFlaxError(f"unknown config setting {key.strip(QUOTES)!r}", hint=hint))
-        exit_with(JazzFlaxError(str(e), hint=hint))
+        exit_with(flag_error(e))
+
+
+def flag_error(e: Exception) -> JazzFlaxError:
+    """The error of a command line absl could not parse, worded for the user."""
+    if isinstance(e, flags.UnrecognizedFlagError) and e.flagname.startswith("config."):
+        return unknown_setting(e.flagname.removeprefix("config."), [])
+    if isinstance(e, flags.UnrecognizedFlagError):
+        close = difflib.get_close_matches(e.flagname, list(FLAGS), n=1)
+        hint = f"did you mean --{close[0]}?" if close else "--help lists them"
+        return JazzFlaxError(f"unknown flag --{e.flagname}", hint=hint)
+    if isinstance(e, AttributeError | KeyError) and "get_config" not in str(e):
+        key, *suggestion = str(_innermost(e)).splitlines()  # 'n_aa' \n Did you mean "n_a"…?
+        return unknown_setting(key.strip(QUOTES), suggestion)
+    if isinstance(e, flags.Error):
+        hint = SETTINGS_HINT if "--config." in str(e) else "--help lists the flags"
+        return JazzFlaxError(str(e), hint=hint)
+    return JazzFlaxError(f"cannot load the config file: {type(e).__name__}: {e}", hint=CONFIG_HINT)
+
+
+def unknown_setting(key: str, suggestion: list[str]) -> JazzFlaxError:
+    """ml_collections: a key the config lacks, with its suggestion of a close one."""
+    first = suggestion[0].strip() if suggestion else ""
+    hint = first[:1].lower() + first[1:] if first else SETTINGS_HINT  # "Did you mean "Tx"…"
+    return JazzFlaxError(f"unknown config setting {key!r}", hint=hint)
+
+
+SETTINGS_HINT = "see the settings in the --config file"
+CONFIG_HINT = "a config file is Python defining get_config() that returns a ConfigDict"
 
 
 def _innermost(error: BaseException):
@@ -149,10 +214,5 @@ def _innermost(error: BaseException):
     return error.args[0] if error.args else error
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM stops a run as Ctrl-C does: cleanly, checkpoint kept
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _interrupt)
     app.run(main, flags_parser=parse_flags)

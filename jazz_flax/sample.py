@@ -22,7 +22,7 @@ import numpy as np
 
 from jazz_flax import grammar
 from jazz_flax.data import BEATS_PER_MEASURE, EMPTY
-from jazz_flax.errors import JazzFlaxError
+from jazz_flax.errors import JazzFlaxError, Range
 
 STEPS = round(BEATS_PER_MEASURE / grammar.GRID)  # grid steps per measure: 16
 # A position this close below a grid line (in grid steps) counts as on it: float32 sums of the
@@ -39,10 +39,14 @@ class Strategy(NamedTuple):
     greedy: bool = False  # argmax, as the notebook
 
 
+# Below the floor, logits / temperature overflow float32 and every token comes out the same:
+# the likeliest token is greedy sampling, which says so.
+TEMPERATURE = Range(0.01, note="(for the likeliest token, use greedy)")
+
+
 def check_strategy(strategy: Strategy, length: int) -> None:
     """Raises a JazzFlaxError for settings outside their range."""
-    if not strategy.temperature > 0:
-        raise JazzFlaxError(f"temperature must be > 0, got {strategy.temperature}")
+    TEMPERATURE.check("temperature", strategy.temperature)
     if strategy.top_k is not None and strategy.top_k < 1:
         raise JazzFlaxError(
             f"top_k must be ≥ 1, got {strategy.top_k}", hint="leave it unset to keep every token"
@@ -133,9 +137,15 @@ def sample(
     inputs = np.tile(np.array([EMPTY, *([] if primer is None else primer)], np.int32), (batch, 1))
     # numpy, not jax.numpy, outside the jitted loop: each jax.numpy op costs a dispatch
     temperature, top_k, top_p, greedy = traced(strategy)
-    return _sample(
+    result = _sample(
         model, params, inputs, key, temperature, top_k, top_p, grid, durations, length, greedy
     )
+    if not np.isfinite(np.asarray(result.log_probs)).all():
+        raise JazzFlaxError(
+            "the model's predictions are not finite numbers (NaN or infinity)",
+            hint="its weights are damaged or diverged: train it again",
+        )
+    return result
 
 
 def chord_inputs(model, chord_grid, durations) -> tuple[jax.Array | None, jax.Array | None]:

@@ -109,20 +109,27 @@ def load(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise JazzFlaxError(f"no sweep definition at {path}", hint="see experiments/sweeps/")
-    definition = dict(_module(path).get_sweep())
+    definition = dict(_call(path, "get_sweep"))
     if isinstance(definition.get("base"), str):
         base = path.resolve().parents[1] / f"{definition['base']}.py"
         if not base.is_file():
             raise JazzFlaxError(f"{path}: no base experiment at {base}")
-        definition.update(base=_module(base).get_config(), base_name=definition["base"])
+        definition.update(base=_call(base, "get_config"), base_name=definition["base"])
     return definition
 
 
-def _module(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _call(path: Path, function: str):
+    """What `function()` of the Python file `path` returns; a JazzFlaxError if it cannot run."""
+    try:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, function)()
+    except Exception as e:
+        raise JazzFlaxError(
+            f"cannot load {path}: {type(e).__name__}: {e}",
+            hint=f"it must be Python defining {function}()",
+        ) from None
 
 
 def label(point: dict) -> str:

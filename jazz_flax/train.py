@@ -11,16 +11,20 @@ the epoch number, so a resumed run repeats an uninterrupted one exactly.
 The learning rate and its decay live in the optimiser state (`scale_by_keras_decay`), so runs that
 differ only in them, or in the seed, share one compiled program (`sweep.py` relies on it).
 
-Run directory: config.json, metrics.jsonl (one line per epoch), summary.json, loss.png and
-checkpoint.msgpack (params, optimiser state, step, epoch, history, vocabulary, config). Each file is
-written whole through a temporary file and a rename.
+Run directory: config.json, metrics.jsonl (one line per epoch, appended to), summary.json, loss.png
+and checkpoint.msgpack (params, optimiser state, step, epoch, vocabulary, config, the folder it was
+trained from; in an envelope with its sha256). The other files are written whole through a
+temporary file and a rename. One train at a time holds the directory (`files.lock`), and writes
+to it only once its first epochs have trained.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -34,14 +38,17 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import data, parallel
-from jazz_flax.errors import JazzFlaxError
+from jazz_flax import data, files, interrupts, parallel
+from jazz_flax.errors import SEED, JazzFlaxError, Range, warn_once
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import DJModel, count_params, init_params
 
 REFERENCE = {"epoch_1": 129.9, "epoch_100": 9.2}  # the notebook's printed losses
 EPOCHS_PER_CALL = 10  # epochs per jit call; progress, metrics and checkpoint come between calls
 CHECKPOINT = "checkpoint.msgpack"
+CHECKPOINT_FORMAT = 2  # 2: an envelope with the sha256 of the checkpoint, which holds no history
+METRICS = "metrics.jsonl"
+NO_RESUME = "train it again without resume"
 RESUMABLE_CHANGES = ("epochs", "resume", "devices")  # config keys a resumed run may change
 HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a metrics row
 
@@ -208,15 +215,27 @@ def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
     return DJModel(n_values, config.n_a, config.layers, config.dropout, features)
 
 
+POSITIVE = Range(1, integer=True)
+SETTINGS = {  # the range of each numeric setting; check_config holds a config to them
+    "seed": SEED,
+    "epochs": POSITIVE,
+    "batch_size": POSITIVE,
+    "n_a": POSITIVE,
+    "layers": POSITIVE,
+    "devices": Range(0, integer=True, note="(0: all)"),
+    "dropout": Range(0, 1),
+    "lr": Range(0, low_open=True),
+    "b1": Range(0, 1),
+    "b2": Range(0, 1),
+    "decay": Range(0),
+}
+
+
 def check_config(config: ml_collections.ConfigDict) -> None:
-    """Raises a JazzFlaxError for a setting out of its range."""
-    for key in ("epochs", "batch_size", "n_a", "layers"):
-        if config[key] < 1:
-            raise JazzFlaxError(f"{key} must be ≥ 1, got {config[key]}")
-    if config.devices < 0:
-        raise JazzFlaxError(f"devices must be ≥ 0 (0: all), got {config.devices}")
-    if not 0 <= config.dropout < 1:
-        raise JazzFlaxError(f"dropout must be in [0, 1), got {config.dropout}")
+    """Raises a JazzFlaxError for a setting out of its range (the data's: `data.check_config`)."""
+    for key, allowed in SETTINGS.items():
+        allowed.check(key, config[key])
+    data.check_config(config.data)
 
 
 def create_state(
@@ -251,7 +270,6 @@ def training_windows(config: ml_collections.ConfigDict, corpus: data.Corpus) -> 
 
 def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | None) -> Run:
     """Loads the corpus and builds a fresh state, or the checkpoint's when `config.resume`."""
-    check_config(config)
     corpus = data.load_corpus_from_config(config.data)
     windows = training_windows(config, corpus)
     state = create_state(config, make_model(config, len(corpus.vocab)), key)
@@ -307,13 +325,20 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     """Trains as `config` says; returns (state, history), history one dict per epoch.
 
     With a `workdir`, writes the run directory there (and `config.resume` continues from its
-    checkpoint); without one, writes nothing.
+    checkpoint); without one, writes nothing. One run at a time per directory (`files.lock`), and
+    nothing in it changes before the first epochs have trained: a run that fails its checks leaves
+    the directory as it found it.
     """
-    workdir = Path(workdir) if workdir is not None else None
+    if workdir is None:
+        return _train(config, None)
+    with files.lock(Path(workdir), "train"):
+        return _train(config, Path(workdir))
+
+
+def _train(config: ml_collections.ConfigDict, workdir: Path | None):
+    check_config(config)
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
     run = prepare(config, init_key, workdir)
-    if workdir is not None:
-        atomic_write(workdir / "config.json", config.to_json(indent=2) + "\n")
     mesh = parallel.make_mesh(config.devices, config.batch_size)
     runner = EpochRunner(run.windows, train_key, config.batch_size, mesh=mesh)
     state, history = run.state, list(run.history)
@@ -324,8 +349,10 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
         flush=True,
     )
     saved = len(history)  # the epochs the checkpoint in `workdir` holds
+    written = None  # the epochs this process has written to metrics.jsonl; None: nothing yet
     try:
         for first in range(len(history), config.epochs, EPOCHS_PER_CALL):
+            interrupts.check()  # one a library swallowed stops the run here
             epochs = np.arange(first, min(first + EPOCHS_PER_CALL, config.epochs))
             state, losses, seconds = runner(state, epochs)
             if not np.all(np.isfinite(losses)):
@@ -342,8 +369,11 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
                 flush=True,
             )
             if workdir is not None:
-                save(workdir, state, history, run.vocab, config)
-                saved = len(history)
+                if written is None:
+                    start_writing(workdir, config)
+                save(workdir, state, history, run.vocab, config, saved=written or 0)
+                saved = written = len(history)
+        interrupts.check()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through main.py
         raise JazzFlaxError(
             f"interrupted after epoch {len(history)}" + _kept(workdir, saved),
@@ -355,6 +385,17 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
         atomic_write(workdir / "summary.json", json.dumps(summary, indent=2) + "\n")
         plot_loss(history, workdir / "loss.png")
     return state, history
+
+
+STALE = ("summary.json", "loss.png")  # the results of a finished run, removed when another starts
+
+
+def start_writing(workdir: Path, config: ml_collections.ConfigDict) -> None:
+    """The run's first write to its directory, once its first epochs have trained: config.json,
+    and no results of an earlier run left beside it."""
+    atomic_write(workdir / "config.json", config.to_json(indent=2) + "\n")
+    for name in STALE:
+        (workdir / name).unlink(missing_ok=True)
 
 
 def history_rows(config, n_windows: int, epochs, losses, seconds: float) -> list[dict]:
@@ -379,17 +420,79 @@ def history_rows(config, n_windows: int, epochs, losses, seconds: float) -> list
 # Run directory
 
 
-def save(workdir: Path, state, history: list[dict], vocab: data.Vocabulary, config) -> None:
-    """Writes the checkpoint and metrics.jsonl of the epochs trained so far."""
+def save(workdir: Path, state, history: list[dict], vocab: data.Vocabulary, config, saved=0):
+    """Appends the rows of `history` after the first `saved` to metrics.jsonl (a new file when
+    `saved` is 0), then writes the checkpoint of the epochs trained so far. The checkpoint holds
+    no history: its size, and the time to save, do not grow with the epochs run."""
+    append_metrics(workdir / METRICS, history[saved:], new=saved == 0)
     checkpoint = dict(
         state=flax.serialization.to_state_dict(state),
         epoch=len(history),
-        history={key: np.array([row[key] for row in history]) for key in HISTORY_KEYS},
         vocab=vocab.to_json(),
         config=config.to_json(),
+        cwd=os.getcwd(),  # where a relative data path starts (`trained_data`)
     )
-    atomic_write(workdir / CHECKPOINT, flax.serialization.msgpack_serialize(checkpoint))
-    atomic_write(workdir / "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in history))
+    write_checkpoint(workdir / CHECKPOINT, checkpoint)
+
+
+def append_metrics(path: Path, rows: list[dict], new: bool = False) -> None:
+    """metrics.jsonl, one JSON line per epoch: appended to (or `new`, written whole). An append
+    that fails or is interrupted is undone; one that kill -9 cuts leaves a half line, which a
+    resumed run drops as it cuts the file back to its checkpoint's epoch (`read_metrics`)."""
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    if new:
+        atomic_write(path, text)
+        return
+    try:
+        with open(path, "ab", buffering=0) as f:
+            size = f.seek(0, os.SEEK_END)
+            try:
+                _write_all(f, text.encode())
+                os.fsync(f.fileno())
+            except BaseException:  # an interrupt or a full disk: no half line stays
+                os.ftruncate(f.fileno(), size)
+                raise
+    except OSError as e:
+        raise files.unwritable(path, e) from e
+
+
+def _write_all(f, payload: bytes) -> None:
+    while payload:
+        payload = payload[f.write(payload) :]
+
+
+def read_metrics(path: Path, epochs: int) -> list[dict]:
+    """The first `epochs` rows of metrics.jsonl (a run killed while appending may leave more)."""
+    try:
+        with open(path) as f:
+            lines = [line for _, line in zip(range(epochs), f, strict=False)]
+        rows = [json.loads(line) for line in lines]
+        history = [{key: type_(row[key]) for key, type_ in HISTORY_KEYS.items()} for row in rows]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise JazzFlaxError(f"cannot read {path}: {e}", hint=NO_RESUME) from None
+    if len(history) < epochs:
+        raise JazzFlaxError(
+            f"{path} holds {len(history)} epochs, the checkpoint {epochs}", hint=NO_RESUME
+        )
+    return history
+
+
+def write_checkpoint(path: Path, checkpoint: dict) -> None:
+    """The checkpoint as msgpack, inside an envelope that carries its sha256."""
+    payload = flax.serialization.msgpack_serialize(checkpoint)
+    envelope = dict(format=CHECKPOINT_FORMAT, sha256=hashlib.sha256(payload).hexdigest())
+    atomic_write(path, flax.serialization.msgpack_serialize(dict(envelope, checkpoint=payload)))
+
+
+def read_checkpoint(path: Path) -> dict:
+    """The checkpoint `write_checkpoint` wrote, its checksum verified (one written before
+    checksums, as it is)."""
+    raw = flax.serialization.msgpack_restore(path.read_bytes())
+    if "sha256" not in raw:
+        return raw
+    if hashlib.sha256(raw["checkpoint"]).hexdigest() != raw["sha256"]:
+        raise ValueError("its checksum does not match: the file is damaged")
+    return flax.serialization.msgpack_restore(raw["checkpoint"])
 
 
 class Checkpoint(NamedTuple):
@@ -403,26 +506,51 @@ class Checkpoint(NamedTuple):
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Reads a checkpoint written by `train` (a run directory or the file itself)."""
+    """Reads a checkpoint written by `train` (a run directory or the file itself): its checksum
+    verified, its weights finite."""
     path = Path(path)
     path = path if path.suffix == Path(CHECKPOINT).suffix else path / CHECKPOINT
     if not path.is_file():
-        experiment = path.parent.name  # a run directory is named after its experiment
         raise JazzFlaxError(
-            f"no checkpoint at {path}", hint=f"train first: make train EXP={experiment}"
+            f"no checkpoint at {path}", hint=f"train first: {_train_hint(path.parent)}"
         )
     try:
-        raw = flax.serialization.msgpack_restore(path.read_bytes())
+        raw = read_checkpoint(path)
         vocab = data.Vocabulary.from_json(raw["vocab"])
         config = ml_collections.ConfigDict(json.loads(raw["config"]))
-        return Checkpoint(raw["state"]["params"], vocab, config, int(raw["epoch"]), raw)
-    except (ValueError, KeyError, TypeError) as e:
+        checkpoint = Checkpoint(raw["state"]["params"], vocab, config, int(raw["epoch"]), raw)
+    except OSError as e:
+        raise JazzFlaxError(f"cannot read the checkpoint {path}: {e.strerror or e}") from None
+    except Exception as e:  # msgpack raises many types for a damaged file
         raise JazzFlaxError(f"cannot read the checkpoint {path}: {e}") from None
+    if not all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(checkpoint.params)):
+        raise JazzFlaxError(
+            f"the checkpoint {path} holds weights that are not finite (NaN or infinity)",
+            hint="train it again",
+        )
+    return checkpoint
+
+
+def _train_hint(workdir: Path) -> str:
+    """How to train into `workdir`: by `make train` where it is a default run directory."""
+    if workdir.parent.name == "runs":  # runs/<experiment>
+        return f"make train EXP={workdir.name}"
+    return f"python -m jazz_flax.main train --config <experiment> --workdir {workdir}"
+
+
+def trained_data(checkpoint: Checkpoint) -> ml_collections.ConfigDict:
+    """The checkpoint's data settings; a relative path that is not found from here is taken from
+    where the run was trained."""
+    settings, trained_in = checkpoint.config.data, checkpoint.raw.get("cwd")
+    path = Path(settings.path)
+    if trained_in is None or path.is_absolute() or path.exists():
+        return settings
+    return ml_collections.ConfigDict(dict(settings.to_dict(), path=str(Path(trained_in) / path)))
 
 
 def checkpoint_corpus(checkpoint: Checkpoint) -> data.Corpus:
     """The corpus the checkpoint was trained on, which must still have its vocabulary."""
-    corpus = data.load_corpus_from_config(checkpoint.config.data)
+    corpus = data.load_corpus_from_config(trained_data(checkpoint))
     if corpus.vocab != checkpoint.vocab:
         raise JazzFlaxError(
             f"the checkpoint's vocabulary ({len(checkpoint.vocab)} values) is not that of "
@@ -446,6 +574,12 @@ def restore(workdir: Path, state, vocab: data.Vocabulary, config):
         )
     if checkpoint.vocab.values != vocab.values:
         raise JazzFlaxError(f"the checkpoint in {workdir} has another vocabulary")
+    if config.epochs <= checkpoint.epoch:
+        raise JazzFlaxError(
+            f"the checkpoint in {workdir} holds {checkpoint.epoch} epochs already, "
+            f"and epochs={config.epochs} asks for no more",
+            hint=f"resume with --config.epochs above {checkpoint.epoch}",
+        )
     try:
         state = flax.serialization.from_state_dict(state, checkpoint.raw["state"])
     except (ValueError, KeyError) as e:  # e.g. the optimiser state before lr and decay lived in it
@@ -453,13 +587,7 @@ def restore(workdir: Path, state, vocab: data.Vocabulary, config):
             f"the checkpoint in {workdir} holds a training state of another layout: {e}",
             hint="it was written by an older jazz_flax: train it again without resume",
         ) from None
-    state = jax.device_put(state)
-    columns = checkpoint.raw["history"]
-    history = [
-        {key: type_(columns[key][index]) for key, type_ in HISTORY_KEYS.items()}
-        for index in range(checkpoint.epoch)
-    ]
-    return state, history
+    return jax.device_put(state), read_metrics(workdir / METRICS, checkpoint.epoch)
 
 
 def summarize(state, history: list[dict], n_values: int, runner: EpochRunner) -> dict:
@@ -511,5 +639,11 @@ def plot_loss(history: list[dict], path: Path) -> None:
 
 def enable_compilation_cache() -> None:
     """Keeps compiled programs on disk (beside the corpus cache): a repeated run skips compiling."""
-    jax.config.update("jax_compilation_cache_dir", str(data.cache_root() / "xla"))
+    folder = data.cache_root() / "xla"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        warn_once(f"cannot write {folder}: {e.strerror}; compiling without the cache")
+        return
+    jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)

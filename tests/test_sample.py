@@ -71,7 +71,7 @@ def test_greedy_is_argmax():
 @pytest.mark.parametrize(
     "strategy, length, message",
     [
-        (sample.Strategy(temperature=-1.0), 5, "temperature must be > 0"),
+        (sample.Strategy(temperature=-1.0), 5, "temperature must be ≥ 0.01"),
         (sample.Strategy(top_k=-1), 5, "top_k must be ≥ 1, got -1"),
         (sample.Strategy(), -3, "number of tokens"),
     ],

@@ -2,7 +2,6 @@ import csv
 import json
 from pathlib import Path
 
-import flax.serialization
 import numpy as np
 import pytest
 
@@ -116,9 +115,9 @@ def test_seed_and_lr_share_a_compiled_program(tiny, tmp_path):
 
 
 def test_a_checkpoint_from_before_lr_lived_in_the_state_is_refused(run_dir, tiny, tmp_path):
-    raw = flax.serialization.msgpack_restore((run_dir[0] / train.CHECKPOINT).read_bytes())
+    raw = train.read_checkpoint(run_dir[0] / train.CHECKPOINT)
     raw["state"]["opt_state"]["1"] = {"count": raw["state"]["opt_state"]["1"]["count"]}
-    (tmp_path / train.CHECKPOINT).write_bytes(flax.serialization.msgpack_serialize(raw))
+    train.write_checkpoint(tmp_path / train.CHECKPOINT, raw)
     config = tiny.copy_and_resolve_references()
     config.update(resume=True, epochs=8)
     with pytest.raises(JazzFlaxError, match="another layout"):
