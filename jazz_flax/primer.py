@@ -83,7 +83,8 @@ def _parts(path: Path, data_config: ml_collections.ConfigDict) -> tuple[str, str
 def _over_changes(path: Path, melody_part: str, changes: Sequence[Sequence[grammar.Chord]]):
     """(tokens, chords, notes) of each measure of the file's melody over `changes`, cycled."""
     score = data._read_score(path)
-    by_measure = data._group_by_measure(data._melody(data._melody_part(score, melody_part, path)))
+    part = data._melody_part(score, melody_part, path)
+    by_measure = data._group_by_measure(data._melody(part, None, None))
     measures, chords, melody = [], [], []
     for i, (number, elements) in enumerate(by_measure.items()):
         start = float(number * data.BEATS_PER_MEASURE)
