@@ -1,11 +1,17 @@
-"""Generating a solo from a trained run: sample tokens, cut them into measures, decode, render.
+"""Generating solos from a trained run: sample tokens, cut them into measures, decode, render.
 
-    checkpoint ──sample (jit fori_loop)──▶ ids ──vocab──▶ tokens ──cut_into_measures──▶ measures
-               ──grammar.decode over each measure's chords──▶ Solo ──render──▶ .mid .wav .png
+    checkpoint ──sample (jit fori_loop) or beam_search──▶ ids ──vocab──▶ tokens
+               ──cut_into_measures──▶ measures ──grammar.decode over each measure's chords──▶ Solo
+               ──render──▶ my_music.mid .wav .png (my_music_1 … my_music_N for N solos)
 
-`measures` mode (the default) samples one long stream, the LSTM state carried across measures, and
-cuts it into measures of exactly four beats. `notebook` mode is the seed's `generate_music`: five
-independent segments of 50 tokens, each after a `C,0.25`, laid at offsets 0, 4, 8, … (they overlap).
+`measures` mode (the default) samples one long stream per solo, the LSTM state carried across
+measures, and cuts it into measures of exactly four beats; N solos are one batched sampler call
+(or N beam searches, vmapped). `notebook` mode is the seed's `generate_music`: five independent
+segments of 50 tokens, each after a `C,0.25`, laid at offsets 0, 4, 8, … (they overlap).
+
+The chords are lead-sheet text (`parse_chords`: bars, several chords per bar, N.C.) repeated for
+`choruses`, or the training piece's. An opening (`primer`) is typed tokens, which start the stream,
+or a file's melody, whose measures the solo plays before it improvises over the changes.
 """
 
 from __future__ import annotations
