@@ -8,12 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jazz_flax import beam, sample
-from jazz_flax.data import CHORD_FEATURES, EMPTY
+from jazz_flax.data import EMPTY
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, init_params
-from tests.test_sample import random_grid
-
-N_VALUES = 12
+from tests import test_sample
 
 
 @pytest.fixture(scope="module")
@@ -23,31 +21,20 @@ def tiny():
     return model, init_params(model, jax.random.key(1))
 
 
-@pytest.fixture(scope="module")
-def trained():
-    model = DJModel(n_values=N_VALUES, n_a=16)
-    return model, init_params(model, jax.random.key(0))
-
-
-@pytest.fixture(scope="module")
-def conditioned():
-    model = DJModel(n_values=N_VALUES, n_a=16, chord_features=CHORD_FEATURES)
-    rng = np.random.default_rng(0)
-    durations = rng.choice((0.375, 0.75, 1.125, 1.5), N_VALUES).astype(np.float32)
-    chords = dict(chord_grid=random_grid(2, rng), durations=durations)
-    return model, init_params(model, jax.random.key(0)), chords
-
-
-def log_prob(model, params, ids, primer=()) -> float:
-    """log p(ids | primer) by a Python loop of `sample_step` from the zero carry."""
-    carry, total = model.initial_carry(1), 0.0
-    inputs = [EMPTY, *primer, *ids]
-    for t, token in enumerate(inputs[:-1]):
-        carry, logits = model.sample_step(params, carry, jnp.array([token], jnp.int32))
+def log_probs(model, params, ids, primer=()) -> np.ndarray:
+    """log p(ids | primer) of each row of ids (N, L) by a Python loop of `sample_step`."""
+    ids = np.asarray(ids)
+    inputs = np.concatenate([np.tile([EMPTY, *primer], (len(ids), 1)), ids], axis=1)
+    carry, total = model.initial_carry(len(ids)), np.zeros(len(ids))
+    for t in range(inputs.shape[1] - 1):
+        carry, logits = model.sample_step(params, carry, jnp.asarray(inputs[:, t], jnp.int32))
         if t >= len(primer):
-            total += float(jax.nn.log_softmax(logits)[0, inputs[t + 1]])
+            chosen = np.asarray(jax.nn.log_softmax(logits))[np.arange(len(ids)), inputs[:, t + 1]]
+            total += chosen
     return total
 
+
+trained, conditioned = test_sample.trained, test_sample.conditioned  # the sampler's fixtures
 
 STRATEGIES = [
     sample.Strategy(greedy=True),
@@ -69,8 +56,8 @@ def test_one_beam_one_branch_is_plain_sampling(trained, strategy, primer):
 
 @pytest.mark.parametrize("strategy", STRATEGIES[:2], ids=["greedy", "temperature"])
 def test_one_beam_one_branch_is_plain_sampling_over_chords(conditioned, strategy):
-    model, params, chords = conditioned
-    key = jax.random.key(7)
+    model, params, durations, grid = conditioned
+    key, chords = jax.random.key(7), dict(chord_grid=grid, durations=durations)
     plain = sample.sample(model, params, key, length=20, strategy=strategy, **chords)
     found = beam.beam_search(model, params, key, length=20, strategy=strategy, **chords)
     np.testing.assert_array_equal(found.ids[0], plain.ids)
@@ -80,10 +67,8 @@ def test_one_beam_one_branch_is_plain_sampling_over_chords(conditioned, strategy
 def test_greedy_beam_search_wide_enough_is_exhaustive(tiny, beams, length):
     model, params = tiny
     primer = (2,)
-    scores = {
-        ids: log_prob(model, params, ids, primer)
-        for ids in itertools.product(range(4), repeat=length)
-    }
+    every = list(itertools.product(range(4), repeat=length))
+    scores = dict(zip(every, log_probs(model, params, every, primer), strict=True))
     best = max(scores, key=scores.get)
     found = beam.beam_search(
         model,
@@ -107,20 +92,17 @@ def test_beams_come_best_first_with_their_log_probabilities(tiny):
     assert found.ids.shape == (2, 3, 5) and found.log_probs.shape == (2, 3)
     assert (np.diff(found.log_probs, axis=1) <= 0).all()
     for search in range(2):
-        for ids, score in zip(found.ids[search], found.log_probs[search], strict=True):
-            assert score == pytest.approx(log_prob(model, params, ids.tolist()), rel=1e-5)
+        expected = log_probs(model, params, found.ids[search])
+        np.testing.assert_allclose(found.log_probs[search], expected, rtol=1e-5)
     assert not np.array_equal(found.ids[0], found.ids[1])  # searches draw with their own keys
 
 
-@settings(max_examples=15)
-@given(
-    seed=st.integers(0, 2**16),
-    beams=st.integers(1, 4),
-    branches=st.integers(1, 4),
-    length=st.integers(2, 8),
-)
-def test_beam_search_is_never_less_likely_than_greedy(tiny, seed, beams, branches, length):
+@settings(max_examples=20)
+@given(seed=st.integers(0, 2**16), shape=st.sampled_from([(1, 1, 6), (3, 2, 6), (4, 4, 3)]))
+def test_beam_search_is_never_less_likely_than_greedy(tiny, seed, shape):
+    """With one iteration (see beam.py: with several, beam search can fall below greedy)."""
     model, _ = tiny
+    beams, branches, length = shape
     params = init_params(model, jax.random.key(seed))
     greedy = sample.Strategy(greedy=True)
     plain = sample.sample(model, params, jax.random.key(0), length=length, strategy=greedy)
