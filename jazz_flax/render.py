@@ -307,12 +307,10 @@ class Renderer(NamedTuple):
 
 
 def find_renderer(soundfont: str | None = None) -> Renderer:
-    """FluidSynth with `soundfont` (which must exist) or the first of SOUNDFONTS there is; the
+    """FluidSynth with `soundfont` (which must be one) or the first of SOUNDFONTS there is; the
     numpy synthesiser, saying why, when the program or a soundfont is missing."""
-    if soundfont is not None and not Path(soundfont).is_file():
-        raise JazzFlaxError(
-            f"no soundfont at {soundfont}", hint="give a .sf2 file, or leave it out"
-        )
+    if soundfont is not None:
+        check_soundfont(Path(soundfont))
     if shutil.which(FLUIDSYNTH) is None:
         return Renderer(None, "fluidsynth is not installed: make audio")
     found = [Path(p) for p in ([soundfont] if soundfont else SOUNDFONTS) if Path(p).is_file()]
@@ -321,13 +319,27 @@ def find_renderer(soundfont: str | None = None) -> Renderer:
     return Renderer(found[0])
 
 
+def check_soundfont(path: Path) -> None:
+    """Raises a JazzFlaxError unless `path` is a SoundFont 2 file (a RIFF file of form sfbk):
+    FluidSynth would render silence from anything else and exit 0."""
+    if not path.is_file():
+        raise JazzFlaxError(f"no soundfont at {path}", hint="give a .sf2 file, or leave it out")
+    with path.open("rb") as f:
+        header = f.read(12)
+    if header[:4] != b"RIFF" or header[8:] != b"sfbk":
+        raise JazzFlaxError(f"{path} is not a SoundFont (.sf2) file", hint="give a .sf2 file")
+
+
 def fluidsynth(midi: Path, soundfont: Path, seconds: float) -> np.ndarray:
     """float32 stereo (frames, 2) samples of FluidSynth's rendering of `midi`, `seconds` + TAIL
     long (cut or padded), the tail faded out, the peak at PEAK."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "out.wav"
         command = [FLUIDSYNTH, "-niq", "-F", str(out), "-r", str(FLUIDSYNTH_RATE)]
-        subprocess.run([*command, str(soundfont), str(midi)], check=True, capture_output=True)
+        done = subprocess.run([*command, str(soundfont), str(midi)], capture_output=True, text=True)
+        if done.returncode != 0 or not out.is_file():
+            message = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise JazzFlaxError(f"fluidsynth failed on {midi.name}: {message}")
         with wave.open(str(out)) as w:
             frames = np.frombuffer(w.readframes(w.getnframes()), "<i2")
             samples = frames.reshape(-1, w.getnchannels()).astype(np.float32) / 32768

@@ -167,3 +167,14 @@ def test_without_a_soundfont_the_numpy_synthesiser_plays(monkeypatch):
 def test_a_missing_soundfont_is_a_clear_error(tmp_path):
     with pytest.raises(JazzFlaxError, match="no soundfont at .*nowhere.sf2"):
         render.find_renderer(str(tmp_path / "nowhere.sf2"))
+    (tmp_path / "junk.sf2").write_bytes(b"RIFF\0\0\0\0WAVEfmt ")
+    with pytest.raises(JazzFlaxError, match="junk.sf2 is not a SoundFont"):
+        render.find_renderer(str(tmp_path / "junk.sf2"))
+
+
+def test_a_failing_fluidsynth_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(render, "FLUIDSYNTH", "false")  # runs, writes nothing, exits 1
+    renderer = render.Renderer(tmp_path / "any.sf2")
+    with pytest.raises(JazzFlaxError, match="fluidsynth failed on solo.mid"):
+        render.write_all(SOLO, tmp_path / "solo", render.Rendering(), renderer)
+    assert not (tmp_path / "solo.wav").exists()
