@@ -217,10 +217,17 @@ def measures_solo(
     if not opening.chords:
         stream = [*opening.tokens, *stream]
     tokens = cut_into_measures(stream, len(changes), rng)
-    solo = solo_from_measures(tokens, changes, rng, bpm)
+    solo = solo_from_measures(tokens, changes, rng, bpm, previous=last_pitch(opening.melody))
     if opening.chords:
         solo = joined(lay_out(opening.melody, opening.chords, bpm), solo)
     return tokens, solo
+
+
+def last_pitch(measures: Sequence[Sequence[grammar.Event]]) -> int | None:
+    """The pitch of the last note of the measures; None without notes."""
+    return next(
+        (e.pitch for m in reversed(measures) for e in reversed(m) if e.pitch is not None), None
+    )
 
 
 def joined(first: Solo, second: Solo) -> Solo:
@@ -358,9 +365,11 @@ def solo_from_measures(
     chords: Sequence[Sequence[grammar.Chord]],
     rng: np.random.Generator,
     bpm: float = 130.0,
+    previous: int | None = None,
 ) -> Solo:
-    """Decodes each measure over its chords, the melody continuing from measure to measure."""
-    events, previous = [], None
+    """Decodes each measure over its chords, the melody continuing from measure to measure (and
+    from the MIDI pitch `previous`, when given)."""
+    events = []
     for tokens, measure_chords in zip(measures, chords, strict=True):
         events.append(grammar.decode(tokens, measure_chords, rng, previous=previous))
         previous = next((e.pitch for e in reversed(events[-1]) if e.pitch is not None), previous)

@@ -410,3 +410,15 @@ def test_bad_values_are_one_line_errors(run_dir, flags, message):
     result = generate_command(run_dir[0], *flags)
     assert result.returncode == 2
     assert re.fullmatch(f"error: {message}.*\n", result.stderr), result.stderr
+
+
+def test_the_improvisation_continues_from_the_openings_last_note():
+    chords = generate.parse_chords("C")
+    opening = [(grammar.Event(0.0, 4.0, 64),)]  # E4
+    solo = generate.solo_from_measures(
+        [["C,4.000,<m2,m3>"]],
+        chords,
+        np.random.default_rng(0),
+        previous=generate.last_pitch(opening),
+    )
+    assert [n.pitch for n in solo.notes] == [67]  # the one chord tone 1 to 3 semitones above E4
