@@ -17,6 +17,7 @@ or a file's melody, whose measures the solo plays before it improvises over the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -118,45 +119,40 @@ def improvise(
     changes = parse_chords(chords) if chords else train.checkpoint_corpus(checkpoint).chords
     changes = tuple(changes) * choruses
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
-    if mode == "notebook" and model.chord_features:
-        raise JazzFlaxError(
-            "notebook mode samples segments without chords, and this model is chord-conditioned",
-            hint="use --mode measures",
-        )
+    check_model(model, mode)
     opening = opening_of(checkpoint, primer, primer_midi, changes if chords else None)
-    key, rng = jax.random.key(seed), np.random.default_rng(seed)
-
-    def sampled(batch: int, length: int) -> tuple[list[list[str]], np.ndarray]:
-        found = sample_ids(
-            model,
-            checkpoint.params,
-            key,
-            batch=batch,
-            length=length,
-            strategy=strategy,
-            beam=beam,
-            primer=opening.ids(checkpoint.vocab),
-            **over_chords(model, checkpoint.vocab, opening.chords + changes),
-        )
-        return [checkpoint.vocab.decode(row) for row in found.ids], found.log_probs
-
+    sampled = functools.partial(
+        sample_tokens,
+        model,
+        checkpoint,
+        jax.random.key(seed),
+        strategy=strategy,
+        beam=beam,
+        opening=opening,
+        measure_chords=opening.chords + changes,
+    )
+    rng = np.random.default_rng(seed)
     if mode == "measures":
         streams, log_probs = sampled(num_outputs, tokens_needed(len(changes)))
         solos = [measures_solo(stream, opening, changes, rng, bpm) for stream in streams]
     else:
         segments = notebook_segments(len(changes))
         streams, log_probs = sampled(num_outputs * segments, NOTEBOOK_SEGMENT)
-        groups = [streams[i * segments : (i + 1) * segments] for i in range(num_outputs)]
         log_probs = log_probs.reshape(num_outputs, segments).sum(axis=1)
+        groups = [streams[i * segments : (i + 1) * segments] for i in range(num_outputs)]
         solos = [(group, notebook_solo(group, changes, rng, bpm)) for group in groups]
     output = Path(output) if output is not None else Path(workdir) / "output"
-    results = []
-    for stem, (tokens, solo), log_prob in zip(stems(num_outputs), solos, log_probs, strict=True):
-        paths = render.write_all(solo, output / stem, rendering, renderer)
-        results.append(
-            Generated(solo, paths, tokens, float(log_prob), str(renderer), opening.replaced)
+    return [
+        Generated(
+            solo,
+            render.write_all(solo, output / stem, rendering, renderer),
+            tokens,
+            float(log_prob),
+            str(renderer),
+            opening.replaced,
         )
-    return results
+        for stem, (tokens, solo), log_prob in zip(stems(num_outputs), solos, log_probs, strict=True)
+    ]
 
 
 def check_options(mode, num_outputs, choruses, bpm, beam, primer, primer_midi) -> None:
@@ -176,6 +172,15 @@ def check_options(mode, num_outputs, choruses, bpm, beam, primer, primer_midi) -
         raise JazzFlaxError("beam search and --primer_midi need --mode measures")
 
 
+def check_model(model, mode: str) -> None:
+    """Notebook mode samples segments without chords: not for a chord-conditioned model."""
+    if mode == "notebook" and model.chord_features:
+        raise JazzFlaxError(
+            "notebook mode samples segments without chords, and this model is chord-conditioned",
+            hint="use --mode measures",
+        )
+
+
 def opening_of(checkpoint, primer, primer_midi, changes) -> primers.Opening:
     """The opening from a file (over `changes` when given as text) or from typed tokens."""
     if primer_midi:
@@ -193,6 +198,33 @@ def stems(num_outputs: int) -> list[str]:
 class Sampled(NamedTuple):
     ids: np.ndarray  # int32 (batch, length)
     log_probs: np.ndarray  # float32 (batch,): of each row's tokens under the model
+
+
+def sample_tokens(
+    model,
+    checkpoint: train.Checkpoint,
+    key: jax.Array,
+    batch: int,
+    length: int,
+    *,
+    opening: primers.Opening,
+    measure_chords: Sequence[Sequence[grammar.Chord]],
+    **options,
+) -> tuple[list[list[str]], np.ndarray]:
+    """`batch` token streams of `length` after the opening, over the measures' chords (for a
+    chord-conditioned model), and their log-probabilities (`sample_ids`)."""
+    vocab = checkpoint.vocab
+    found = sample_ids(
+        model,
+        checkpoint.params,
+        key,
+        batch=batch,
+        length=length,
+        primer=opening.ids(vocab),
+        **over_chords(model, vocab, measure_chords),
+        **options,
+    )
+    return [vocab.decode(row) for row in found.ids], found.log_probs
 
 
 def sample_ids(model, params, key, *, batch: int, beam: Beam | None, **options) -> Sampled:
