@@ -323,7 +323,7 @@ def _weighted(symbol: str) -> tuple[str, float]:
         value = float(weight) if weight else 1.0
     except ValueError:
         value = 0.0
-    if not value > 0:
+    if not 0 < value < math.inf:
         raise JazzFlaxError(f"bad chord weight in {symbol!r}", hint='beats, e.g. "Dm7:3 G7:1"')
     return name, value
 

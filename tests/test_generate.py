@@ -63,7 +63,8 @@ def test_no_chord_leaves_the_chord_before_sounding():
         ("   ", "no chords given"),
         ("Dm7 || G7", "bar 2 of the chords is empty"),
         ("Dm7:x G7", "bad chord weight in 'Dm7:x'"),
-        ("Dm7:0 G7", "bad chord weight in 'Dm7:0'"),
+        ("Dm7:0 G7", "bad chord weight in .Dm7:0."),
+        ("Dm7:inf G7", "bad chord weight in .Dm7:inf."),
         ("C:1 D:1 E:100", "more chords than its grid steps"),
     ],
 )
