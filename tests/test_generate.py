@@ -1,5 +1,6 @@
 import os
 import re
+import shutil
 import subprocess
 import sys
 import wave
@@ -386,8 +387,9 @@ def generate_command(workdir, *flags):
 
 
 def test_the_command_line_writes_several_solos_with_a_line_each(run_dir, tmp_path):
+    run = shutil.copytree(run_dir[0], tmp_path / "run")  # the files go to the run's output/
     result = generate_command(
-        run_dir[0], "--num_outputs=2", "--chords=Dm7 G7 | C", "--beam_size=2", "--branch_factor=2",
+        run, "--num_outputs=2", "--chords=Dm7 G7 | C", "--beam_size=2", "--branch_factor=2",
         "--swing=2", "--instrument=jazz_guitar", "--bass", "--norender_chords",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
