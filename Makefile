@@ -50,6 +50,22 @@ sweep: data  ## train and evaluate experiments/sweeps/$(SWEEP).py into runs/swee
 fuzz:  ## the property tests of the decoder and the chord parser, 10,000 examples each
 	$(PY) -m pytest -q tests/test_fuzz.py --hypothesis-profile=fuzz --hypothesis-show-statistics
 
+.PHONY: audio
+
+AUDIO_PACKAGES := fluidsynth timgm6mb-soundfont  # the program and a 5.7 MB General MIDI soundfont
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+audio:  ## install FluidSynth and a small GM soundfont (apt; brew elsewhere) for real-instrument WAVs
+	@if command -v fluidsynth >/dev/null && ls /usr/share/sounds/sf2/*.sf2 >/dev/null 2>&1; then \
+	  echo "FluidSynth and a soundfont are installed"; \
+	elif command -v apt-get >/dev/null; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $(AUDIO_PACKAGES); \
+	elif command -v brew >/dev/null; then \
+	  brew install fluid-synth && echo "then pass --soundfont PATH to a General MIDI .sf2"; \
+	else \
+	  echo "install fluidsynth and a General MIDI soundfont with your package manager" >&2; exit 1; \
+	fi
+
 .PHONY: bench
 
 bench:  ## compile/train/sample timings and scaling (+ PyTorch if installed: pip install -e '.[bench]') into runs/bench

@@ -10,6 +10,8 @@ Every figure is the median of `--repeats` (≥ 5) timed runs after a warm-up run
             device per core: `parallel.split_cpu`): the Metheny windows when
             data/original_metheny.mid is there, else windows of random ids over 85 values;
   sample    one greedy 50-token solo (batch 1), and tokens/s of batches of 1 … 4096 (temperature 1);
+  beam      a 200-token beam search (beam 8, branch factor 4, 1 step per iteration) beside plain
+            sampling of 200 tokens (batch 1), both at temperature 1;
   scaling   time per epoch and per token as n_a (64 … 1024), Tx (30 … 480) and the number of
             windows (60 … 10,000) grow, on random ids, one device, one epoch per call and as
             many calls per run as fit in about 0.3 s (a single one at the big end);
@@ -26,6 +28,7 @@ Prints a table and writes runs/bench/bench.json and runs/bench/scaling.png.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -41,7 +44,7 @@ import ml_collections
 import numpy as np
 
 from experiments import baseline
-from jazz_flax import data, parallel, sample, train
+from jazz_flax import beam, data, parallel, sample, train
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import init_params
 
@@ -61,7 +64,10 @@ TARGETS = {  # name → (limit, "max" or "min")
     "greedy_sample_ms": (0.3, "max"),
     "batched_tokens_per_s": (1e6, "min"),
     "token_cost_growth": (1.25, "max"),  # per-token time at 10,000 windows / at 60
+    "beam_search_ms": (20.0, "max"),
 }
+BEAM = beam.Beam(beam_size=8, branch_factor=4, steps_per_iteration=1)
+BEAM_LENGTH = 200
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,6 +214,31 @@ def sample_batched(config, n_values: int, repeats: int) -> list[dict]:
         tokens_per_s = batch * SAMPLE_LENGTH / seconds["median"]
         rows.append(dict(batch=batch, seconds=seconds, tokens_per_s=tokens_per_s))
     return rows
+
+
+def beam_vs_sampling(config, n_values: int, repeats: int) -> dict:
+    """Seconds for a BEAM_LENGTH-token beam search (BEAM, temperature 1) and, in the same run, for
+    plain sampling of as many tokens (batch 1)."""
+    model = train.make_model(config, n_values)
+    params, key = init_params(model, jax.random.key(0), config.init), jax.random.key(2)
+    search = functools.partial(beam.beam_search, beam=BEAM, length=BEAM_LENGTH)
+    plain = functools.partial(sample.sample, length=BEAM_LENGTH)
+    return dict(
+        beam=repeat(stopwatch(lambda: search(model, params, key)), repeats),
+        sample=repeat(stopwatch(lambda: plain(model, params, key)), repeats),
+    )
+
+
+def beam_rows(results: dict) -> list[str]:
+    """The beam search's line of the table, beside plain sampling."""
+    timed, check = results["beam_vs_sampling"], results["targets"]["beam_search_ms"]
+    beam_ms, sample_ms = timed["beam"]["median"] * 1e3, timed["sample"]["median"] * 1e3
+    b, k, s = BEAM
+    return [
+        f"beam search B={b} K={k} S={s}, {BEAM_LENGTH} tokens: {beam_ms:.2f} ms "
+        f"(plain sampling {sample_ms:.2f} ms, ×{beam_ms / sample_ms:.1f}); "
+        f"≤ {check['limit']:g} ms: {'met' if check['met'] else 'MISSED'}"
+    ]
 
 
 def scaling_point(config, setting: str, value: int, repeats: int) -> dict:
@@ -397,6 +428,7 @@ def target_checks(results: dict) -> dict[str, dict]:
         greedy_sample_ms=results["sample_greedy"]["median"] * 1e3,
         batched_tokens_per_s=max(row["tokens_per_s"] for row in results["sample_batched"]),
         token_cost_growth=windows[-1]["token_seconds"] / windows[0]["token_seconds"],
+        beam_search_ms=results["beam_vs_sampling"]["beam"]["median"] * 1e3,
     )
     checks = {}
     for name, (limit, kind) in TARGETS.items():
@@ -476,6 +508,7 @@ def table(results: dict) -> str:
         f"load average {info['load_average'][0]:.2f} "
         f"(after: {info['load_average_after'][0]:.2f}); jax {info['jax']}; {results['data']}",
         *(f"{a:<34}{b:>16}{c:>10}{d:>10}   {e}" for a, b, c, d, e in headline_rows(results)),
+        *beam_rows(results),
         "",
         *scaling_rows(results["scaling"]),
         f"per-token cost at {SCALING['windows'][-1]:,} windows / at {SCALING['windows'][0]}: "
@@ -527,6 +560,7 @@ def run(repeats: int) -> dict:
     results["train_100_epochs"] = train_100_epochs(config, windows, n_values, repeats)
     results["sample_greedy"] = sample_greedy(config, n_values, max(repeats, 50))
     results["sample_batched"] = sample_batched(config, n_values, repeats)
+    results["beam_vs_sampling"] = beam_vs_sampling(config, n_values, repeats)
     results["scaling"] = scaling(config, repeats)
     results["torch"] = torch_reference(config, windows, n_values, repeats)
     results["machine"]["load_average_after"] = os.getloadavg()

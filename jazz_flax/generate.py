@@ -1,16 +1,24 @@
-"""Generating a solo from a trained run: sample tokens, cut them into measures, decode, render.
+"""Generating solos from a trained run: sample tokens, cut them into measures, decode, render.
 
-    checkpoint ──sample (jit fori_loop)──▶ ids ──vocab──▶ tokens ──cut_into_measures──▶ measures
-               ──grammar.decode over each measure's chords──▶ Solo ──render──▶ .mid .wav .png
+    checkpoint ──sample (jit fori_loop) or beam_search──▶ ids ──vocab──▶ tokens
+               ──cut_into_measures──▶ measures ──grammar.decode over each measure's chords──▶ Solo
+               ──render──▶ my_music.mid .wav .png (my_music_1 … my_music_N for N solos)
 
-`measures` mode (the default) samples one long stream, the LSTM state carried across measures, and
-cuts it into measures of exactly four beats. `notebook` mode is the seed's `generate_music`: five
-independent segments of 50 tokens, each after a `C,0.25`, laid at offsets 0, 4, 8, … (they overlap).
+`measures` mode (the default) samples one long stream per solo, the LSTM state carried across
+measures, and cuts it into measures of exactly four beats; N solos are one batched sampler call
+(or N beam searches, vmapped). `notebook` mode is the seed's `generate_music`: five independent
+segments of 50 tokens, each after a `C,0.25`, laid at offsets 0, 4, 8, … (they overlap).
+
+The chords are lead-sheet text (`parse_chords`: bars, several chords per bar, N.C.) repeated for
+`choruses`, or the training piece's. An opening (`primer`) is typed tokens, which start the stream,
+or a file's melody, whose measures the solo plays before it improvises over the changes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,15 +28,16 @@ import jax
 import numpy as np
 
 from jazz_flax import data, grammar, render, sample, train
+from jazz_flax import primer as primers
+from jazz_flax.beam import Beam, beam_search, check_beam
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.render import Solo
+from jazz_flax.render import Rendering, Solo
 from jazz_flax.sample import Strategy
 
 BEATS = 4.0
 NOTEBOOK_SEGMENT = 50  # tokens sampled per segment in notebook mode
 NOTEBOOK_PREFIX = "C,0.250"
 MODES = ("measures", "notebook")
-NO_CHORD = "N.C."
 
 
 class Generated(NamedTuple):
@@ -37,6 +46,9 @@ class Generated(NamedTuple):
     solo: Solo
     paths: dict[str, Path]  # "midi", "wav", "png"
     tokens: list[list[str]]  # per measure (measures mode) or per segment (notebook mode)
+    log_prob: float = 0.0  # of the sampled tokens under the model (temperature 1)
+    renderer: str = ""  # what rendered the WAV (`render.Renderer`)
+    replaced: int = 0  # primer tokens outside the vocabulary, replaced (`primer.nearest`)
 
     def score(self):
         """The solo as a music21 score."""
@@ -49,79 +61,224 @@ class Generated(NamedTuple):
         return Audio(filename=str(self.paths["wav"]))
 
     def describe(self) -> str:
-        """One line: measures, notes, seconds."""
+        """One line: measures, notes, seconds, log-probability, the audio's renderer."""
         notes = sum(e.pitch is not None for e in self.solo.notes)
-        return (
+        line = (
             f"{self.solo.length / BEATS:g} measures, {notes} notes, "
-            f"{self.solo.seconds:.1f} s at {self.solo.bpm:g} bpm"
+            f"{self.solo.seconds:.1f} s at {self.solo.bpm:g} bpm, log-prob {self.log_prob:.1f}"
         )
+        if self.replaced:
+            line += f", {self.replaced} primer tokens replaced"
+        return f"{line}; audio: {self.renderer}" if self.renderer else line
 
 
-def generate(
+def generate(workdir: str | Path, **options) -> Generated:
+    """One solo: `improvise` with num_outputs=1, written as my_music.{mid,wav,png}."""
+    return improvise(workdir, num_outputs=1, **options)[0]
+
+
+def improvise(
     workdir: str | Path,
+    num_outputs: int = 1,
     *,
     seed: int = 0,
     strategy: Strategy = Strategy(),  # noqa: B008 (an immutable NamedTuple)
+    beam: Beam | None = None,
     chords: str | None = None,
+    choruses: int = 1,
     mode: str = "measures",
     primer: str | None = None,
+    primer_midi: str | Path | None = None,
+    bpm: float = 130.0,
+    rendering: Rendering = Rendering(),  # noqa: B008 (an immutable NamedTuple)
     output: str | Path | None = None,
-) -> Generated:
-    """Improvises a solo with the model trained in `workdir` and writes my_music.{mid,wav,png}.
+) -> list[Generated]:
+    """Improvises `num_outputs` solos with the model trained in `workdir`, from one sampler call,
+    and writes my_music_1.{mid,wav,png} … (my_music.* for one).
 
     Args:
       workdir: the run directory holding the checkpoint.
+      num_outputs: how many solos.
       seed: seeds both the sampler and the decoder: the same seed writes the same files.
       strategy: how tokens are sampled (greedy, temperature, top-k, top-p).
-      chords: lead-sheet symbols, one per measure ("Dm7 G7 Cmaj7"); None: the training piece's.
+      beam: beam search settings (`beam.Beam`); None samples each solo token by token.
+      chords: lead-sheet text, e.g. "Dm7 G7 | Cmaj7 | Cmaj7" (`parse_chords`); None: the
+        training piece's.
+      choruses: times the changes are played.
       mode: "measures" (one stream cut into 4-beat measures) or "notebook" (the seed's segments).
       primer: tokens the solo starts with, separated by spaces (measures mode).
+      primer_midi: a MIDI or MusicXML file whose melody the solo continues (`primer.from_file`).
+      bpm: the tempo.
+      rendering: how the MIDI and WAV files play the solo (instrument, comping, swing …).
       output: the folder for the files (default `workdir`/output).
     """
-    if mode not in MODES:
-        raise JazzFlaxError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
-    sample.check_strategy(strategy, length=1)  # before any work
+    check_options(mode, num_outputs, choruses, bpm, beam, primer, primer_midi)
+    sample.check_strategy(strategy, length=1)
+    render.check_rendering(rendering)
+    renderer = render.find_renderer(rendering.soundfont)  # a missing soundfont fails first
     checkpoint = train.load_checkpoint(workdir)
     given = chords is not None
-    measure_chords = parse_chords(chords) if given else train.checkpoint_corpus(checkpoint).chords
+    changes = parse_chords(chords) if given else train.checkpoint_corpus(checkpoint).chords
+    changes = tuple(changes) * choruses
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
+    check_model(model, mode, len(changes))
+    opening = opening_of(checkpoint, primer, primer_midi, changes if given else None)
+    sampled = functools.partial(
+        sample_tokens,
+        model,
+        checkpoint,
+        jax.random.key(seed),
+        strategy=strategy,
+        beam=beam,
+        opening=opening,
+        measure_chords=opening.chords + changes,
+    )
+    rng = np.random.default_rng(seed)
+    rules = checkpoint.vocab.rules  # the grammar the model was trained with
+    if mode == "measures":
+        streams, log_probs = sampled(num_outputs, tokens_needed(len(changes), rules.grid))
+        solos = [measures_solo(stream, opening, changes, rng, bpm, rules) for stream in streams]
+    else:
+        segments = notebook_segments(len(changes))
+        streams, log_probs = sampled(num_outputs * segments, NOTEBOOK_SEGMENT)
+        log_probs = log_probs.reshape(num_outputs, segments).sum(axis=1)
+        groups = [streams[i * segments : (i + 1) * segments] for i in range(num_outputs)]
+        solos = [(group, notebook_solo(group, changes, rng, bpm, rules)) for group in groups]
+    output = Path(output) if output is not None else Path(workdir) / "output"
+    return [
+        Generated(
+            solo,
+            render.write_all(solo, output / stem, rendering, renderer),
+            tokens,
+            float(log_prob),
+            str(renderer),
+            opening.replaced,
+        )
+        for stem, (tokens, solo), log_prob in zip(stems(num_outputs), solos, log_probs, strict=True)
+    ]
+
+
+def check_options(mode, num_outputs, choruses, bpm, beam, primer, primer_midi) -> None:
+    """Raises a JazzFlaxError for an option out of range or options that do not go together."""
+    if mode not in MODES:
+        raise JazzFlaxError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+    for name, value in (("num_outputs", num_outputs), ("choruses", choruses)):
+        if value < 1:
+            raise JazzFlaxError(f"{name} must be ≥ 1, got {value}")
+    if not bpm > 0:
+        raise JazzFlaxError(f"bpm must be > 0, got {bpm}")
+    if beam is not None:
+        check_beam(beam)
+    if primer and primer_midi:
+        raise JazzFlaxError("give --primer or --primer_midi, not both")
+    if mode == "notebook" and (beam is not None or primer_midi):
+        raise JazzFlaxError("beam search and --primer_midi need --mode measures")
+
+
+def check_model(model, mode: str, n_measures: int) -> None:
+    """Notebook mode samples segments without chords (not for a chord-conditioned model) and lays
+    segment i over measure i + 1."""
     if mode == "notebook" and model.chord_features:
         raise JazzFlaxError(
             "notebook mode samples segments without chords, and this model is chord-conditioned",
             hint="use --mode measures",
         )
-    if mode == "notebook" and len(measure_chords) < 2:
+    if mode == "notebook" and n_measures < 2:
         raise JazzFlaxError(
             "notebook mode lays segment i over measure i + 1: it needs 2 measures or more",
             hint="give more --chords, or use --mode measures",
         )
-    key, rng = jax.random.key(seed), np.random.default_rng(seed)
-    primer_ids = primer_to_ids(primer, checkpoint.vocab) if primer else None
 
-    def sampled(batch: int, length: int) -> list[list[str]]:
-        ids = sample.sample(
-            model,
-            checkpoint.params,
-            key,
-            batch=batch,
-            length=length,
-            strategy=strategy,
-            primer=primer_ids,
-            **over_chords(model, checkpoint.vocab, measure_chords),
-        ).ids
-        return [checkpoint.vocab.decode(row) for row in np.asarray(ids)]
 
-    rules = checkpoint.vocab.rules  # the grammar the model was trained with
-    if mode == "measures":
-        (stream,) = sampled(1, tokens_needed(len(measure_chords), rules.grid))
-        stream = (primer.split() if primer else []) + stream
-        tokens = cut_into_measures(stream, len(measure_chords), rng, rules)
-        solo = solo_from_measures(tokens, measure_chords, rng, rules=rules)
-    else:
-        tokens = sampled(notebook_segments(len(measure_chords)), NOTEBOOK_SEGMENT)
-        solo = notebook_solo(tokens, measure_chords, rng, rules=rules)
-    output = Path(output) if output is not None else Path(workdir) / "output"
-    return Generated(solo, render.write_all(solo, output / "my_music"), tokens)
+def opening_of(checkpoint, primer, primer_midi, changes) -> primers.Opening:
+    """The opening from a file (over `changes` when given as text) or from typed tokens."""
+    if primer_midi:
+        return primers.from_file(primer_midi, checkpoint.config.data, checkpoint.vocab, changes)
+    return primers.from_text(primer, checkpoint.vocab)
+
+
+def stems(num_outputs: int) -> list[str]:
+    """my_music for one solo; my_music_1 … my_music_N for several."""
+    return (
+        ["my_music"] if num_outputs == 1 else [f"my_music_{i}" for i in range(1, num_outputs + 1)]
+    )
+
+
+class Sampled(NamedTuple):
+    ids: np.ndarray  # int32 (batch, length)
+    log_probs: np.ndarray  # float32 (batch,): of each row's tokens under the model
+
+
+def sample_tokens(
+    model,
+    checkpoint: train.Checkpoint,
+    key: jax.Array,
+    batch: int,
+    length: int,
+    *,
+    opening: primers.Opening,
+    measure_chords: Sequence[Sequence[grammar.Chord]],
+    **options,
+) -> tuple[list[list[str]], np.ndarray]:
+    """`batch` token streams of `length` after the opening, over the measures' chords (for a
+    chord-conditioned model), and their log-probabilities (`sample_ids`)."""
+    vocab = checkpoint.vocab
+    found = sample_ids(
+        model,
+        checkpoint.params,
+        key,
+        batch=batch,
+        length=length,
+        primer=opening.ids(vocab),
+        **over_chords(model, vocab, measure_chords),
+        **options,
+    )
+    return [vocab.decode(row) for row in found.ids], found.log_probs
+
+
+def sample_ids(model, params, key, *, batch: int, beam: Beam | None, **options) -> Sampled:
+    """`batch` rows of tokens: sampled (`sample.sample`), or the best beam of each of `batch`
+    beam searches (`beam.beam_search`). `options`: what both take (length, strategy, primer, …)."""
+    if beam is None:
+        found = sample.sample(model, params, key, batch=batch, **options)
+        return Sampled(np.asarray(found.ids), np.asarray(found.log_probs).sum(axis=-1))
+    found = beam_search(model, params, key, beam=beam, searches=batch, **options)
+    return Sampled(np.asarray(found.ids[:, 0]), np.asarray(found.log_probs[:, 0]))
+
+
+def measures_solo(
+    stream: list[str],
+    opening: primers.Opening,
+    changes: Sequence[Sequence[grammar.Chord]],
+    rng: np.random.Generator,
+    bpm: float,
+    rules: grammar.Rules = grammar.NOTEBOOK,
+) -> tuple[list[list[str]], Solo]:
+    """(tokens per measure, Solo): the stream cut into the changes' measures and decoded, after
+    the opening: typed tokens start the stream; a file's measures play its own notes first."""
+    if not opening.chords:
+        stream = [*opening.tokens, *stream]
+    tokens = cut_into_measures(stream, len(changes), rng, rules)
+    previous = last_pitch(opening.melody)
+    solo = solo_from_measures(tokens, changes, rng, bpm, rules=rules, previous=previous)
+    if opening.chords:
+        solo = joined(lay_out(opening.melody, opening.chords, bpm), solo)
+    return tokens, solo
+
+
+def last_pitch(measures: Sequence[Sequence[grammar.Event]]) -> int | None:
+    """The pitch of the last note of the measures; None without notes."""
+    return next(
+        (e.pitch for m in reversed(measures) for e in reversed(m) if e.pitch is not None), None
+    )
+
+
+def joined(first: Solo, second: Solo) -> Solo:
+    """`second` played after `first`'s whole measures."""
+    start = math.ceil(first.length / BEATS) * BEATS
+    notes = (*first.notes, *(_shift(e, start) for e in second.notes))
+    chords = (*first.chords, *(_shift(c, start) for c in second.chords))
+    return Solo(notes, chords, start + second.length, first.bpm)
 
 
 def over_chords(model, vocab, measure_chords: Sequence[Sequence[grammar.Chord]]) -> dict:
@@ -134,36 +291,84 @@ def over_chords(model, vocab, measure_chords: Sequence[Sequence[grammar.Chord]])
     )
 
 
-def primer_to_ids(primer: str, vocab) -> np.ndarray:
-    """The ids of space-separated tokens, which must be in the run's vocabulary."""
-    try:
-        return vocab.encode(primer.split())
-    except ValueError as e:
-        raise JazzFlaxError(f"bad primer: {e}", hint="use tokens of the training corpus") from None
+NO_CHORD = ("N.C.", "NC", "N.C")
+# Lead-sheet spellings music21 does not read, and what it reads for them.
+ALIASES = {"7alt": "7#5#9", "alt": "7#5#9", "ø7": "m7b5", "ø": "m7b5", "Δ7": "maj7", "Δ": "maj7"}
 
 
 def parse_chords(text: str) -> list[tuple[grammar.Chord, ...]]:
-    """One chord per measure from lead-sheet symbols, e.g. "Dm7 G7 Cmaj7 Cmaj7" or "Bbmaj7";
-    "N.C." (no chord) keeps the chord before, as the data's chord symbols do."""
+    """The chords of each measure from lead-sheet text.
+
+    Bars are separated by "|" and share their 4 beats evenly among their chords, or by weights:
+    "Dm7 G7 | Cmaj7 | Dm7:3 G7:1". Text with neither "|" nor ":" has one chord per measure, the
+    older form: "Dm7 G7 Cmaj7 Cmaj7". "N.C." (no chord) is allowed, as on the data side, where it
+    is left out: the chord before it goes on sounding (before the first chord, the first).
+    """
+    if not text.strip():
+        raise JazzFlaxError("no chords given", hint='e.g. --chords "Dm7 G7 | Cmaj7 | Cmaj7"')
+    if "|" in text or ":" in text:
+        bars = [bar.split() for bar in text.strip().strip("|").split("|")]
+    else:
+        bars = [[symbol] for symbol in text.split()]
+    written = [_bar(symbols, number) for number, symbols in enumerate(bars, 1)]
+    return _held(written)
+
+
+def _bar(symbols: Sequence[str], number: int) -> list[grammar.Chord]:
+    """The chords of one bar, offsets from the weights (default 1 each), on the grid; "N.C." as a
+    chord without pitches."""
+    if not symbols:
+        raise JazzFlaxError(f"bar {number} of the chords is empty", hint="write a chord or N.C.")
+    names, weights = zip(*(_weighted(symbol) for symbol in symbols), strict=True)
+    starts = np.concatenate([[0.0], np.cumsum(weights)[:-1]]) / sum(weights) * BEATS
+    offsets = [round(start / grammar.GRID) * grammar.GRID for start in starts]
+    if len(set(offsets)) < len(offsets):
+        raise JazzFlaxError(f"bar {number} has more chords than its grid steps can hold")
+    return [grammar.Chord(o, _pitches(n)) for o, n in zip(offsets, names, strict=True)]
+
+
+def _weighted(symbol: str) -> tuple[str, float]:
+    """("Dm7", 3.0) for "Dm7:3"; weight 1 without one."""
+    name, _, weight = symbol.partition(":")
+    try:
+        value = float(weight) if weight else 1.0
+    except ValueError:
+        value = 0.0
+    if not 0 < value < math.inf:
+        raise JazzFlaxError(f"bad chord weight in {symbol!r}", hint='beats, e.g. "Dm7:3 G7:1"')
+    return name, value
+
+
+def _pitches(symbol: str) -> tuple[str, ...]:
+    """The pitch names (with octave) of a lead-sheet symbol; () for "N.C."."""
     from music21 import harmony
 
-    measures = []
-    for symbol in text.split():
-        if symbol.upper() == NO_CHORD:  # as in the data: the chord before goes on
-            if not measures:
-                raise JazzFlaxError("N.C. cannot be the first chord", hint="start with a chord")
-            measures.append(measures[-1])
-            continue
-        figure = re.sub(r"(^|/)([A-G])b", r"\1\2-", symbol)  # music21 spells flats with "-"
-        try:
-            pitches = harmony.ChordSymbol(figure).pitches
-        except Exception as e:  # music21 raises ValueError and others for a bad symbol
-            raise JazzFlaxError(f"bad chord symbol {symbol!r}: {e}") from None
-        if not pitches:
-            raise JazzFlaxError(f"bad chord symbol {symbol!r}: it names no pitches")
-        measures.append((grammar.Chord(0.0, tuple(p.nameWithOctave for p in pitches)),))
-    if not measures:
-        raise JazzFlaxError("no chords given", hint='e.g. --chords "Dm7 G7 Cmaj7 Cmaj7"')
+    if symbol in NO_CHORD:
+        return ()
+    root, kind = re.fullmatch(r"([A-G][#b]?|)(.*)", symbol).groups()
+    figure = re.sub(r"(^|/)([A-G])b", r"\1\2-", root + ALIASES.get(kind, kind))  # flats as "-"
+    try:
+        pitches = harmony.ChordSymbol(figure).pitches
+    except Exception as e:  # music21 raises ValueError and others for a bad symbol
+        raise JazzFlaxError(f"bad chord symbol {symbol!r}: {e}") from None
+    if not pitches:
+        raise JazzFlaxError(f"bad chord symbol {symbol!r}: it names no pitches")
+    return tuple(p.nameWithOctave for p in pitches)
+
+
+def _held(bars: Sequence[Sequence[grammar.Chord]]) -> list[tuple[grammar.Chord, ...]]:
+    """Each bar's chords with N.C. left out; a bar that starts without a chord starts with the
+    one sounding (before the first chord, the first chord)."""
+    sounding = [c for bar in bars for c in bar if c.pitches]
+    if not sounding:
+        raise JazzFlaxError("the chords are all N.C.", hint="a solo needs a chord to decode over")
+    measures, last = [], sounding[0]
+    for bar in bars:
+        own = [c for c in bar if c.pitches]
+        if not own or own[0].offset > 0:
+            own.insert(0, dataclasses.replace(last, offset=0.0))
+        measures.append(tuple(own))
+        last = own[-1]
     return measures
 
 
@@ -207,10 +412,11 @@ def solo_from_measures(
     rng: np.random.Generator,
     bpm: float = 130.0,
     rules: grammar.Rules = grammar.NOTEBOOK,
+    previous: int | None = None,
 ) -> Solo:
-    """Decodes each measure over its chords, the melody continuing from measure to measure (each
-    measure gets the last pitch before it)."""
-    events, previous = [], None
+    """Decodes each measure over its chords with the grammar's `rules`, the melody continuing from
+    measure to measure (each measure gets the last pitch before it; the first, `previous`)."""
+    events = []
     for tokens, measure_chords in zip(measures, chords, strict=True):
         events.append(rules.decode(tokens, measure_chords, rng, previous=previous))
         previous = next((e.pitch for e in reversed(events[-1]) if e.pitch is not None), previous)

@@ -4,7 +4,11 @@
                                    [--workdir runs/baseline] [--debug]
     python -m jazz_flax.main generate --config experiments/baseline.py [--temperature 0.8]
                                    [--top_k 10] [--top_p 0.9] [--greedy] [--seed 3]
-                                   [--chords "Dm7 G7 Cmaj7 Cmaj7"] [--mode notebook] [--primer ...]
+                                   [--chords "Dm7 G7 | Cmaj7 | Cmaj7"] [--choruses 2]
+                                   [--num_outputs 4] [--beam_size 8 --branch_factor 4
+                                   --steps_per_iteration 1] [--primer ... | --primer_midi F]
+                                   [--bpm 160] [--swing 2] [--instrument jazz_guitar] [--bass]
+                                   [--norender_chords] [--soundfont F.sf2] [--mode notebook]
     python -m jazz_flax.main evaluate --config experiments/baseline.py [--solos 4] [--seed 0]
                                    [--temperature 1.0] [--top_k 10] [--top_p 0.9] [--greedy]
     python -m jazz_flax.main sweep --sweep experiments/sweeps/hidden_size.py
@@ -29,7 +33,8 @@ import ml_collections  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from jazz_flax import evaluate, files, generate, parallel, sweep, train  # noqa: E402
+from jazz_flax import evaluate, files, generate, parallel, render, sweep, train  # noqa: E402
+from jazz_flax.beam import Beam  # noqa: E402
 from jazz_flax.errors import SEED, JazzFlaxError, exit_with, one_line_errors  # noqa: E402
 from jazz_flax.sample import Strategy  # noqa: E402
 
@@ -42,9 +47,21 @@ flags.DEFINE_float("temperature", 1.0, "generate: softmax temperature (> 0)")
 flags.DEFINE_integer("top_k", None, "generate: sample among the k likeliest tokens (≥ 1)")
 flags.DEFINE_float("top_p", 1.0, "generate: nucleus sampling, in (0, 1]")
 flags.DEFINE_bool("greedy", False, "generate: always the likeliest token, as the notebook")
-flags.DEFINE_string("chords", None, 'generate: one chord per measure, e.g. "Dm7 G7 Cmaj7"')
+flags.DEFINE_string("chords", None, 'generate: bars of chords, e.g. "Dm7 G7 | Cmaj7 | A7alt"')
 flags.DEFINE_enum("mode", "measures", generate.MODES, "generate: measures or notebook layout")
 flags.DEFINE_string("primer", None, "generate: tokens the solo starts with, space-separated")
+flags.DEFINE_integer("choruses", 1, "generate: times the chords are played")
+flags.DEFINE_integer("num_outputs", 1, "generate: solos, from one sampler call (≥ 1)")
+flags.DEFINE_integer("beam_size", 1, "generate: beams kept by beam search (Magenta's)")
+flags.DEFINE_integer("branch_factor", 1, "generate: continuations of each beam per iteration")
+flags.DEFINE_integer("steps_per_iteration", 1, "generate: tokens per beam search iteration")
+flags.DEFINE_string("primer_midi", None, "generate: a MIDI/MusicXML melody the solo continues")
+flags.DEFINE_float("bpm", 130.0, "generate: tempo of the MIDI and audio")
+flags.DEFINE_float("swing", 1.0, "generate: off-beat eighths' ratio (1 straight, 2 triplet swing)")
+flags.DEFINE_bool("render_chords", True, "generate: comp the chords in the MIDI and audio")
+flags.DEFINE_string("instrument", "tenor_sax", f"generate: one of {', '.join(render.INSTRUMENTS)}")
+flags.DEFINE_bool("bass", False, "generate: a bass line of the chord roots")
+flags.DEFINE_string("soundfont", None, "generate: a .sf2 for FluidSynth (default: searched)")
 flags.DEFINE_integer("solos", 4, "evaluate: solos generated for the musical metrics")
 flags.DEFINE_string("sweep", None, "sweep: definition, e.g. experiments/sweeps/hidden_size.py")
 
@@ -67,17 +84,28 @@ def train_command() -> None:
 def generate_command() -> None:
     train.enable_compilation_cache()
     strategy = Strategy(FLAGS.temperature, FLAGS.top_k, FLAGS.top_p, FLAGS.greedy)
-    result = generate.generate(
+    beam = Beam(FLAGS.beam_size, FLAGS.branch_factor, FLAGS.steps_per_iteration)
+    rendering = render.Rendering(
+        FLAGS.swing, FLAGS.render_chords, FLAGS.instrument, FLAGS.bass, FLAGS.soundfont
+    )
+    results = generate.improvise(
         workdir(),
+        FLAGS.num_outputs,
         seed=FLAGS.seed,
         strategy=strategy,
+        beam=None if beam == Beam() else beam,
         chords=FLAGS.chords,
+        choruses=FLAGS.choruses,
         mode=FLAGS.mode,
         primer=FLAGS.primer,
+        primer_midi=FLAGS.primer_midi,
+        bpm=FLAGS.bpm,
+        rendering=rendering,
     )
-    for path in result.paths.values():
-        print(path)
-    print(result.describe())
+    for result in results:
+        for path in result.paths.values():
+            print(path)
+        print(f"{result.paths['midi'].stem}: {result.describe()}")
     note_differences(train.load_checkpoint(workdir()).config.to_dict(), "generated")
 
 

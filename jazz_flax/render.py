@@ -1,4 +1,12 @@
-"""A generated solo as files: MIDI (music21), WAV (a small numpy synthesiser), piano roll (PNG).
+"""A generated solo as files: MIDI (music21), WAV (FluidSynth, or a small numpy synthesiser),
+piano roll (PNG).
+
+The MIDI file is the performance: the melody on a General MIDI instrument, the chords comped on
+piano (a mid-register voicing, on beat 1 and the "and" of 2 of every bar and at every change), the
+chord roots on bass if asked for, off-beat eighths swung by `Rendering.swing`. With the `fluidsynth`
+program and a General MIDI soundfont (`make audio`), the WAV is FluidSynth's rendering of that
+file, its level normalised; without them, the numpy synthesiser plays the melody and the held
+chords (no instruments, no bass) and `Renderer` says why.
 
 Every writer goes through a temporary file and a rename: a file is there whole or not at all.
 """
@@ -7,11 +15,17 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
+import shutil
+import subprocess
+import tempfile
 import wave
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.grammar import Chord, Event
 
@@ -39,6 +53,125 @@ class Solo:
         return [(c.offset, end, c) for c, end in zip(self.chords, ends, strict=True)]
 
 
+# ---------------------------------------------------------------------------------------------
+# The performance: instruments, comping, bass, swing
+
+INSTRUMENTS = {  # General MIDI programs (0-based) of the melody's instrument
+    "tenor_sax": 66,
+    "alto_sax": 65,
+    "soprano_sax": 64,
+    "baritone_sax": 67,
+    "trumpet": 56,
+    "trombone": 57,
+    "clarinet": 71,
+    "flute": 73,
+    "jazz_guitar": 26,
+    "vibraphone": 11,
+    "piano": 0,
+}
+PIANO, ACOUSTIC_BASS = 0, 32
+COMP_BEATS = (0.0, 1.5)  # where in each bar the piano plays (the Charleston rhythm)
+COMP_LENGTH = 1.0  # beats a comping chord is held at most
+COMP_LOW, BASS_LOW = 53, 33  # the comping voicing lies in F3–E4, the bass roots in A1–G#2
+VELOCITY = {"melody": 96, "comping": 56, "bass": 80}
+
+
+class Rendering(NamedTuple):
+    """How a solo is played (its tempo is the Solo's): swing, instruments, soundfont."""
+
+    swing: float = 1.0  # off-beat eighths: the first eighth of a beat lasts `swing` × the second
+    chords: bool = True  # comp the chords (Magenta's --render_chords)
+    instrument: str = "tenor_sax"  # a name in INSTRUMENTS
+    bass: bool = False  # a bass line of the chord roots, on every beat
+    soundfont: str | None = None  # a .sf2 file; None: the first of SOUNDFONTS there is
+
+
+def check_rendering(rendering: Rendering) -> None:
+    """Raises a JazzFlaxError for a setting out of range or an unknown instrument."""
+    if not rendering.swing > 0:
+        raise JazzFlaxError(f"swing must be > 0, got {rendering.swing}", hint="1 is straight")
+    if rendering.instrument not in INSTRUMENTS:
+        raise JazzFlaxError(
+            f"unknown instrument {rendering.instrument!r}", hint=f"one of {', '.join(INSTRUMENTS)}"
+        )
+
+
+class Voice(NamedTuple):
+    """One instrument's notes: (offset, duration, MIDI pitch, velocity), in beats."""
+
+    name: str
+    program: int
+    notes: tuple[tuple[float, float, int, int], ...]
+
+
+def swung(beats: float, ratio: float) -> float:
+    """The time in beats at which written time `beats` is played with off-beat eighths delayed:
+    the first half of each beat stretched to ratio / (1 + ratio) of it, the second half squeezed."""
+    beat, within = divmod(beats, 1.0)
+    split = ratio / (1.0 + ratio)
+    played = within * 2 * split if within < 0.5 else split + (within - 0.5) * 2 * (1 - split)
+    return beat + played
+
+
+def perform(solo: Solo, rendering: Rendering) -> list[Voice]:
+    """The voices the MIDI file holds: melody, then comping and bass as asked for, swung."""
+    melody = [
+        (e.offset, e.duration, e.pitch, VELOCITY["melody"])
+        for e in solo.notes
+        if e.pitch is not None
+    ]
+    voices = [Voice("Melody", INSTRUMENTS[rendering.instrument], tuple(melody))]
+    if rendering.chords:
+        voices.append(Voice("Chords", PIANO, tuple(_comping(solo))))
+    if rendering.bass:
+        voices.append(Voice("Bass", ACOUSTIC_BASS, tuple(_bass(solo))))
+    return [_swing(voice, rendering.swing) for voice in voices]
+
+
+def _comping(solo: Solo):
+    """Piano chords at each change and on COMP_BEATS of every bar, voiced from COMP_LOW up."""
+    for start, end, chord in solo.chord_spans():
+        bars = range(int(start // 4) * 4, math.ceil(end), 4)
+        hits = sorted({start} | {b + o for b in bars for o in COMP_BEATS if start < b + o < end})
+        voicing = sorted(COMP_LOW + (p - COMP_LOW) % 12 for p in set(chord.harmony.midi))
+        for hit, after in zip(hits, [*hits[1:], end], strict=True):
+            for pitch in voicing:
+                yield hit, min(COMP_LENGTH, after - hit), pitch, VELOCITY["comping"]
+
+
+def _bass(solo: Solo):
+    """The root of the sounding chord on every beat (and at every change)."""
+    for start, end, chord in solo.chord_spans():
+        root = BASS_LOW + (chord.harmony.root - BASS_LOW) % 12
+        beats = sorted({start} | {float(b) for b in range(math.ceil(start), math.ceil(end))})
+        for beat, after in zip(beats, [*beats[1:], end], strict=True):
+            yield beat, after - beat, root, VELOCITY["bass"]
+
+
+def _swing(voice: Voice, ratio: float) -> Voice:
+    """The voice with its notes' starts and ends moved by `swung`."""
+    notes = [
+        (*_swung_span(offset, duration, ratio), *rest) for offset, duration, *rest in voice.notes
+    ]
+    return voice._replace(notes=tuple(notes))
+
+
+def swung_solo(solo: Solo, ratio: float) -> Solo:
+    """The solo with its notes' and chords' starts and ends moved by `swung`."""
+    notes = []
+    for e in solo.notes:
+        offset, duration = _swung_span(e.offset, e.duration, ratio)
+        notes.append(dataclasses.replace(e, offset=offset, duration=duration))
+    chords = [dataclasses.replace(c, offset=swung(c.offset, ratio)) for c in solo.chords]
+    return dataclasses.replace(solo, notes=tuple(notes), chords=tuple(chords))
+
+
+def _swung_span(offset: float, duration: float, ratio: float) -> tuple[float, float]:
+    """(offset, duration) of a note played swung."""
+    start, end = swung(offset, ratio), swung(offset + duration, ratio)
+    return start, end - start
+
+
 def to_score(solo: Solo):
     """A music21 score: melody (electric guitar) and chords (piano) at the solo's tempo."""
     from music21 import chord, instrument, meter, note, pitch, stream, tempo
@@ -64,10 +197,32 @@ def to_score(solo: Solo):
     return score
 
 
-def write_midi(solo: Solo, path: Path) -> Path:
+def performance_score(solo: Solo, rendering: Rendering):
+    """The music21 score of `perform`'s voices, at the solo's tempo."""
+    from music21 import instrument, meter, note, pitch, stream, tempo
+
+    score = stream.Score()
+    for voice in perform(solo, rendering):
+        part = stream.Part()
+        part.partName = voice.name
+        player = instrument.Instrument()
+        player.midiProgram = voice.program
+        part.insert(0, player)
+        part.insert(0, meter.TimeSignature("4/4"))
+        for offset, duration, midi_pitch, velocity in voice.notes:
+            element = note.Note(pitch.Pitch(midi=midi_pitch), quarterLength=duration)
+            element.volume.velocity = velocity
+            part.insert(offset, element)
+        score.insert(0, part)
+    score.parts[0].insert(0, tempo.MetronomeMark(number=solo.bpm))
+    return score
+
+
+def write_midi(solo: Solo, path: Path, rendering: Rendering = Rendering()) -> Path:  # noqa: B008
+    """The performance (`perform`) as a MIDI file."""
     from music21 import midi
 
-    midi_file = midi.translate.streamToMidiFile(to_score(solo))
+    midi_file = midi.translate.streamToMidiFile(performance_score(solo, rendering))
     return atomic_write(path, midi_file.writestr())
 
 
@@ -109,14 +264,102 @@ def synthesize(solo: Solo) -> np.ndarray:
 
 
 def write_wav(solo: Solo, path: Path) -> Path:
-    samples = (synthesize(solo) * 32767).astype("<i2")
+    """The numpy synthesiser's rendering (`synthesize`), mono at SAMPLE_RATE."""
+    return atomic_write(path, wav_bytes(synthesize(solo)[:, None], SAMPLE_RATE))
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """A 16-bit WAV file of float samples (frames, channels) in [-1, 1]."""
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as w:
-        w.setnchannels(1)
+        w.setnchannels(samples.shape[1])
         w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes(samples.tobytes())
-    return atomic_write(path, buffer.getvalue())
+        w.setframerate(rate)
+        w.writeframes((samples * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+FLUIDSYNTH = "fluidsynth"  # the program
+SOUNDFONTS = (  # General MIDI soundfonts where Debian, Ubuntu, Fedora, Arch and Homebrew put them
+    "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/opt/homebrew/share/soundfonts/default.sf2",
+    "/usr/local/share/soundfonts/default.sf2",
+)
+FLUIDSYNTH_RATE = 44_100
+PEAK = 10 ** (-1 / 20)  # FluidSynth's WAV is normalised to a peak of −1 dBFS
+TAIL = 0.25  # seconds after the last beat, faded out: the last notes' release
+
+
+class Renderer(NamedTuple):
+    """Which program renders the WAV: FluidSynth with a soundfont, or the numpy synthesiser."""
+
+    soundfont: Path | None  # None: the numpy synthesiser
+    why: str = ""  # why not FluidSynth
+
+    def __str__(self) -> str:
+        if self.soundfont is None:
+            return f"numpy synthesiser ({self.why})"
+        return f"FluidSynth ({self.soundfont.name})"
+
+
+def find_renderer(soundfont: str | None = None) -> Renderer:
+    """FluidSynth with `soundfont` (which must be one) or the first of SOUNDFONTS there is; the
+    numpy synthesiser, saying why, when the program or a soundfont is missing."""
+    if soundfont is not None:
+        check_soundfont(Path(soundfont))
+    if shutil.which(FLUIDSYNTH) is None:
+        return Renderer(None, "fluidsynth is not installed: make audio")
+    found = [Path(p) for p in ([soundfont] if soundfont else SOUNDFONTS) if Path(p).is_file()]
+    if not found:
+        return Renderer(None, "no General MIDI soundfont found: make audio, or --soundfont")
+    return Renderer(found[0])
+
+
+def check_soundfont(path: Path) -> None:
+    """Raises a JazzFlaxError unless `path` is a SoundFont 2 file (a RIFF file of form sfbk):
+    FluidSynth would render silence from anything else and exit 0."""
+    if not path.is_file():
+        raise JazzFlaxError(f"no soundfont at {path}", hint="give a .sf2 file, or leave it out")
+    with path.open("rb") as f:
+        header = f.read(12)
+    if header[:4] != b"RIFF" or header[8:] != b"sfbk":
+        raise JazzFlaxError(f"{path} is not a SoundFont (.sf2) file", hint="give a .sf2 file")
+
+
+def fluidsynth(midi: Path, soundfont: Path, seconds: float) -> np.ndarray:
+    """float32 stereo (frames, 2) samples of FluidSynth's rendering of `midi`, `seconds` + TAIL
+    long (cut or padded), the tail faded out, the peak at PEAK."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out.wav"
+        command = [FLUIDSYNTH, "-niq", "-F", str(out), "-r", str(FLUIDSYNTH_RATE)]
+        done = subprocess.run([*command, str(soundfont), str(midi)], capture_output=True, text=True)
+        if done.returncode != 0 or not out.is_file():
+            message = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise JazzFlaxError(f"fluidsynth failed on {midi.name}: {message}")
+        with wave.open(str(out)) as w:
+            frames = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+            samples = frames.reshape(-1, w.getnchannels()).astype(np.float32) / 32768
+    total, tail = round((seconds + TAIL) * FLUIDSYNTH_RATE), round(TAIL * FLUIDSYNTH_RATE)
+    samples = np.pad(samples[:total], ((0, max(0, total - len(samples))), (0, 0)))
+    samples[-tail:] *= np.linspace(1.0, 0.0, tail, dtype=np.float32)[:, None]
+    peak = float(np.abs(samples).max(initial=0.0))
+    return samples * (PEAK / peak) if peak > 0 else samples
+
+
+def write_audio(
+    solo: Solo, rendering: Rendering, midi: Path, path: Path, renderer: Renderer
+) -> Path:
+    """The WAV of the MIDI file `midi` (FluidSynth) or of the solo as rendered (the numpy
+    synthesiser: swung, chords left out unless `rendering.chords`)."""
+    if renderer.soundfont is None:
+        played = solo if rendering.chords else dataclasses.replace(solo, chords=())
+        return write_wav(swung_solo(played, rendering.swing), path)
+    samples = fluidsynth(midi, renderer.soundfont, solo.seconds)
+    return atomic_write(path, wav_bytes(samples, FLUIDSYNTH_RATE))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,10 +398,17 @@ def write_piano_roll(solo: Solo, path: Path, title: str = "") -> Path:
     return write_figure(fig, path, dpi=120)
 
 
-def write_all(solo: Solo, stem: Path) -> dict[str, Path]:
-    """`stem`.mid, .wav and .png."""
+def write_all(
+    solo: Solo,
+    stem: Path,
+    rendering: Rendering = Rendering(),  # noqa: B008 (an immutable NamedTuple)
+    renderer: Renderer | None = None,
+) -> dict[str, Path]:
+    """`stem`.mid (the performance), .wav (by `renderer`, default `find_renderer`'s) and .png."""
+    renderer = renderer or find_renderer(rendering.soundfont)
+    midi = write_midi(solo, stem.with_suffix(".mid"), rendering)
     return {
-        "midi": write_midi(solo, stem.with_suffix(".mid")),
-        "wav": write_wav(solo, stem.with_suffix(".wav")),
+        "midi": midi,
+        "wav": write_audio(solo, rendering, midi, stem.with_suffix(".wav"), renderer),
         "png": write_piano_roll(solo, stem.with_suffix(".png")),
     }

@@ -4,13 +4,14 @@ import json
 import os
 import shutil
 import sys
+import wave
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from jazz_flax import parallel
+from jazz_flax import parallel, render
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "experiments" / "colab.ipynb"
@@ -77,3 +78,14 @@ def test_plays_the_audio(executed):
     _, notebook = executed
     (output,) = cell(notebook, "audio").outputs
     assert "<audio" in output.data["text/html"]
+
+
+@pytest.mark.skipif(
+    render.find_renderer().soundfont is None,
+    reason="FluidSynth or a soundfont is absent: make audio",
+)
+def test_the_audio_is_fluidsynths(executed):
+    workdir, notebook = executed
+    assert "; audio: FluidSynth (" in cell(notebook, "generate").outputs[0].text
+    with wave.open(str(workdir / RUN / "output" / "my_music.wav")) as w:
+        assert w.getframerate() == render.FLUIDSYNTH_RATE

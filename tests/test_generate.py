@@ -1,4 +1,6 @@
 import os
+import re
+import shutil
 import subprocess
 import sys
 import wave
@@ -8,9 +10,10 @@ import numpy as np
 import pytest
 from music21 import converter
 
-from jazz_flax import data, generate, grammar, render, sample, train
+from jazz_flax import beam, data, generate, grammar, primer, render, sample, train
 from jazz_flax.errors import JazzFlaxError
-from tests.music import write_solo
+from tests.commands import environment, main_command
+from tests.music import CHANGES, SOLO, write_solo
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM = ["C,0.500", "S,1.333,<m2,P-4>", "R,0.250", "A,0.750,<M3,m-3>", "C,2.000,<P4,m-2>"] * 6
@@ -30,9 +33,44 @@ def test_parse_chords():
     ]
 
 
-@pytest.mark.parametrize("text", ["H7", "Dm7 xyz", "N.C.", "   "])
-def test_bad_chord_text_is_a_clear_error(text):
-    with pytest.raises(JazzFlaxError, match="chord"):
+def names(measures):
+    """Each measure's (offset, chord name)."""
+    return [[(c.offset, render.chord_name(c)) for c in measure] for measure in measures]
+
+
+def test_bars_share_their_beats_among_their_chords():
+    measures = generate.parse_chords("Dm7 G7 | Cmaj7 | A7alt | Dm7:3 G7:1 |")
+    assert names(measures[:2] + measures[3:]) == [
+        [(0.0, "Dm7"), (2.0, "G7")],
+        [(0.0, "Cmaj7")],
+        [(0.0, "Dm7"), (3.0, "G7")],
+    ]
+    assert measures[2][0].pitches == ("A2", "C#3", "E#3", "G3", "B#3")  # 7alt read as 7#5#9
+    assert [c.offset for c in generate.parse_chords("C D E")[0]] == [0.0]  # the older form
+    assert [c.offset for c in generate.parse_chords("C D E |")[0]] == [0.0, 1.25, 2.75]  # on grid
+
+
+def test_no_chord_leaves_the_chord_before_sounding():
+    measures = generate.parse_chords("N.C. | Dm7 NC | N.C. | G7:1 N.C.:3")
+    assert names(measures) == [[(0.0, "Dm7")], [(0.0, "Dm7")], [(0.0, "Dm7")], [(0.0, "G7")]]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("H7", "bad chord symbol 'H7'"),
+        ("Dm7 xyz", "bad chord symbol 'xyz'"),
+        ("N.C.", "the chords are all N.C."),
+        ("   ", "no chords given"),
+        ("Dm7 || G7", "bar 2 of the chords is empty"),
+        ("Dm7:x G7", "bad chord weight in 'Dm7:x'"),
+        ("Dm7:0 G7", "bad chord weight in .Dm7:0."),
+        ("Dm7:inf G7", "bad chord weight in .Dm7:inf."),
+        ("C:1 D:1 E:100", "more chords than its grid steps"),
+    ],
+)
+def test_bad_chord_text_is_a_clear_error(text, message):
+    with pytest.raises(JazzFlaxError, match=message):
         generate.parse_chords(text)
 
 
@@ -136,9 +174,11 @@ def test_generate_writes_whole_measures_over_the_training_chords(run_dir, tmp_pa
     assert len(measures) == 4 and all(m.duration.quarterLength == 4.0 for m in measures)
     ends = [n.offset + n.quarterLength for n in notes]
     assert all(end <= nxt.offset for end, nxt in zip(ends, notes[1:], strict=False))
+    tail = render.TAIL if result.renderer.startswith("FluidSynth") else 0.0
     with wave.open(str(result.paths["wav"])) as w:
-        assert w.getnframes() / w.getframerate() == pytest.approx(16 * 60 / 130, abs=1e-3)
+        assert w.getnframes() / w.getframerate() == pytest.approx(16 * 60 / 130 + tail, abs=1e-3)
     assert result.describe().startswith("4 measures, ")
+    assert result.describe().endswith(f"; audio: {render.find_renderer()}")
 
 
 def test_same_seed_same_files_whatever_the_hash_seed(run_dir, tmp_path):
@@ -210,3 +250,178 @@ def test_notebook_mode_refuses_a_chord_conditioned_model(conditioned_run, tmp_pa
     with pytest.raises(JazzFlaxError, match="chord-conditioned"):
         generate.generate(conditioned_run[0], mode="notebook", output=tmp_path)
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_several_solos_from_one_call_same_seed_same_files(run_dir, tmp_path):
+    workdir, _, _ = run_dir
+    options = dict(seed=4, chords="Dm7 G7 | Cmaj7", strategy=sample.Strategy(temperature=1.5))
+    before = sample._sample._cache_size()
+    results = generate.improvise(workdir, 3, output=tmp_path / "a", **options)
+    assert sample._sample._cache_size() <= before + 1  # one sampler call (compiled at most once)
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        f"my_music_{i}.{suffix}" for i in (1, 2, 3) for suffix in ("mid", "png", "wav")
+    ]
+    assert len({tuple(map(tuple, r.tokens)) for r in results}) == 3
+    assert all(r.log_prob < 0 for r in results)
+    again = generate.improvise(workdir, 3, output=tmp_path / "b", **options)
+    for first, second in zip(results, again, strict=True):
+        assert first.paths["midi"].read_bytes() == second.paths["midi"].read_bytes()
+        assert first.paths["wav"].read_bytes() == second.paths["wav"].read_bytes()
+
+
+def test_choruses_repeat_the_changes_at_the_tempo(run_dir, tmp_path):
+    result = generate.generate(
+        run_dir[0], chords="Dm7 G7 | Cmaj7", choruses=3, bpm=90, output=tmp_path
+    )
+    assert result.solo.length == 24.0 and result.solo.bpm == 90
+    assert [c.offset for c in result.solo.chords] == [
+        0.0,
+        2.0,
+        4.0,
+        8.0,
+        10.0,
+        12.0,
+        16.0,
+        18.0,
+        20.0,
+    ]
+    score = converter.parse(str(result.paths["midi"]))
+    assert score.metronomeMarkBoundaries()[0][2].number == 90
+
+
+def test_rendering_options_shape_the_midi(run_dir, tmp_path):
+    plain = generate.generate(run_dir[0], output=tmp_path / "plain")
+    rendering = render.Rendering(swing=2.0, chords=False, bass=True, instrument="trumpet")
+    swung = generate.generate(run_dir[0], rendering=rendering, output=tmp_path / "swung")
+    assert swung.tokens == plain.tokens  # the same solo, played otherwise
+    parts = converter.parse(str(swung.paths["midi"])).parts
+    assert [p.getInstruments()[0].midiProgram for p in parts] == [56, render.ACOUSTIC_BASS]
+    offsets = [float(n.offset) % 1 for n in parts[0].flatten().notes]
+    written = [n.offset % 1 for n in plain.solo.notes if n.pitch is not None]
+    assert (0.5 in written) == any(abs(o - 2 / 3) < 0.01 for o in offsets)
+    assert 0.5 not in offsets
+
+
+@pytest.mark.parametrize("fixture", ["run_dir", "conditioned_run"])
+def test_beam_search_improvises_whole_measures(fixture, request, tmp_path):
+    workdir = request.getfixturevalue(fixture)[0]
+    options = dict(chords="C Dm7 G7 C", strategy=sample.Strategy(greedy=True), output=tmp_path)
+    greedy = generate.generate(workdir, **options)
+    one_iteration = beam.Beam(4, 3, generate.tokens_needed(4))  # its branch 0 is greedy decoding
+    found = generate.improvise(workdir, 2, beam=one_iteration, **options)
+    for result in found:
+        assert len(result.tokens) == 4 and all(beats(m) == 4.0 for m in result.tokens)
+        assert result.log_prob >= greedy.log_prob - 1e-4
+    assert found[0].tokens == found[1].tokens  # greedy extensions: no randomness
+
+
+# ---------------------------------------------------------------------------------------------
+# A primer from a file
+
+
+def test_a_primer_file_opens_the_solo_with_its_own_notes(run_dir, tmp_path):
+    workdir, _, _ = run_dir
+    path = write_solo(tmp_path / "primer.musicxml", solo=SOLO[:2], changes=CHANGES[:2])
+    result = generate.generate(workdir, primer_midi=path, chords="G7 | C", output=tmp_path)
+    assert result.solo.length == 4 * (2 + 2)  # the primer's two measures, then the changes
+    opening = [(n.offset, n.pitch) for n in result.solo.notes if n.offset < 8]
+    assert opening == [(0.0, 64), (1.0, 62), (2.0, None), (2.5, 61), (3.0, 70), (3.5, None),
+                       (4.0, 65), (5.0, 64), (6.0, 65), (7.0, 69)]  # fmt: skip
+    assert [render.chord_name(c) for c in result.solo.chords] == ["G7", "C", "G7", "C"]
+
+
+def test_a_primer_file_over_its_own_chords(run_dir, tmp_path):
+    workdir, _, _ = run_dir
+    checkpoint = train.load_checkpoint(workdir)
+    corpus = train.checkpoint_corpus(checkpoint)
+    path = write_solo(tmp_path / "primer.musicxml", solo=SOLO[1:3], changes=CHANGES[1:3])
+    opening = primer.from_file(path, checkpoint.config.data, checkpoint.vocab)
+    assert opening.tokens == (*corpus.measures[1], *corpus.measures[2])  # trained tokens
+    assert opening.chords == corpus.chords[1:3] and opening.replaced == 0
+    # The first measure is not trained on: 5 of its 6 tokens are not in the vocabulary.
+    first = write_solo(tmp_path / "first.musicxml", solo=SOLO[:1], changes=CHANGES[:1])
+    replaced = primer.from_file(first, checkpoint.config.data, checkpoint.vocab)
+    assert replaced.replaced == 5 and set(replaced.tokens) <= set(checkpoint.vocab.values)
+    result = generate.generate(workdir, primer_midi=first, output=tmp_path)
+    assert result.describe().split(";")[0].endswith(", 5 primer tokens replaced")
+
+
+def test_out_of_vocabulary_tokens_become_the_nearest():
+    vocab = data.Vocabulary(
+        ("C,0.250", "C,1.000", "S,0.500,<m2,P-4>", "S,1.000,<M2,M3>", "R,2.000")
+    )
+    assert primer.nearest("C,1.000", vocab) == "C,1.000"
+    assert primer.nearest("C,0.750", vocab) == "C,1.000"  # kind, then the nearest duration
+    assert primer.nearest("S,0.750,<M2,M3>", vocab) == "S,1.000,<M2,M3>"  # the same intervals
+    assert primer.nearest("A,0.250,<m2,m3>", vocab) == "C,0.250"  # no A: any kind
+    assert primer.nearest("A,0.250,<m2,m3>", data.Vocabulary((*vocab.values, "<unk>"))) == "<unk>"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d / "absent.mid", "no primer file at"),
+        (lambda d: write_text(d / "notes.txt", "hello"), "notes.txt is not a music file"),
+        (lambda d: write_text(d / "fake.mid", "not midi"), "could not be read as MIDI"),
+    ],
+)
+def test_a_primer_that_is_not_music_is_a_clear_error(run_dir, tmp_path, make, message):
+    with pytest.raises(JazzFlaxError, match=message):
+        generate.generate(run_dir[0], primer_midi=make(tmp_path), output=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def write_text(path, text):
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line
+
+
+def generate_command(workdir, *flags):
+    command = main_command("generate", "--config", str(ROOT / "experiments" / "baseline.py"))
+    command += [f"--workdir={workdir}", *flags]
+    return subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True, text=True)
+
+
+def test_the_command_line_writes_several_solos_with_a_line_each(run_dir, tmp_path):
+    run = shutil.copytree(run_dir[0], tmp_path / "run")  # the files go to the run's output/
+    result = generate_command(
+        run, "--num_outputs=2", "--chords=Dm7 G7 | C", "--beam_size=2", "--branch_factor=2",
+        "--swing=2", "--instrument=jazz_guitar", "--bass", "--norender_chords",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [Path(line).name for line in lines if line.startswith("/")] == [
+        f"my_music_{i}.{suffix}" for i in (1, 2) for suffix in ("mid", "wav", "png")
+    ]
+    stats = [line for line in lines if line.startswith("my_music_")]
+    assert len(stats) == 2 and all(", log-prob " in line and "; audio: " in line for line in stats)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--num_outputs=0"], "num_outputs must be ≥ 1, got 0"),
+        (["--beam_size=0"], "beam_size must be ≥ 1, got 0"),
+        (["--soundfont=/nowhere/gm.sf2"], "no soundfont at /nowhere/gm.sf2"),
+    ],
+)
+def test_bad_values_are_one_line_errors(run_dir, flags, message):
+    result = generate_command(run_dir[0], *flags)
+    assert result.returncode == 2
+    assert re.fullmatch(f"error: {message}.*\n", result.stderr), result.stderr
+
+
+def test_the_improvisation_continues_from_the_openings_last_note():
+    chords = generate.parse_chords("C")
+    opening = [(grammar.Event(0.0, 4.0, 64),)]  # E4
+    solo = generate.solo_from_measures(
+        [["C,4.000,<m2,m3>"]],
+        chords,
+        np.random.default_rng(0),
+        previous=generate.last_pitch(opening),
+    )
+    assert [n.pitch for n in solo.notes] == [67]  # the one chord tone 1 to 3 semitones above E4

@@ -5,7 +5,13 @@ import pytest
 from music21 import converter
 
 from jazz_flax import render
+from jazz_flax.errors import JazzFlaxError
 from jazz_flax.grammar import Chord, Event
+
+needs_fluidsynth = pytest.mark.skipif(
+    render.find_renderer().soundfont is None,
+    reason="FluidSynth or a soundfont is absent: make audio",
+)
 
 SOLO = render.Solo(
     notes=(Event(0.0, 1.0, 64), Event(1.0, 1.0, None), Event(2.0, 2.0, 67), Event(4.0, 4.0, 60)),
@@ -26,9 +32,20 @@ def test_midi_round_trip(tmp_path):
         for n in score.parts[0].flatten().notes
     ]
     assert melody == [(0.0, 1.0, 64), (2.0, 2.0, 67), (4.0, 4.0, 60)]
-    chords = list(score.parts[1].flatten().getElementsByClass("Chord"))
-    assert [float(c.offset) for c in chords] == [0.0, 4.0]
+    comping = {}
+    for element in score.parts[1].flatten().notes:  # music21 may read a chord's notes as a Chord
+        for p in element.pitches:
+            comping.setdefault(float(element.offset), set()).add(p.midi)
+    # on beat 1 and the "and" of 2 of each bar, voiced in F3–E4: C E G as G3 C4 E4
+    assert comping == {
+        0.0: {55, 60, 64},
+        1.5: {55, 60, 64},
+        4.0: {62, 53, 57, 60},
+        5.5: {62, 53, 57, 60},
+    }
     assert score.metronomeMarkBoundaries()[0][2].number == 130
+    programs = [part.getInstruments()[0].midiProgram for part in score.parts]
+    assert programs == [render.INSTRUMENTS["tenor_sax"], render.PIANO]
 
 
 def test_wav_lasts_as_long_as_the_solo_at_its_tempo(tmp_path):
@@ -62,3 +79,102 @@ def test_write_all_leaves_only_the_three_files(tmp_path):
 def test_unnamed_chord_shows_its_pitches():
     assert render.chord_name(Chord(0.0, ("C4", "C#4", "D4"))) == "C C# D"
     assert render.chord_name(Chord(0.0, ("B-2", "D3", "F3", "A3"))) == "Bbmaj7"
+
+
+# ---------------------------------------------------------------------------------------------
+# The performance: swing, comping, bass, instruments
+
+
+def test_swing_delays_the_off_beat_eighths():
+    assert [render.swung(b, 2.0) for b in (0.0, 0.5, 1.0, 1.25, 2.75)] == pytest.approx(
+        [0.0, 2 / 3, 1.0, 1 + 1 / 3, 2 + 2 / 3 + 1 / 6]
+    )
+    assert [render.swung(b, 1.0) for b in (0.25, 0.5, 3.75)] == [0.25, 0.5, 3.75]
+
+
+def test_the_performance_has_the_voices_asked_for():
+    names = [v.name for v in render.perform(SOLO, render.Rendering())]
+    assert names == ["Melody", "Chords"]
+    quiet = render.perform(SOLO, render.Rendering(chords=False, bass=True, instrument="trumpet"))
+    assert [(v.name, v.program) for v in quiet] == [("Melody", 56), ("Bass", render.ACOUSTIC_BASS)]
+    bass = quiet[1].notes
+    assert [n[0] for n in bass] == [float(b) for b in range(8)]
+    assert {n[2] % 12 for n in bass[:4]} == {0} and {n[2] % 12 for n in bass[4:]} == {2}
+
+
+@pytest.mark.parametrize(
+    "rendering, message",
+    [
+        (render.Rendering(swing=0.0), "swing must be > 0"),
+        (render.Rendering(instrument="kazoo"), "unknown instrument 'kazoo'"),
+    ],
+)
+def test_bad_renderings_are_clear_errors(rendering, message):
+    with pytest.raises(JazzFlaxError, match=message):
+        render.check_rendering(rendering)
+
+
+# ---------------------------------------------------------------------------------------------
+# Audio: FluidSynth, or the numpy synthesiser without it
+
+
+def read_wav(path):
+    with wave.open(str(path)) as w:
+        frames = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+        return frames.reshape(-1, w.getnchannels()), w.getframerate()
+
+
+def midi_seconds(path) -> float:
+    """When the MIDI file's last note ends, in seconds (music21's reading of it)."""
+    score = converter.parse(str(path))
+    return float(score.highestTime) * 60 / score.metronomeMarkBoundaries()[0][2].number
+
+
+@needs_fluidsynth
+def test_fluidsynth_renders_the_midi_file(tmp_path):
+    renderer = render.find_renderer()
+    assert str(renderer).startswith("FluidSynth (")
+    sax = render.write_all(SOLO, tmp_path / "sax", render.Rendering(), renderer)
+    samples, rate = read_wav(sax["wav"])
+    assert rate == render.FLUIDSYNTH_RATE and samples.shape[1] == 2
+    assert len(samples) / rate == pytest.approx(midi_seconds(sax["midi"]), abs=0.5)
+    peak = np.abs(samples).max() / 32768
+    assert peak == pytest.approx(render.PEAK, abs=0.01)  # normalised, not FluidSynth's −22 dBFS
+    loud = np.sqrt(np.mean((samples[: rate * 3] / 32768.0) ** 2))
+    assert loud > 0.02  # not silent while the notes sound
+    guitar = render.write_all(SOLO, tmp_path / "guitar", render.Rendering(instrument="jazz_guitar"))
+    other, _ = read_wav(guitar["wav"])
+    assert other.shape == samples.shape and np.abs(other - samples.astype(int)).mean() > 100
+
+
+def test_without_fluidsynth_the_numpy_synthesiser_plays_and_says_why(tmp_path, monkeypatch):
+    monkeypatch.setattr(render, "FLUIDSYNTH", "no-such-fluidsynth")
+    renderer = render.find_renderer()
+    assert str(renderer) == "numpy synthesiser (fluidsynth is not installed: make audio)"
+    paths = render.write_all(SOLO, tmp_path / "solo", render.Rendering(), renderer)
+    samples, rate = read_wav(paths["wav"])
+    assert rate == render.SAMPLE_RATE and samples.shape[1] == 1
+    assert samples.any()
+
+
+def test_without_a_soundfont_the_numpy_synthesiser_plays(monkeypatch):
+    monkeypatch.setattr(render, "SOUNDFONTS", ())
+    monkeypatch.setattr(render.shutil, "which", lambda program: f"/usr/bin/{program}")
+    renderer = render.find_renderer()
+    assert renderer.soundfont is None and "no General MIDI soundfont" in str(renderer)
+
+
+def test_a_missing_soundfont_is_a_clear_error(tmp_path):
+    with pytest.raises(JazzFlaxError, match="no soundfont at .*nowhere.sf2"):
+        render.find_renderer(str(tmp_path / "nowhere.sf2"))
+    (tmp_path / "junk.sf2").write_bytes(b"RIFF\0\0\0\0WAVEfmt ")
+    with pytest.raises(JazzFlaxError, match="junk.sf2 is not a SoundFont"):
+        render.find_renderer(str(tmp_path / "junk.sf2"))
+
+
+def test_a_failing_fluidsynth_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(render, "FLUIDSYNTH", "false")  # runs, writes nothing, exits 1
+    renderer = render.Renderer(tmp_path / "any.sf2")
+    with pytest.raises(JazzFlaxError, match="fluidsynth failed on solo.mid"):
+        render.write_all(SOLO, tmp_path / "solo", render.Rendering(), renderer)
+    assert not (tmp_path / "solo.wav").exists()

@@ -1,0 +1,170 @@
+"""Beam search over a trained model, Magenta's way, in one `jax.jit` around a `jax.lax.fori_loop`.
+
+Magenta's `improv_rnn_generate` semantics: every `steps_per_iteration` (S) tokens, each of the
+`beam_size` (B) beams is extended by `branch_factor` (K) continuations of S tokens and the B
+likeliest of the B·K are kept; the first iteration takes the tokens left over, (length − 1) % S + 1,
+so that the last one ends on the last token. Continuations are sampled with the `Strategy`
+(temperature, top-k, top-p); with `greedy` the K branches of a beam are its K likeliest next tokens,
+each continued by argmax. A beam's score is its tokens' log-probability under the model
+(temperature 1, no filter), the primer's excluded.
+
+The loop always holds B·K rows, row b·K + k being branch k of beam b; pruning gathers the rows of
+the B best and repeats each K times. Each step writes its tokens and the rows they came from; the
+sequences are traced back after the loop, not gathered at every step. Shapes are static, each step
+is branch-free (the pruning is a gather by an index that is the identity between prunes), and the
+model's carry is an opaque pytree (`jax.tree.map` gathers it), so any cell's carry works.
+Measure-aware as `sample.sample`: a chord-conditioned model reads the chord at each row's own
+position in beats.
+
+With greedy extensions and one iteration (S = length), branch 0 of beam 0 is greedy decoding, so
+the best beam is never less likely than it. With several iterations, as any beam search, it can be:
+the greedy path's prefix may be pruned for prefixes that turn out worse.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jazz_flax import sample
+from jazz_flax.data import EMPTY
+from jazz_flax.errors import JazzFlaxError
+from jazz_flax.sample import Strategy
+
+
+class Beam(NamedTuple):
+    """Magenta's beam search settings; the defaults (1, 1, 1) are plain sampling."""
+
+    beam_size: int = 1
+    branch_factor: int = 1
+    steps_per_iteration: int = 1
+
+
+class Beams(NamedTuple):
+    ids: jax.Array  # int32 (N, B, length): each search's beams, the likeliest first
+    log_probs: jax.Array  # float32 (N, B): each beam's log-probability, in decreasing order
+
+
+def check_beam(beam: Beam) -> None:
+    """Raises a JazzFlaxError for a setting below 1."""
+    for name, value in beam._asdict().items():
+        if value < 1:
+            raise JazzFlaxError(f"{name} must be ≥ 1, got {value}")
+
+
+def beam_search(
+    model,
+    params,
+    key: jax.Array,
+    *,
+    beam: Beam = Beam(),  # noqa: B008 (an immutable NamedTuple)
+    searches: int = 1,
+    length: int = 50,
+    strategy: Strategy = Strategy(),  # noqa: B008 (an immutable NamedTuple)
+    primer: Sequence[int] | None = None,
+    chord_grid: np.ndarray | None = None,
+    durations: np.ndarray | None = None,
+) -> Beams:
+    """`searches` independent beam searches of `length` tokens each (search i draws with key
+    `jax.random.split(key, searches)[i]`, or `key` itself when searches is 1). The other arguments
+    are `sample.sample`'s."""
+    check_beam(beam)
+    sample.check_strategy(strategy, length)
+    if strategy.greedy and beam.branch_factor > model.n_values:
+        raise JazzFlaxError(
+            f"branch_factor {beam.branch_factor} exceeds the {model.n_values} tokens to branch on"
+        )
+    if searches < 1:
+        raise JazzFlaxError(f"the number of searches must be ≥ 1, got {searches}")
+    grid, durations = sample.chord_inputs(model, chord_grid, durations)
+    inputs = np.array([EMPTY, *([] if primer is None else primer)], np.int32)
+    keys = key[None] if searches == 1 else jax.random.split(key, searches)
+    temperature, top_k, top_p, greedy = sample.traced(strategy)
+    shape = dict(length=length, greedy=greedy, beams=beam.beam_size)
+    shape.update(branches=beam.branch_factor, steps=beam.steps_per_iteration)
+    traced_args = (temperature, top_k, top_p, grid, durations)
+    return _searches(model, params, inputs, keys, traced_args, **shape)
+
+
+@functools.partial(
+    jax.jit, static_argnames=("model", "length", "greedy", "beams", "branches", "steps")
+)
+def _searches(model, params, inputs, keys, traced_args, **shape) -> Beams:
+    """`_search` for each key, vmapped: one program for all of them."""
+    search = functools.partial(_search, model, params, inputs, **shape)
+    return Beams(*jax.vmap(lambda key: search(key, *traced_args))(keys))
+
+
+def _search(model, params, inputs, key, temperature, top_k, top_p, grid, durations, **shape):
+    """One search: inputs (1 + P,) EMPTY then the primer → (ids (B, length), log_probs (B,))."""
+    length, greedy, beams, branches, steps = (
+        shape[name] for name in ("length", "greedy", "beams", "branches", "steps")
+    )
+    rows = beams * branches
+    strategy = Strategy(temperature, top_k, top_p, greedy)
+    step = sample._stepper(model, params, grid, durations)
+    state, _ = jax.lax.scan(
+        lambda state, ids: (step(state, jnp.broadcast_to(ids, (rows,)))[0], None),
+        sample._initial_state(model, rows, grid),
+        inputs[:-1],
+    )
+    # With greedy extensions, identical beams would give identical branches: one beam starts live.
+    alive = jnp.arange(rows) < (branches if greedy else rows)
+    first = (length - 1) % steps + 1  # tokens of the first iteration
+
+    def body(t, loop_state):
+        state, ids_in, key, tokens, parents, scores = loop_state
+        state, logits = step(state, ids_in)
+        key, subkey = (key, key) if greedy else jax.random.split(key)
+        branching = (t == 0) | ((t - first) % steps == 0)
+        token = _extend(subkey, logits, strategy, branches, branching)
+        scores = scores + jnp.take_along_axis(jax.nn.log_softmax(logits), token[:, None], -1)[:, 0]
+        pruning = (length - 1 - t) % steps == 0
+        order = jnp.where(pruning, _best(scores, beams, branches), jnp.arange(rows))
+        state, token, scores = jax.tree.map(lambda x: x[order], (state, token, scores))
+        return state, token, key, tokens.at[t].set(token), parents.at[t].set(order), scores
+
+    init = (
+        state,
+        jnp.broadcast_to(inputs[-1], (rows,)),
+        key,
+        jnp.zeros((length, rows), jnp.int32),
+        jnp.zeros((length, rows), jnp.int32),
+        jnp.where(alive, 0.0, -jnp.inf),
+    )
+    _, _, _, tokens, parents, scores = jax.lax.fori_loop(0, length, body, init)
+    ids = _backtrack(tokens, parents)
+    return ids[::branches], scores[::branches]  # the B beams, best first
+
+
+def _backtrack(tokens: jax.Array, parents: jax.Array) -> jax.Array:
+    """int32 (rows, length): each final row's tokens. Row r after step t ends in tokens[t, r] and
+    was row parents[t, r] after step t − 1."""
+
+    def back(rows, step):
+        token, parent = step
+        return parent[rows], token[rows]
+
+    _, ids = jax.lax.scan(back, jnp.arange(tokens.shape[1]), (tokens, parents), reverse=True)
+    return ids.T
+
+
+def _extend(key, logits: jax.Array, strategy: Strategy, branches: int, branching) -> jax.Array:
+    """int32 (B·K,) next tokens: a draw per row; greedy, row b·K + k's k-th likeliest token at a
+    branching step and the likeliest otherwise."""
+    if not strategy.greedy:
+        return sample.choose(key, logits, strategy)
+    _, ranked = jax.lax.top_k(logits, branches)
+    rank = jnp.where(branching, jnp.arange(logits.shape[0]) % branches, 0)
+    return jnp.take_along_axis(ranked, rank[:, None], axis=-1)[:, 0].astype(jnp.int32)
+
+
+def _best(scores: jax.Array, beams: int, branches: int) -> jax.Array:
+    """Row indices (B·K,): the B best rows by score, best first, each repeated K times."""
+    _, best = jax.lax.top_k(scores, beams)
+    return jnp.repeat(best, branches)

@@ -1,0 +1,114 @@
+"""The opening a solo continues: tokens typed on the command line, or a melody from a file.
+
+A file's melody (MIDI or MusicXML; its melody part chosen as the run's data config chooses it) is
+tokenised with the grammar over its own chords (the chord part the data config names), or over
+the chords given as text, cycled, when there are some. The model reads its tokens before it
+improvises; the solo plays the file's own notes, then the improvisation over the changes.
+
+A token outside the run's vocabulary is replaced by the nearest one there (`nearest`): of the same
+kind and intervals if there is one, else of the same kind, else "<unk>" when the vocabulary has it,
+else any kind; among those, the nearest duration. The replacements are counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import ml_collections
+import numpy as np
+
+from jazz_flax import data, grammar
+from jazz_flax.errors import JazzFlaxError
+
+UNKNOWN = "<unk>"
+
+
+class Opening(NamedTuple):
+    """What the model reads before it samples, and the measures of the file it came from."""
+
+    tokens: tuple[str, ...] = ()  # in the vocabulary
+    chords: tuple[tuple[grammar.Chord, ...], ...] = ()  # the file's measures (none for text)
+    melody: tuple[tuple[grammar.Event, ...], ...] = ()  # their notes, offsets within the measure
+    replaced: int = 0  # tokens outside the vocabulary, replaced by `nearest`
+
+    def ids(self, vocab: data.Vocabulary) -> np.ndarray | None:
+        return vocab.encode(self.tokens) if self.tokens else None
+
+
+def from_text(text: str | None, vocab: data.Vocabulary) -> Opening:
+    """Space-separated tokens, which must be in the run's vocabulary."""
+    if not text:
+        return Opening()
+    try:
+        vocab.encode(text.split())
+    except ValueError as e:
+        raise JazzFlaxError(f"bad primer: {e}", hint="use tokens of the training corpus") from None
+    return Opening(tuple(text.split()))
+
+
+def from_file(
+    path: str | Path,
+    data_config: ml_collections.ConfigDict,
+    vocab: data.Vocabulary,
+    changes: Sequence[Sequence[grammar.Chord]] | None = None,
+) -> Opening:
+    """The melody of a MIDI or MusicXML file, tokenised over its chords or `changes` (cycled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise JazzFlaxError(f"no primer file at {path}")
+    melody_part, chord_part = _parts(path, data_config)
+    if changes is None:
+        piece = data.parse_file(path, melody_part, chord_part, None, None)
+        measures, chords, melody = piece.measures, piece.chords, piece.melody
+    else:
+        measures, chords, melody = _over_changes(path, melody_part, changes)
+    tokens = [t for measure in measures for t in measure]
+    in_vocabulary = [nearest(t, vocab) for t in tokens]
+    replaced = sum(a != b for a, b in zip(tokens, in_vocabulary, strict=True))
+    return Opening(tuple(in_vocabulary), tuple(chords), tuple(melody), replaced)
+
+
+def _parts(path: Path, data_config: ml_collections.ConfigDict) -> tuple[str, str]:
+    """The melody and chord parts the data config names for this file (its `parts` rules)."""
+    rules = (data_config.get("parts") or ml_collections.ConfigDict()).to_dict()
+    rule = next((r for pattern, r in rules.items() if data._matches(path, pattern)), {})
+    return (
+        rule.get("melody_part", data_config.melody_part),
+        rule.get("chord_part", data_config.chord_part),
+    )
+
+
+def _over_changes(path: Path, melody_part: str, changes: Sequence[Sequence[grammar.Chord]]):
+    """(tokens, chords, notes) of each measure of the file's melody over `changes`, cycled."""
+    score = data._read_score(path)
+    part = data._melody_part(score, melody_part, path)
+    by_measure = data._group_by_measure(data._melody(part, None, None))
+    measures, chords, melody = [], [], []
+    for i, (number, elements) in enumerate(by_measure.items()):
+        start = float(number * data.BEATS_PER_MEASURE)
+        chords.append(tuple(changes[i % len(changes)]))
+        measures.append(grammar.parse_measure(elements, chords[-1], start))
+        melody.append(tuple(data._event(e, start) for e in elements))
+    return measures, chords, melody
+
+
+def nearest(token: str, vocab: data.Vocabulary) -> str:
+    """`token` if the vocabulary has it, else its nearest value there (the module's policy)."""
+    if token in vocab.values:
+        return token
+    wanted = grammar.Token.parse(token)
+    candidates = [(value, grammar.Token.parse(value)) for value in vocab.values if value != UNKNOWN]
+    if UNKNOWN in vocab.values and not any(t.kind == wanted.kind for _, t in candidates):
+        return UNKNOWN
+
+    def distance(candidate):
+        _, parsed = candidate
+        return (
+            parsed.kind != wanted.kind,
+            parsed.steps != wanted.steps,
+            abs(parsed.duration - wanted.duration),
+        )
+
+    return min(candidates, key=distance)[0]
