@@ -135,7 +135,7 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "chords empty": [*gen, "--chords="],
         "chords blank": [*gen, "--chords=  "],
         "chords H7": [*gen, "--chords=Dm7 H7"],
-        "chords N.C. first": [*gen, "--chords=N.C. Dm7"],
+        "chords all N.C.": [*gen, "--chords=N.C. N.C."],
         "notebook mode, too few chords": [*gen, "--mode=notebook", "--chords=Dm7"],
         "unknown mode": [*gen, "--mode=jazzier"],
         "primer outside the vocabulary": [*gen, "--primer=Q,9.000"],
