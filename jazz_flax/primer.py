@@ -60,14 +60,13 @@ def from_file(
         raise JazzFlaxError(f"no primer file at {path}")
     melody_part, chord_part = _parts(path, data_config)
     if changes is None:
-        piece = data.parse_file(path, melody_part, chord_part, None, None)
-        measures, chords, melody = piece.measures, piece.chords, piece.melody
+        piece = data.parse_file(path, melody_part, chord_part, None, None, vocab.grammar)
     else:
-        measures, chords, melody = _over_changes(path, melody_part, changes)
-    tokens = [t for measure in measures for t in measure]
+        piece = _over_changes(path, melody_part, changes, vocab.grammar)
+    tokens = [t for measure in piece.measures for t in measure]
     in_vocabulary = [nearest(t, vocab) for t in tokens]
     replaced = sum(a != b for a, b in zip(tokens, in_vocabulary, strict=True))
-    return Opening(tuple(in_vocabulary), tuple(chords), tuple(melody), replaced)
+    return Opening(tuple(in_vocabulary), piece.chords, piece.melody, replaced)
 
 
 def _parts(path: Path, data_config: ml_collections.ConfigDict) -> tuple[str, str]:
@@ -80,8 +79,10 @@ def _parts(path: Path, data_config: ml_collections.ConfigDict) -> tuple[str, str
     )
 
 
-def _over_changes(path: Path, melody_part: str, changes: Sequence[Sequence[grammar.Chord]]):
-    """(tokens, chords, notes) of each measure of the file's melody over `changes`, cycled."""
+def _over_changes(
+    path: Path, melody_part: str, changes: Sequence[Sequence[grammar.Chord]], grammar_name: str
+) -> data.Piece:
+    """The file's melody over `changes`, cycled, in the grammar `grammar_name`."""
     score = data._read_score(path)
     part = data._melody_part(score, melody_part, path)
     by_measure = data._group_by_measure(data._melody(part, None, None))
@@ -91,7 +92,8 @@ def _over_changes(path: Path, melody_part: str, changes: Sequence[Sequence[gramm
         chords.append(tuple(changes[i % len(changes)]))
         measures.append(grammar.parse_measure(elements, chords[-1], start))
         melody.append(tuple(data._event(e, start) for e in elements))
-    return measures, chords, melody
+    piece = data.Piece(tuple(measures), tuple(chords), tuple(melody), {"path": str(path)})
+    return data._in_grammar_v2(piece) if grammar_name == "v2" else piece
 
 
 def nearest(token: str, vocab: data.Vocabulary) -> str:

@@ -330,6 +330,19 @@ def test_a_primer_file_opens_the_solo_with_its_own_notes(run_dir, tmp_path):
     assert [render.chord_name(c) for c in result.solo.chords] == ["G7", "C", "G7", "C"]
 
 
+@pytest.mark.parametrize("grammar_name", grammar.GRAMMARS)
+@pytest.mark.parametrize("over_changes", [False, True])
+def test_a_primer_file_is_tokenised_in_the_models_grammar(tiny, tmp_path, grammar_name, over_changes):
+    path = write_solo(tmp_path / "primer.musicxml", solo=SOLO[:3], changes=CHANGES[:3])
+    piece = data.parse_file(path, tiny.data.melody_part, tiny.data.chord_part, None, None,
+                            grammar_name)  # fmt: skip
+    tokens = [t for measure in piece.measures for t in measure]
+    vocab = data.Vocabulary.from_tokens(tokens, grammar_name)
+    changes = piece.chords if over_changes else None
+    opening = primer.from_file(path, tiny.data, vocab, changes)
+    assert opening.tokens == tuple(tokens) and opening.replaced == 0
+
+
 def test_a_primer_file_over_its_own_chords(run_dir, tmp_path):
     workdir, _, _ = run_dir
     checkpoint = train.load_checkpoint(workdir)
