@@ -332,7 +332,7 @@ def test_a_primer_file_opens_the_solo_with_its_own_notes(run_dir, tmp_path):
 
 @pytest.mark.parametrize("grammar_name", grammar.GRAMMARS)
 @pytest.mark.parametrize("over_changes", [False, True])
-def test_a_primer_file_is_tokenised_in_the_models_grammar(tiny, tmp_path, grammar_name, over_changes):
+def test_a_primer_file_in_the_models_grammar(tiny, tmp_path, grammar_name, over_changes):
     path = write_solo(tmp_path / "primer.musicxml", solo=SOLO[:3], changes=CHANGES[:3])
     piece = data.parse_file(path, tiny.data.melody_part, tiny.data.chord_part, None, None,
                             grammar_name)  # fmt: skip
