@@ -366,9 +366,7 @@ def load_piece(path: Path, options: dict, cache_dir: str | os.PathLike | None = 
         return cached
     piece = parse_file(path, **options)
     piece.source.update(sha256=sha256)
-    payload = json.dumps(piece.to_json())
-    checksum = hashlib.sha256(payload.encode()).hexdigest()
-    atomic_write(entry, json.dumps({"checksum": checksum, "corpus": payload}))
+    write_cache_payload(entry, json.dumps(piece.to_json()))
     return piece
 
 
@@ -387,12 +385,27 @@ def _cache_entry(cache_dir, sha256: str, options: dict) -> Path:
 
 def _read_cache(entry: Path) -> Piece | None:
     """The cached piece, or None when the entry is missing or does not check out."""
+    payload = read_cache_payload(entry)
+    try:
+        return None if payload is None else Piece.from_json(json.loads(payload), cache_hit=True)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def write_cache_payload(entry: Path, payload: str) -> None:
+    """Writes the JSON text `payload` to the cache `entry` with its checksum."""
+    checksum = hashlib.sha256(payload.encode()).hexdigest()
+    atomic_write(entry, json.dumps({"checksum": checksum, "corpus": payload}))
+
+
+def read_cache_payload(entry: Path) -> str | None:
+    """The text `write_cache_payload` wrote, or None when missing or not checking out."""
     try:
         wrapper = json.loads(entry.read_text())
         payload = wrapper["corpus"]
-        if hashlib.sha256(payload.encode()).hexdigest() != wrapper["checksum"]:
-            return None
-        return Piece.from_json(json.loads(payload), cache_hit=True)
+        return (
+            payload if hashlib.sha256(payload.encode()).hexdigest() == wrapper["checksum"] else None
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
