@@ -25,6 +25,7 @@ Policies (counted in `Reading`, reported by `python -m jazz_flax.data summary`):
 from __future__ import annotations
 
 import base64
+import collections
 import collections.abc
 import concurrent.futures
 import csv
@@ -55,7 +56,7 @@ METER = data.BEATS_PER_MEASURE
 NO_CHORD = "NC"
 REST = -1  # the pitch of a rest in a Melody's rows
 Row = tuple[int, int, "int | None"]  # a note or rest: onset and length in grid steps, MIDI pitch
-READER_VERSION = 1  # bump when reading changes: it invalidates the cached corpora
+READER_VERSION = 2  # bump when reading changes: it invalidates the cached corpora
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +185,10 @@ def read_solo(melody_path: Path, beats_path: Path) -> tuple[data.Piece, Counts]:
         rows = _line(bar.notes, counts)
         measures.append(tuple(grammar.parse_measure(_elements(rows), bar_chords, 0.0)))
         melody.append(rows)
-    source = dict(path=str(melody_path), beats=str(beats_path), solo=solo_name(melody_path))
+    name = solo_name(melody_path)
+    source = dict(
+        path=str(melody_path), beats=str(beats_path), solo=name, performer=performer(name)
+    )
     return data.Piece(tuple(measures), tuple(chords), Melody.from_measures(melody), source), counts
 
 
@@ -363,6 +367,13 @@ class Reading:
     left_out: dict[str, str]  # solo -> reason (REASONS)
     counts: Counts
 
+    def report(self) -> dict:
+        """The counts of what reading changed and left out, for `data summary`."""
+        reasons = collections.Counter(self.left_out.values())
+        return dict(left_out=dict(reasons), left_out_solos=sorted(self.left_out)) | dict(
+            notes=dataclasses.asdict(self.counts)
+        )
+
     def to_json(self) -> str:
         """Compact JSON: tokens and chords as indices into tables, melodies as grid rows."""
         values = sorted({t for piece in self.corpus.pieces for m in piece.measures for t in m})
@@ -434,7 +445,7 @@ def load(
     digest = hashlib.sha256()
     for path in (p for pair in paths for p in pair):
         digest.update(path.read_bytes() if path.is_file() else b"missing")
-    options = dict(reader="wjazzd", version=READER_VERSION, solos=names)
+    options = dict(reader="wjazzd", reader_version=READER_VERSION, solos=names)
     entry = data._cache_entry(cache_dir, digest.hexdigest(), options)
     cached = data.read_cache_payload(entry)
     if cached is not None:

@@ -1,0 +1,40 @@
+"""The Weimar Jazz Database: 456 solos by 78 players, split by solo, a 2×256 LSTM with dropout.
+
+`make wjazzd` downloads the solos into data/wjazzd/ (CI copies them); `jazz_flax/wjazzd.py` reads
+them (the solos in 3/4 or with odd bars, and those without chords, are left out and counted).
+Solos go to train/valid/test (90/5/5) by `data.split_seed`, or whole performers with
+`--config.data.split_by=performer`; the vocabulary is the training split's tokens seen at least
+`data.min_count` times, the others are `<unk>`. Training windows slide within each solo.
+
+    make wjazzd
+    python -m jazz_flax.data summary --config experiments/wjazzd.py --json
+    make train EXP=wjazzd && make evaluate EXP=wjazzd
+"""
+
+import ml_collections
+from ml_collections.config_dict import placeholder
+
+from experiments import baseline
+
+
+def get_config() -> ml_collections.ConfigDict:
+    config = baseline.get_config()
+    config.data.update(path="data/wjazzd", windows="sliding", Tx=64, stride=16)
+    config.data.start = placeholder(float)  # the WJazzD reader reads whole solos
+    config.data.end = placeholder(float)
+    config.data.reader = "wjazzd"
+    config.data.solos = "*"  # a glob of solo names, e.g. "JohnColtrane_*"
+    config.data.split_seed = 0
+    config.data.split_by = "path"  # each solo on its own; "performer": a player's solos together
+    config.data.split = (0.9, 0.05, 0.05)
+    config.data.min_count = 2
+
+    config.n_a = 256
+    config.layers = 2
+    config.dropout = 0.3
+    config.init = "flax"
+    config.lr = 2e-3
+    config.decay = 0.0
+    config.batch_size = 64
+    config.epochs = 15
+    return config
