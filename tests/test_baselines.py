@@ -1,0 +1,47 @@
+"""The n-gram baselines of `make evaluate`, against answers computed by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from jazz_flax import evaluate
+
+# Three values; training segments [0 1 0 1] and [1 2]; the test segment [0 1 2].
+TRAIN = [np.array([0, 1, 0, 1]), np.array([1, 2])]
+TEST = [np.array([0, 1, 2])]
+
+
+def mean_nll(*probabilities: float) -> float:
+    return -sum(math.log(p) for p in probabilities) / len(probabilities)
+
+
+def test_uniform_and_add_one_unigram():
+    nlls = evaluate.baseline_nlls(TRAIN, TEST, 3)
+    assert nlls["uniform"] == pytest.approx(math.log(3))
+    # counts 2, 3, 1 of 6 tokens: (c + 1) / (6 + 3)
+    assert nlls["unigram"] == pytest.approx(mean_nll(3 / 9, 4 / 9, 2 / 9))
+
+
+def test_witten_bell_bigram():
+    # start: followed by 0 and 1 (c 2, T 2, λ 1/2): P(0|start) = 1/2·1/2 + 1/2·3/9 = 5/12
+    # 0: followed by 1 twice (c 2, T 1, λ 2/3):      P(1|0) = 2/3·1 + 1/3·4/9 = 22/27
+    # 1: followed by 0 and 2 (c 2, T 2, λ 1/2):      P(2|1) = 1/2·1/2 + 1/2·2/9 = 13/36
+    nlls = evaluate.baseline_nlls(TRAIN, TEST, 3)
+    assert nlls["bigram"] == pytest.approx(mean_nll(5 / 12, 22 / 27, 13 / 36))
+
+
+def test_an_unseen_context_falls_back_to_the_unigram():
+    nlls = evaluate.baseline_nlls(TRAIN, [np.array([0]), np.array([2, 0])], 3)
+    # P(0|start) = 5/12, P(2|start) = 1/2·0 + 1/2·2/9 = 1/9; 2 was never followed: P(0|2) = 3/9
+    assert nlls["bigram"] == pytest.approx(mean_nll(5 / 12, 1 / 9, 3 / 9))
+
+
+def test_bigram_probabilities_sum_to_one_in_every_context():
+    rng = np.random.default_rng(0)
+    train = [rng.integers(0, 6, size=n) for n in (30, 12, 7)]
+    for previous in range(7):  # 6 is the start context
+        pairs = np.array([[previous, token] for token in range(6)])
+        unigram = np.full(6, 1 / 6)
+        total = evaluate._witten_bell(evaluate._pairs(train, 6), pairs, unigram, 6).sum()
+        assert total == pytest.approx(1.0)
