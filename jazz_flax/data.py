@@ -109,6 +109,10 @@ class Vocabulary:
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.values[int(i)] for i in ids]
 
+    def playable(self, ids: Iterable[int]) -> list[str]:
+        """`decode`, without UNK: the tokens a solo can be made of."""
+        return [token for token in self.decode(ids) if token != UNK]
+
     @functools.cached_property
     def durations(self) -> np.ndarray:
         """float32 (V,): each value's duration in beats."""

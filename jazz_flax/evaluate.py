@@ -214,7 +214,7 @@ def generated_solos(model, params, vocab: data.Vocabulary, chords, eval_config) 
     ).ids
     return [
         generate.solo_from_measures(
-            generate.cut_into_measures(vocab.decode(row), n_measures, rng), chords, rng
+            generate.cut_into_measures(vocab.playable(row), n_measures, rng), chords, rng
         )
         for row in np.asarray(ids)
     ]

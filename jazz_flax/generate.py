@@ -101,7 +101,7 @@ def generate(
             primer=primer_ids,
             **over_chords(model, checkpoint.vocab, measure_chords),
         ).ids
-        return [checkpoint.vocab.decode(row) for row in np.asarray(ids)]
+        return [checkpoint.vocab.playable(row) for row in np.asarray(ids)]
 
     if mode == "measures":
         (stream,) = sampled(1, tokens_needed(len(measure_chords)))

@@ -1,6 +1,7 @@
 """The n-gram baselines of `make evaluate`, against answers computed by hand."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,3 +46,26 @@ def test_bigram_probabilities_sum_to_one_in_every_context():
         unigram = np.full(6, 1 / 6)
         total = evaluate._witten_bell(evaluate._pairs(train, 6), pairs, unigram, 6).sum()
         assert total == pytest.approx(1.0)
+
+
+def test_evaluate_a_model_trained_on_real_solos(tmp_path):
+    from experiments import wjazzd
+    from jazz_flax import data, train
+
+    if not (Path(__file__).resolve().parents[1] / "data" / "wjazzd" / "mcsv_melody").is_dir():
+        pytest.skip("data/wjazzd is absent: run `make wjazzd` (CI copies it)")
+    config = wjazzd.get_config()
+    config.data.update(solos="ArtPepper_*", split=(0.5, 0.25, 0.25), Tx=16, stride=8)
+    config.update(n_a=16, layers=1, dropout=0.0, epochs=2, batch_size=16)
+    train.train(config, workdir=tmp_path)
+    eval_config = evaluate.default_config()
+    eval_config.solos = 1
+    result = evaluate.evaluate_run(tmp_path, eval_config)
+    test = result["test"]
+    corpus = data.load_corpus_from_config(config.data)
+    assert test["tokens"] == len(corpus.tokens_of("test"))
+    assert test["oov_rate"] == corpus.oov_rate("test") > 0
+    assert set(test["baselines"]) == {"uniform", "unigram", "bigram"}
+    assert test["baselines"]["uniform"] == pytest.approx(math.log(len(corpus.vocab)))
+    assert math.isfinite(test["nll"]) and test["perplexity"] == pytest.approx(math.exp(test["nll"]))
+    assert "baselines (NLL): uniform" in evaluate.table(result)

@@ -51,6 +51,7 @@ def test_vocabulary_from_counts_maps_rare_and_unseen_tokens_to_unk():
     assert vocab.encode(["c", "b", "zzz", "a"]).tolist() == [2, 0, 0, 1]
     with pytest.raises(ValueError, match="'zzz'"):  # a vocabulary without <unk> stays strict
         data.Vocabulary.from_tokens(["a"]).encode(["zzz"])
+    assert vocab.playable([2, 0, 1]) == ["c", "a"]  # a solo is never made of <unk>
 
 
 def piece(tokens: list[str], name: str, performer: str) -> data.Piece:
