@@ -119,13 +119,19 @@ def sequence_loss(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> 
 
 
 def epoch_batches(
-    key: jax.Array, windows: data.Windows, batch_size: int, with_chords: bool = True
+    key: jax.Array,
+    windows: data.Windows,
+    batch_size: int,
+    with_chords: bool = True,
+    per_epoch: int | None = None,
 ) -> Batches:
     """The windows shuffled into batches; the last one filled up with weight-0 rows. Without
-    chords (for a model that does not read them), Batches.chords is None."""
-    m = windows.x.shape[0]
+    chords (for a model that does not read them), Batches.chords is None. With `per_epoch`, the
+    first `per_epoch` windows of the shuffle only (`data.windows_per_epoch`)."""
+    m = epoch_windows(windows.x.shape[0], per_epoch)
     n_batches = math.ceil(m / batch_size)
-    order = jnp.zeros(n_batches * batch_size, jnp.int32).at[:m].set(jax.random.permutation(key, m))
+    shuffled = jax.random.permutation(key, windows.x.shape[0])[:m]
+    order = jnp.zeros(n_batches * batch_size, jnp.int32).at[:m].set(shuffled)
     rows = order.reshape(n_batches, batch_size)
     real = np.arange(n_batches * batch_size).reshape(n_batches, batch_size) < m
     weights = real / real.sum(axis=1, keepdims=True)  # numpy: constants, no reduction in the step
@@ -151,9 +157,20 @@ def train_step(state: TrainState, batch: Batches, key: jax.Array, mesh=None):
     return state.apply_gradients(grads=grads), loss
 
 
-@functools.partial(jax.jit, static_argnames=("batch_size", "mesh"), donate_argnums=0)
+def epoch_windows(n_windows: int, per_epoch: int | None) -> int:
+    """How many windows an epoch trains on: all, or `per_epoch` of them if fewer."""
+    return min(n_windows, per_epoch or n_windows)
+
+
+@functools.partial(jax.jit, static_argnames=("batch_size", "mesh", "per_epoch"), donate_argnums=0)
 def train_epochs(
-    state, windows: data.Windows, epochs: jax.Array, key: jax.Array, batch_size: int, mesh=None
+    state,
+    windows: data.Windows,
+    epochs: jax.Array,
+    key: jax.Array,
+    batch_size: int,
+    mesh=None,
+    per_epoch: int | None = None,
 ):
     """Trains the epochs numbered `epochs` (K,); returns the state and their losses (K,).
 
@@ -162,7 +179,8 @@ def train_epochs(
 
     def epoch(state, number):
         shuffle_key, dropout_key = jax.random.split(jax.random.fold_in(key, number))
-        batches = epoch_batches(shuffle_key, windows, batch_size, state.chord_features > 0)
+        chords = state.chord_features > 0
+        batches = epoch_batches(shuffle_key, windows, batch_size, chords, per_epoch)
         batch_keys = jax.random.split(dropout_key, batches.x.shape[0])
         state, losses = jax.lax.scan(
             lambda state, args: train_step(state, *args, mesh=mesh), state, (batches, batch_keys)
@@ -272,7 +290,13 @@ class EpochRunner:
     """
 
     def __init__(
-        self, windows: data.Windows, key: jax.Array, batch_size: int, stacked=False, mesh=None
+        self,
+        windows: data.Windows,
+        key: jax.Array,
+        batch_size: int,
+        stacked=False,
+        mesh=None,
+        per_epoch: int | None = None,
     ):
         self.mesh = mesh
         self.devices = 1 if mesh is None else mesh.size
@@ -280,6 +304,7 @@ class EpochRunner:
         self.key = key
         self.function = train_epochs_stacked if stacked else train_epochs
         self.options = dict(batch_size=batch_size) | (dict(mesh=mesh) if mesh else {})
+        self.options |= dict(per_epoch=per_epoch) if per_epoch else {}
         self.compiled = {}
         self.compile_seconds = self.train_seconds = 0.0
         self.epochs_run = 0
@@ -315,7 +340,8 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     if workdir is not None:
         atomic_write(workdir / "config.json", config.to_json(indent=2) + "\n")
     mesh = parallel.make_mesh(config.devices, config.batch_size)
-    runner = EpochRunner(run.windows, train_key, config.batch_size, mesh=mesh)
+    per_epoch = config.data.get("windows_per_epoch")
+    runner = EpochRunner(run.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch)
     state, history = run.state, list(run.history)
     print(
         f"training {count_params(state.params):,} parameters on {len(run.windows.x)} windows "
@@ -334,7 +360,8 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
                     + _kept(workdir, saved),
                     hint="lower --config.lr",
                 )
-            history += history_rows(config, len(run.windows.x), epochs, losses, seconds)
+            trained = epoch_windows(len(run.windows.x), per_epoch)
+            history += history_rows(config, trained, epochs, losses, seconds)
             row = history[-1]
             print(
                 f"epoch {row['epoch']:4d}/{config.epochs}  loss {row['loss']:8.3f}  "

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import ml_collections
+import numpy as np
 import pytest
 
 from jazz_flax import data, grammar
@@ -137,3 +138,21 @@ def test_summary_of_an_experiment_on_real_solos(tmp_path):
     assert splits["train"]["oov_rate"] < splits["test"]["oov_rate"] < 0.5  # two solos train
     assert info["vocabulary"] == info["n_values"] > 50
     assert info["left_out"] == {} and info["notes"]["notes"] > 2000
+
+
+def test_an_epoch_may_train_on_a_sample_of_the_windows():
+    import jax
+
+    from jazz_flax import train
+
+    ids = np.arange(40, dtype=np.int32)
+    windows = data.sliding_windows(ids, Tx=3)  # 38 windows, window i starts at token i
+    batches = train.epoch_batches(jax.random.key(0), windows, 4, per_epoch=10)
+    assert batches.x.shape == (3, 3, 4)  # ceil(10 / 4) batches of (Tx, batch)
+    real = np.asarray(batches.weights) > 0
+    assert real.sum() == 10
+    starts = {tuple(np.asarray(batches.y)[b, :, r]) for b, r in np.argwhere(real)}
+    assert len(starts) == 10  # ten distinct windows
+    other = train.epoch_batches(jax.random.key(1), windows, 4, per_epoch=10)
+    assert not np.array_equal(np.asarray(other.y), np.asarray(batches.y))
+    assert train.epoch_windows(38, None) == 38 and train.epoch_windows(38, 100) == 38
