@@ -40,6 +40,7 @@ from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import DJModel, count_params, init_params
 
 REFERENCE = {"epoch_1": 129.9, "epoch_100": 9.2}  # the notebook's printed losses
+BEST = "best"  # the run directory's folder of the checkpoint with the lowest validation NLL
 EPOCHS_PER_CALL = 10  # epochs per jit call; progress, metrics and checkpoint come between calls
 CHECKPOINT = "checkpoint.msgpack"
 RESUMABLE_CHANGES = ("epochs", "resume", "devices")  # config keys a resumed run may change
@@ -211,6 +212,7 @@ class Run(NamedTuple):
     vocab: data.Vocabulary
     state: TrainState
     history: list[dict]  # one row per epoch already trained: epoch, loss, lr, seconds
+    valid: data.Windows | None = None  # a corpus split by piece: its validation split
 
 
 def _kept(workdir: Path | None, saved: int) -> str:
@@ -272,12 +274,13 @@ def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | N
     check_config(config)
     corpus = data.load_corpus_from_config(config.data)
     windows = training_windows(config, corpus)
+    valid = validation_windows(config, corpus)
     state = create_state(config, make_model(config, len(corpus.vocab)), key)
     if not config.resume:
-        return Run(windows, corpus.vocab, state, [])
+        return Run(windows, corpus.vocab, state, [], valid)
     if workdir is None:
         raise JazzFlaxError("resuming needs the run directory", hint="pass workdir")
-    return Run(windows, corpus.vocab, *restore(workdir, state, corpus.vocab, config))
+    return Run(windows, corpus.vocab, *restore(workdir, state, corpus.vocab, config), valid)
 
 
 class EpochRunner:
@@ -351,8 +354,9 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     )
     saved = len(history)  # the epochs the checkpoint in `workdir` holds
     try:
-        for first in range(len(history), config.epochs, EPOCHS_PER_CALL):
-            epochs = np.arange(first, min(first + EPOCHS_PER_CALL, config.epochs))
+        per_call = config.get("epochs_per_call", EPOCHS_PER_CALL)
+        for first in range(len(history), config.epochs, per_call):
+            epochs = np.arange(first, min(first + per_call, config.epochs))
             state, losses, seconds = runner(state, epochs)
             if not np.all(np.isfinite(losses)):
                 raise JazzFlaxError(
@@ -368,6 +372,8 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
                 f"lr {row['lr']:.5f}  ({seconds:.3f} s)",
                 flush=True,
             )
+            if run.valid is not None:
+                validate(state, run, history, workdir, config)
             if workdir is not None:
                 save(workdir, state, history, run.vocab, config)
                 saved = len(history)
@@ -382,6 +388,38 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
         atomic_write(workdir / "summary.json", json.dumps(summary, indent=2) + "\n")
         plot_loss(history, workdir / "loss.png")
     return state, history
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: a corpus split by piece scores its validation split between calls
+
+
+def validation_windows(config: ml_collections.ConfigDict, corpus: data.Corpus):
+    """The validation split's windows of Tx tokens side by side (stride Tx: each token once, a
+    solo's last tokens short of a window left out); None for a corpus not split by piece."""
+    if not isinstance(corpus, data.SplitCorpus) or not corpus.indices["valid"]:
+        return None
+    Tx = config.data.Tx
+    side_by_side = ml_collections.ConfigDict(dict(windows="sliding", Tx=Tx, stride=Tx))
+    return data.segment_windows(corpus.segments_of("valid"), side_by_side)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _window_nll(apply_fn, params, windows: data.Windows, with_chords: bool) -> jax.Array:
+    chords = windows.chords if with_chords else None
+    log_probs = jax.nn.log_softmax(apply_fn({"params": params}, windows.x, chords))
+    return -jnp.take_along_axis(log_probs, windows.y[..., None], axis=-1).mean()
+
+
+def validate(state, run: Run, history: list[dict], workdir: Path | None, config) -> None:
+    """Adds the validation NLL to the last row of `history`; a run directory keeps the state of
+    the lowest one so far in BEST (a run directory of its own: evaluate or generate from it)."""
+    nll = float(_window_nll(state.apply_fn, state.params, run.valid, state.chord_features > 0))
+    best = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
+    history[-1]["valid_nll"] = nll
+    print(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < best)}", flush=True)
+    if workdir is not None and nll < best:
+        save(workdir / BEST, state, history, run.vocab, config)
 
 
 def history_rows(config, n_windows: int, epochs, losses, seconds: float) -> list[dict]:

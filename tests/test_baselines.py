@@ -57,8 +57,12 @@ def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     config = wjazzd.get_config()
     config.data.update(solos="ArtPepper_*", split=(0.5, 0.25, 0.25), Tx=16, stride=8)
     config.data.windows_per_epoch = 64  # of 196
-    config.update(n_a=16, layers=1, dropout=0.0, epochs=2, batch_size=16)
-    train.train(config, workdir=tmp_path)
+    config.update(n_a=16, layers=1, dropout=0.0, epochs=2, batch_size=16, epochs_per_call=1)
+    _, history = train.train(config, workdir=tmp_path)
+    nlls = [row["valid_nll"] for row in history]  # validated after each call: each epoch
+    assert all(math.isfinite(nll) for nll in nlls) and len(nlls) == 2
+    best = train.load_checkpoint(tmp_path / train.BEST)
+    assert best.epoch == 1 + int(np.argmin(nlls))
     eval_config = evaluate.default_config()
     eval_config.solos = 1
     result = evaluate.evaluate_run(tmp_path, eval_config)
