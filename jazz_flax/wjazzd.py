@@ -433,11 +433,13 @@ def load(
     folder: str | os.PathLike = FOLDER,
     solos: str = "*",
     cache_dir: str | os.PathLike | None = None,
-    jobs: int | None = None,
+    jobs: int = 1,
 ) -> Reading:
     """The solos of `folder` matching `solos`, from the cache when their files are unchanged.
 
-    A cold read parses them in `jobs` processes (default: one per core).
+    A cold read parses them in `jobs` processes. One is the default: most of a cold read is
+    music21 deriving each distinct chord's scale (`grammar.harmony`), which every process would
+    do again for the chords it meets (experiments/bench_wjazzd.py measures both).
     """
     folder = Path(folder)
     names = solo_names(folder, solos)
@@ -459,8 +461,8 @@ def load_from_config(data_config: ml_collections.ConfigDict) -> Reading:
     return load(data_config.path, data_config.get("solos", "*"))
 
 
-def _read_all(paths: Sequence[tuple[Path, Path]], jobs: int | None) -> Reading:
-    jobs = min(jobs or os.cpu_count() or 1, len(paths))
+def _read_all(paths: Sequence[tuple[Path, Path]], jobs: int) -> Reading:
+    jobs = min(jobs, len(paths))
     if jobs > 1:
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=_spawn()) as pool:
             results = list(pool.map(_read_or_leave_out, paths, chunksize=4))

@@ -144,6 +144,14 @@ def test_the_cache_gives_back_the_same_corpus(tmp_path):
     ]
 
 
+def test_two_processes_read_the_same_corpus_as_one(tmp_path):
+    write_solo(tmp_path, "Someone_Tune_FINAL")
+    write_solo(tmp_path, "Other_Tune_FINAL", BEATS, NOTES[2:])
+    one = wjazzd.load(tmp_path, cache_dir=tmp_path / "one", jobs=1)
+    two = wjazzd.load(tmp_path, cache_dir=tmp_path / "two", jobs=2)
+    assert two.corpus.pieces == one.corpus.pieces and two.counts == one.counts
+
+
 @pytest.mark.parametrize(
     ("symbol", "pitch_classes"),
     [
