@@ -28,6 +28,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.data.split_by = "path"  # each solo on its own; "performer": a player's solos together
     config.data.split = (0.9, 0.05, 0.05)
     config.data.min_count = 2
+    config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64
 
     config.n_a = 256
     config.layers = 2
@@ -36,5 +37,6 @@ def get_config() -> ml_collections.ConfigDict:
     config.lr = 2e-3
     config.decay = 0.0
     config.batch_size = 64
-    config.epochs = 15
+    config.epochs = 60  # 3,000 steps
+    config.epochs_per_call = 1  # the validation NLL after each, the best checkpoint kept
     return config
