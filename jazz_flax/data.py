@@ -830,9 +830,8 @@ def load_config_file(path: str | os.PathLike) -> ml_collections.ConfigDict:
     return module.get_config()
 
 
-def _config_summary(path: str) -> dict:
+def experiment_summary(data_config: ml_collections.ConfigDict) -> dict:
     """The summary of an experiment's corpus: `summary`, its splits', and the reader's counts."""
-    data_config = load_config_file(path).data
     reading = None
     if data_config.get("reader") == "wjazzd":
         from jazz_flax import wjazzd
@@ -882,7 +881,7 @@ def main(argv: list[str] | None = None) -> None:
     with one_line_errors(args.debug):
         began = time.perf_counter()
         if args.config:
-            info = _config_summary(args.config)
+            info = experiment_summary(load_config_file(args.config).data)
         else:
             info = summary(load_corpus_from_config(data_config), data_config)
         info["load_seconds"] = round(time.perf_counter() - began, 3)

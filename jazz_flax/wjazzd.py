@@ -72,7 +72,7 @@ TRIADS = {  # semitones above the root
     "sus": (5, 7),
     "m7b5": (3, 6, 10),  # half-diminished: its seventh is part of the name
 }
-SEVENTHS = {"": (), "6": (9,), "7": (10,), "j7": (11,), "alt": ()}
+SEVENTHS = {"": (), "6": (9,), "7": (10,), "j7": (11,)}
 DIMINISHED_SEVENTH = 9  # `o7`: the seventh of a diminished triad is diminished
 ALTERED = (4, 10, 13, 15, 18, 20)  # `7alt`: 3, b7, b9, #9, #11 (b5), b13; no fifth
 EXTENSIONS = {"9": 14, "9b": 13, "9#": 15, "11": 17, "11#": 18, "13": 21, "13b": 20}

@@ -156,3 +156,20 @@ def test_an_epoch_may_train_on_a_sample_of_the_windows():
     other = train.epoch_batches(jax.random.key(1), windows, 4, per_epoch=10)
     assert not np.array_equal(np.asarray(other.y), np.asarray(batches.y))
     assert train.epoch_windows(38, None) == 38 and train.epoch_windows(38, 100) == 38
+
+
+def test_summary_of_openewld_lead_sheets_split_by_piece(tmp_path):
+    files = sorted((ROOT / "data" / "openewld" / "dataset").glob("A*/**/*.mxl"))[:4]
+    if not files:
+        pytest.skip("data/openewld is absent: run `make openewld` (CI copies it)")
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    for file in files:
+        (folder / file.name).write_bytes(file.read_bytes())
+    from experiments import openewld
+
+    config = openewld.get_config()
+    config.data.update(path=str(folder), split=(0.5, 0.25, 0.25), Tx=8)
+    info = data.experiment_summary(config.data)
+    assert [info["splits"][s]["pieces"] for s in data.SPLITS] == [2, 1, 1]
+    assert info["vocabulary"] == info["n_values"] > 10
