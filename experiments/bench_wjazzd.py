@@ -1,9 +1,10 @@
 """How long reading WJazzD takes: cold (a fresh cache) with 1 and 2 processes, then warm.
 
-    python -m experiments.bench_wjazzd [--repeats 5] [--solos '*']
+    python -m experiments.bench_wjazzd [--rounds 2] [--repeats 5] [--solos '*']
 
 Prints one table; each cold read runs in its own empty cache folder, each warm one reads the
-cache the cold read wrote. The machine may be shared: compare the rows of one run.
+cache the cold read wrote; the two process counts take turns. The machine may be shared: compare
+the rows of one run.
 """
 
 import argparse
@@ -22,24 +23,35 @@ def timed(**kwargs) -> tuple[float, wjazzd.Reading]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=5, help="warm reads")
+    parser.add_argument("--rounds", type=int, default=2, help="cold reads per process count")
+    parser.add_argument("--repeats", type=int, default=5, help="warm reads after each cold one")
     parser.add_argument("--solos", default="*")
     parser.add_argument("--folder", default=str(wjazzd.FOLDER))
     args = parser.parse_args()
-    rows = []
-    for jobs in (1, 2):
-        with tempfile.TemporaryDirectory() as cache:
-            options = dict(folder=args.folder, solos=args.solos, cache_dir=cache, jobs=jobs)
-            cold, reading = timed(**options)
-            warm = [timed(**options)[0] for _ in range(args.repeats)]
-        rows.append((jobs, cold, statistics.median(warm), min(warm), max(warm)))
+    cold, warm = {1: [], 2: []}, {1: [], 2: []}
+    for round_ in range(args.rounds):
+        for jobs in (1, 2) if round_ % 2 == 0 else (2, 1):  # interleaved: both see the same load
+            with tempfile.TemporaryDirectory() as cache:
+                options = dict(folder=args.folder, solos=args.solos, cache_dir=cache, jobs=jobs)
+                seconds, reading = timed(**options)
+                cold[jobs].append(seconds)
+                warm[jobs] += [timed(**options)[0] for _ in range(args.repeats)]
     print(
         f"{len(reading.corpus.pieces)} solos read, {len(reading.left_out)} left out, "
-        f"{reading.counts.notes} notes"
+        f"{reading.counts.notes} notes; medians of {args.rounds} cold, "
+        f"{args.rounds * args.repeats} warm reads"
     )
-    print(f"{'processes':>9}  {'cold (s)':>8}  {'warm median (s)':>15}  {'warm min-max (s)':>16}")
-    for jobs, cold, median, low, high in rows:
-        print(f"{jobs:>9}  {cold:8.2f}  {median:15.3f}  {f'{low:.3f}-{high:.3f}':>16}")
+    header = ("processes", "cold (s)", "cold min-max", "warm (s)", "warm min-max")
+    print("  ".join(f"{h:>{w}}" for h, w in zip(header, (9, 8, 12, 8, 12), strict=True)))
+    for jobs in (1, 2):
+        print(
+            f"{jobs:>9}  {statistics.median(cold[jobs]):8.2f}  {_span(cold[jobs]):>12}  "
+            f"{statistics.median(warm[jobs]):8.3f}  {_span(warm[jobs]):>12}"
+        )
+
+
+def _span(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}"
 
 
 if __name__ == "__main__":
