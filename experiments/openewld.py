@@ -29,7 +29,8 @@ def get_config() -> ml_collections.ConfigDict:
     config.data.end = placeholder(float)
     config.data.split_seed = 0
     config.data.split_by = "path"
-    config.data.split = (0.9, 0.05, 0.05)
+    config.data.valid_fraction = 0.05  # of the pieces; train gets the rest
+    config.data.test_fraction = 0.05
     config.data.min_count = 2
 
     config.n_a = 256

@@ -26,7 +26,8 @@ def get_config() -> ml_collections.ConfigDict:
     config.data.solos = "*"  # a glob of solo names, e.g. "JohnColtrane_*"
     config.data.split_seed = 0
     config.data.split_by = "path"  # each solo on its own; "performer": a player's solos together
-    config.data.split = (0.9, 0.05, 0.05)
+    config.data.valid_fraction = 0.05  # of the pieces; train gets the rest
+    config.data.test_fraction = 0.05
     config.data.min_count = 2
     config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64
 

@@ -309,8 +309,11 @@ class SplitCorpus(Corpus):
     @classmethod
     def from_config(cls, corpus: Corpus, data_config: ml_collections.ConfigDict) -> SplitCorpus:
         keys = [piece.source[_split_key(data_config, piece)] for piece in corpus.pieces]
-        fractions = tuple(data_config.get("split", (0.9, 0.05, 0.05)))
-        indices = split_indices(keys, data_config.split_seed, fractions)
+        valid, test = (
+            data_config.get("valid_fraction", 0.05),
+            data_config.get("test_fraction", 0.05),
+        )
+        indices = split_indices(keys, data_config.split_seed, valid, test)
         return cls(corpus.pieces, indices, data_config.get("min_count", 1))
 
     def pieces_of(self, split: str) -> list[Piece]:
@@ -358,22 +361,24 @@ def _split_key(data_config: ml_collections.ConfigDict, piece: Piece) -> str:
 
 
 def split_indices(
-    keys: Sequence[str], seed: int, fractions: Sequence[float] = (0.9, 0.05, 0.05)
+    keys: Sequence[str], seed: int, valid: float = 0.05, test: float = 0.05
 ) -> dict[str, tuple[int, ...]]:
     """Indices of the pieces in each of SPLITS; pieces with the same key go to the same split.
 
     The distinct keys are shuffled by `seed`; test, then valid, take keys until they hold their
     fraction of the pieces (at least one key each), train the rest. Deterministic in `seed`.
     """
-    if len(fractions) != len(SPLITS) or not math.isclose(sum(fractions), 1.0):
-        raise JazzFlaxError(f"split fractions {tuple(fractions)} must be 3 and sum to 1")
+    if not (0 < valid and 0 < test and valid + test < 1):
+        raise JazzFlaxError(
+            f"valid_fraction={valid} and test_fraction={test} must be > 0 and leave some to train"
+        )
     groups = sorted(set(keys))
     order = [groups[i] for i in np.random.default_rng(seed).permutation(len(groups))]
     members = collections.defaultdict(list)
     for index, key in enumerate(keys):
         members[key].append(index)
     chosen, taken = {}, 0
-    for split, fraction in zip(SPLITS[:0:-1], fractions[:0:-1], strict=True):  # test, valid
+    for split, fraction in (("test", test), ("valid", valid)):
         want, held = fraction * len(keys), []
         while order[taken:] and (not held or len(held) < want):
             held += members[order[taken]]

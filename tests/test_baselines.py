@@ -55,7 +55,8 @@ def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     if not (Path(__file__).resolve().parents[1] / "data" / "wjazzd" / "mcsv_melody").is_dir():
         pytest.skip("data/wjazzd is absent: run `make wjazzd` (CI copies it)")
     config = wjazzd.get_config()
-    config.data.update(solos="ArtPepper_*", split=(0.5, 0.25, 0.25), Tx=16, stride=8)
+    config.data.update(solos="ArtPepper_*", valid_fraction=0.25, test_fraction=0.25, Tx=16)
+    config.data.stride = 8
     config.data.windows_per_epoch = 64  # of 196
     config.update(n_a=16, layers=1, dropout=0.0, epochs=2, batch_size=16, epochs_per_call=1)
     _, history = train.train(config, workdir=tmp_path)

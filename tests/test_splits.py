@@ -42,8 +42,8 @@ def test_pieces_with_the_same_key_stay_in_one_split():
 
 
 def test_bad_fractions_are_an_error():
-    with pytest.raises(JazzFlaxError, match="sum to 1"):
-        data.split_indices(["a", "b"], 0, (0.5, 0.2, 0.2))
+    with pytest.raises(JazzFlaxError, match="leave some to train"):
+        data.split_indices(["a", "b"], 0, valid=0.5, test=0.5)
 
 
 def test_vocabulary_from_counts_maps_rare_and_unseen_tokens_to_unk():
@@ -105,7 +105,7 @@ def test_windows_of_a_split_corpus_stay_within_each_piece(split_corpus):
 
 def test_split_by_performer_from_the_config(split_corpus):
     config = ml_collections.ConfigDict(
-        dict(split_seed=0, split_by="performer", split=(0.34, 0.33, 0.33), min_count=1)
+        dict(split_seed=0, split_by="performer", valid_fraction=0.33, test_fraction=0.33)
     )
     split = data.SplitCorpus.from_config(data.Corpus(split_corpus.pieces), config)
     for name in data.SPLITS:
@@ -123,7 +123,8 @@ def test_summary_of_an_experiment_on_real_solos(tmp_path):
     experiment.write_text(
         "from experiments import wjazzd\n\n\ndef get_config():\n"
         "    config = wjazzd.get_config()\n"
-        "    config.data.update(solos='ArtPepper_*', split=(0.5, 0.25, 0.25), Tx=16)\n"
+        "    config.data.update(solos='ArtPepper_*', Tx=16)\n"
+        "    config.data.update(valid_fraction=0.25, test_fraction=0.25)\n"
         "    return config\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -169,7 +170,7 @@ def test_summary_of_openewld_lead_sheets_split_by_piece(tmp_path):
     from experiments import openewld
 
     config = openewld.get_config()
-    config.data.update(path=str(folder), split=(0.5, 0.25, 0.25), Tx=8)
+    config.data.update(path=str(folder), valid_fraction=0.25, test_fraction=0.25, Tx=8)
     info = data.experiment_summary(config.data)
     assert [info["splits"][s]["pieces"] for s in data.SPLITS] == [2, 1, 1]
     assert info["vocabulary"] == info["n_values"] > 10
