@@ -335,6 +335,7 @@ class Melody(collections.abc.Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return tuple(self[i] for i in range(*index.indices(len(self))))
+        index = range(len(self))[index]  # an IndexError out of range, as a tuple's
         rows = self.rows[self.starts[index] : self.starts[index + 1]].tolist()
         return tuple(
             grammar.Event(o / GRID, n / GRID, None if p == REST else p) for o, n, p in rows

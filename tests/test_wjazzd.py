@@ -142,6 +142,10 @@ def test_the_cache_gives_back_the_same_corpus(tmp_path):
     assert [list(p.melody) for p in warm.corpus.pieces] == [
         list(p.melody) for p in cold.corpus.pieces
     ]
+    melody = warm.corpus.pieces[0].melody
+    assert melody[-1] == melody[len(melody) - 1] and melody[1:3] == (melody[1], melody[2])
+    with pytest.raises(IndexError):
+        melody[len(melody)]
 
 
 def test_two_processes_read_the_same_corpus_as_one(tmp_path):
