@@ -349,6 +349,14 @@ class SplitCorpus(Corpus):
         return self.segments_of("train"), self.segments_of("test")
 
 
+def default_changes(corpus: Corpus) -> Corpus:
+    """What a solo is improvised over when no chords are given: the corpus' pieces; of a corpus
+    split by piece, its first test piece (the whole corpus would be hours of music)."""
+    if isinstance(corpus, SplitCorpus):
+        return Corpus(tuple(corpus.pieces_of("test")[:1]))
+    return corpus
+
+
 def _split_key(data_config: ml_collections.ConfigDict, piece: Piece) -> str:
     """The source field that keeps pieces together in one split: "path" (each piece on its
     own) or e.g. "performer"."""

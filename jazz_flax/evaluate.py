@@ -248,7 +248,7 @@ def evaluate(
         raise JazzFlaxError(f"solos must be ≥ 1, got {eval_config.solos}")
     model = train.make_model(config, len(corpus.vocab))
     _, held = corpus.split(config.data.holdout_measures)
-    solo = _reference(corpus)
+    solo = data.default_changes(corpus)  # the solo the generated ones are compared with
     reference = generate.corpus_solo(solo)
     solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config)
     result = dict(
@@ -263,14 +263,6 @@ def evaluate(
     if isinstance(corpus, data.SplitCorpus):
         result["test"] = scores_on_test_split(model, params, corpus, config.data.Tx)
     return result
-
-
-def _reference(corpus: data.Corpus) -> data.Corpus:
-    """The solo the generated ones are compared with, over its chords: the corpus; of a corpus
-    split by piece, its first test piece."""
-    if isinstance(corpus, data.SplitCorpus):
-        return data.Corpus(tuple(corpus.pieces_of("test")[:1]))
-    return corpus
 
 
 def evaluate_run(workdir: str | Path, eval_config: ml_collections.ConfigDict | None = None) -> dict:

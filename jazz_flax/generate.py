@@ -80,7 +80,10 @@ def generate(
     if mode not in MODES:
         raise JazzFlaxError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
     checkpoint = train.load_checkpoint(workdir)
-    measure_chords = parse_chords(chords) if chords else train.checkpoint_corpus(checkpoint).chords
+    if chords:
+        measure_chords = parse_chords(chords)
+    else:  # the training piece's; of a corpus split by piece, its first test piece's
+        measure_chords = data.default_changes(train.checkpoint_corpus(checkpoint)).chords
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
     if mode == "notebook" and model.chord_features:
         raise JazzFlaxError(

@@ -50,7 +50,7 @@ def test_bigram_probabilities_sum_to_one_in_every_context():
 
 def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     from experiments import wjazzd
-    from jazz_flax import data, train
+    from jazz_flax import data, generate, train
 
     if not (Path(__file__).resolve().parents[1] / "data" / "wjazzd" / "mcsv_melody").is_dir():
         pytest.skip("data/wjazzd is absent: run `make wjazzd` (CI copies it)")
@@ -75,3 +75,6 @@ def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     assert test["baselines"]["uniform"] == pytest.approx(math.log(len(corpus.vocab)))
     assert math.isfinite(test["nll"]) and test["perplexity"] == pytest.approx(math.exp(test["nll"]))
     assert "baselines (NLL): uniform" in evaluate.table(result)
+    test_solo = corpus.pieces_of("test")[0]
+    generated = generate.generate(tmp_path, output=tmp_path / "out")  # over the first test solo
+    assert len(generated.tokens) == len(test_solo.measures)
