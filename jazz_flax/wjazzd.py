@@ -180,16 +180,24 @@ def read_solo(melody_path: Path, beats_path: Path) -> tuple[data.Piece, Counts]:
     if any(bar.period != METER for bar in bars):
         raise LeftOut(REASONS[0])
     chords = _measure_chords(bars, beats_path)
-    counts, measures, melody = Counts(), [], []
-    for bar, bar_chords in zip(bars, chords, strict=True):
-        rows = _line(bar.notes, counts)
-        measures.append(tuple(grammar.parse_measure(_elements(rows), bar_chords, 0.0)))
-        melody.append(rows)
+    counts = Counts()
+    melody = [_line(bar.notes, counts) for bar in bars]
+    measures = tokenize([_elements(rows) for rows in melody], chords)
     name = solo_name(melody_path)
     source = dict(
         path=str(melody_path), beats=str(beats_path), solo=name, performer=performer(name)
     )
-    return data.Piece(tuple(measures), tuple(chords), Melody.from_measures(melody), source), counts
+    return data.Piece(measures, tuple(chords), Melody.from_measures(melody), source), counts
+
+
+def tokenize(elements: Sequence[Sequence], chords: Sequence) -> tuple[tuple[str, ...], ...]:
+    """Each measure's grammar tokens from its music21 elements and chords (offsets from its
+    start): `grammar.parse_measure`, as `data.parse_file` tokenises. The one place a grammar
+    choice (`data.grammar`) is to be routed to."""
+    return tuple(
+        tuple(grammar.parse_measure(measure, measure_chords, 0.0))
+        for measure, measure_chords in zip(elements, chords, strict=True)
+    )
 
 
 def solo_name(melody_path: Path) -> str:
