@@ -467,6 +467,12 @@ def load(
 
 
 def load_from_config(data_config: ml_collections.ConfigDict) -> Reading:
+    grammar_name = data_config.get("grammar", "notebook")
+    if grammar_name != "notebook":  # rather than tokens of another grammar than asked for
+        raise JazzFlaxError(
+            f"the WJazzD reader tokenises with the notebook grammar, not {grammar_name!r} yet",
+            hint="route data.grammar through wjazzd.tokenize (and into its cache key)",
+        )
     return load(data_config.path, data_config.get("solos", "*"))
 
 

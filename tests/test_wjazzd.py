@@ -4,6 +4,7 @@ import csv
 import math
 from pathlib import Path
 
+import ml_collections
 import pytest
 
 from jazz_flax import data, grammar, wjazzd
@@ -154,6 +155,12 @@ def test_two_processes_read_the_same_corpus_as_one(tmp_path):
     one = wjazzd.load(tmp_path, cache_dir=tmp_path / "one", jobs=1)
     two = wjazzd.load(tmp_path, cache_dir=tmp_path / "two", jobs=2)
     assert two.corpus.pieces == one.corpus.pieces and two.counts == one.counts
+
+
+def test_another_grammar_than_the_notebooks_is_refused_not_ignored(tmp_path):
+    config = ml_collections.ConfigDict(dict(path=str(tmp_path), grammar="v2"))
+    with pytest.raises(JazzFlaxError, match="'v2'"):
+        wjazzd.load_from_config(config)
 
 
 @pytest.mark.parametrize(
