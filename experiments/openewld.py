@@ -10,36 +10,15 @@ groups the Metheny pipeline makes: the 80 pieces in 3/4 are cut across their bar
 """
 
 import ml_collections
-from ml_collections.config_dict import placeholder
 
-from experiments import baseline
+from experiments import baseline, wjazzd
 from jazz_flax import data
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = baseline.get_config()
+    config = wjazzd.split_by_piece(baseline.get_config())
     config.data.update(
-        path="data/openewld/dataset/**/*.mxl",
-        chord_part=data.CHORD_SYMBOLS,
-        windows="sliding",
-        Tx=32,
-        stride=4,
+        path="data/openewld/dataset/**/*.mxl", chord_part=data.CHORD_SYMBOLS, Tx=32, stride=4
     )
-    config.data.start = placeholder(float)  # whole pieces
-    config.data.end = placeholder(float)
-    config.data.split_seed = 0
-    config.data.split_by = "path"
-    config.data.valid_fraction = 0.05  # of the pieces; train gets the rest
-    config.data.test_fraction = 0.05
-    config.data.min_count = 2
-
-    config.n_a = 256
-    config.layers = 2
-    config.dropout = 0.3
-    config.init = "flax"
-    config.lr = 2e-3
-    config.decay = 0.0
-    config.batch_size = 64
     config.epochs = 40
-    config.epochs_per_call = 1  # the validation NLL after each epoch, the best checkpoint kept
     return config

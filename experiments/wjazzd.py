@@ -18,26 +18,24 @@ from experiments import baseline
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = baseline.get_config()
-    config.data.update(path="data/wjazzd", windows="sliding", Tx=64, stride=16)
-    config.data.start = placeholder(float)  # the WJazzD reader reads whole solos
-    config.data.end = placeholder(float)
+    config = split_by_piece(baseline.get_config())
+    config.data.update(path="data/wjazzd", Tx=64, stride=16)
     config.data.reader = "wjazzd"
     config.data.solos = "*"  # a glob of solo names, e.g. "JohnColtrane_*"
+    config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64
+    config.epochs = 60  # 3,000 steps
+    return config
+
+
+def split_by_piece(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """`config` (the baseline's) for a corpus of whole pieces split by piece, and a model sized
+    for it: 2 layers of 256 with dropout, validated after each epoch (the best kept)."""
+    config.data.update(windows="sliding", start=placeholder(float), end=placeholder(float))
     config.data.split_seed = 0
-    config.data.split_by = "path"  # each solo on its own; "performer": a player's solos together
+    config.data.split_by = "path"  # each piece on its own; "performer" (WJazzD): a player's
     config.data.valid_fraction = 0.05  # of the pieces; train gets the rest
     config.data.test_fraction = 0.05
     config.data.min_count = 2
-    config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64
-
-    config.n_a = 256
-    config.layers = 2
-    config.dropout = 0.3
-    config.init = "flax"
-    config.lr = 2e-3
-    config.decay = 0.0
-    config.batch_size = 64
-    config.epochs = 60  # 3,000 steps
-    config.epochs_per_call = 1  # the validation NLL after each, the best checkpoint kept
+    config.update(n_a=256, layers=2, dropout=0.3, init="flax", lr=2e-3, decay=0.0, batch_size=64)
+    config.epochs_per_call = 1  # the validation NLL after each call, the best checkpoint kept
     return config

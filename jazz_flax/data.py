@@ -7,8 +7,12 @@
 `data_config.path` is a file, a folder (its music files) or a glob. A piece's chords come from a
 chord part or from the chord symbols of a lead sheet (`chord_part="symbols"`); each token has the
 features of the chord sounding at its onset (`chord_vector`: 12 pitch classes, then 12 roots).
+With `data_config.split_seed`, a `SplitCorpus`: whole pieces in train/valid/test, the vocabulary
+the training split's (with `<unk>`); `data_config.reader = "wjazzd"` reads the Weimar Jazz Database
+(`jazz_flax/wjazzd.py`).
 
-`python -m jazz_flax.data summary [--midi PATH] [--json]` prints the corpus' shapes.
+`python -m jazz_flax.data summary [--midi PATH | --config EXPERIMENT] [--json]` prints the corpus'
+shapes (with --config also its splits and, for WJazzD, what reading left out).
 """
 
 from __future__ import annotations
