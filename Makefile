@@ -6,9 +6,9 @@ EXP    ?= baseline
 ARGS   ?=
 SWEEP  ?= hidden_size
 MIDI   := data/original_metheny.mid
-DATA   := $(if $(filter leadsheets,$(EXP)),leadsheets,data)  # the target that provides EXP's data
+DATA   := $(if $(filter leadsheets wjazzd openewld,$(EXP)),$(EXP),data)  # the target that provides EXP's data
 
-.PHONY: help install data leadsheets test lint summary train generate fuzz
+.PHONY: help install data leadsheets wjazzd openewld test lint summary train generate fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,6 +20,12 @@ install:  ## create .venv and install jazz_flax (editable) with the dev extras
 
 data:  ## download the Metheny MIDI into data/ (sha256-checked; skipped when present)
 	$(PY) -m jazz_flax.download
+
+wjazzd:  ## download the Weimar Jazz Database's 912 CSV files into data/wjazzd (sha256-checked, resumable)
+	$(PY) -m jazz_flax.download wjazzd
+
+openewld:  ## download OpenEWLD's 502 lead sheets into data/openewld (sha256-checked, resumable)
+	$(PY) -m jazz_flax.download openewld
 
 leadsheets:  ## copy the lead sheets music21 ships with into data/leadsheets (no download)
 	$(PY) -m experiments.leadsheets

@@ -7,18 +7,24 @@
 `data_config.path` is a file, a folder (its music files) or a glob. A piece's chords come from a
 chord part or from the chord symbols of a lead sheet (`chord_part="symbols"`); each token has the
 features of the chord sounding at its onset (`chord_vector`: 12 pitch classes, then 12 roots).
+With `data_config.split_seed`, a `SplitCorpus`: whole pieces in train/valid/test, the vocabulary
+the training split's (with `<unk>`); `data_config.reader = "wjazzd"` reads the Weimar Jazz Database
+(`jazz_flax/wjazzd.py`).
 
-`python -m jazz_flax.data summary [--midi PATH] [--json]` prints the corpus' shapes.
+`python -m jazz_flax.data summary [--midi PATH | --config EXPERIMENT] [--json]` prints the corpus'
+shapes (with --config also its splits and, for WJazzD, what reading left out).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import fnmatch
 import functools
 import glob
 import hashlib
 import json
+import math
 import os
 import sys
 import time
@@ -42,6 +48,8 @@ from jazz_flax.files import atomic_write
 from jazz_flax.grammar import notebook
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
+UNK = "<unk>"  # the value of tokens outside a vocabulary built with a min_count
+SPLITS = ("train", "valid", "test")
 BEATS_PER_MEASURE = 4
 PIPELINE_VERSION = 4  # bump when parsing changes: it invalidates every cache entry
 MUSIC_SUFFIXES = (".mid", ".midi", ".xml", ".mxl", ".musicxml")
@@ -123,20 +131,36 @@ class Vocabulary:
     def _index(self) -> dict[str, int]:
         return {value: i for i, value in enumerate(self.values)}
 
+    @classmethod
+    def from_counts(cls, tokens: Iterable[str], min_count: int) -> Vocabulary:
+        """The tokens seen at least `min_count` times, and UNK for the others."""
+        counts = collections.Counter(tokens)
+        return cls(tuple(sorted({t for t, n in counts.items() if n >= min_count} | {UNK})))
+
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
-        """int32 ids of `tokens`; a token outside the vocabulary raises ValueError naming it."""
+        """int32 ids of `tokens`; a token outside the vocabulary is UNK's id when the vocabulary
+        has UNK, else a ValueError naming it."""
+        index, unknown = self._index, self._index.get(UNK)
         try:
-            return np.array([self._index[t] for t in tokens], dtype=np.int32)
+            return np.array(
+                [index.get(t, unknown) if unknown is not None else index[t] for t in tokens],
+                np.int32,
+            )
         except KeyError as e:
             raise ValueError(f"token {e.args[0]!r} is not in the vocabulary") from None
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.values[int(i)] for i in ids]
 
+    def playable(self, ids: Iterable[int]) -> list[str]:
+        """`decode`, without UNK: the tokens a solo can be made of."""
+        return [token for token in self.decode(ids) if token != UNK]
+
     @functools.cached_property
     def durations(self) -> np.ndarray:
-        """float32 (V,): each value's duration in beats (v2's exactly, not to three decimals)."""
-        durations = [grammar.Token.parse(v).duration for v in self.values]
+        """float32 (V,): each value's duration in beats (v2's exactly, not to three decimals;
+        UNK's 0)."""
+        durations = [0.0 if v == UNK else grammar.Token.parse(v).duration for v in self.values]
         if self.grammar == "v2":
             durations = grammar.v2.prune_durations(durations, rng=None)
         return np.array(durations, np.float32)
@@ -162,10 +186,17 @@ class Vocabulary:
 
 def chord_vector(chord: grammar.Chord) -> np.ndarray:
     """float32 (CHORD_FEATURES,): the chord's pitch classes (multi-hot), then its root (one-hot)."""
-    theory = chord.harmony  # computed once per distinct chord
+    return _chord_vector(chord.pitches).copy()
+
+
+@functools.cache  # once per distinct chord; not `chord.harmony`, whose scale is slow to derive
+def _chord_vector(pitches: tuple[str, ...]) -> np.ndarray:
+    from music21 import chord as m21chord
+
+    chord = m21chord.Chord(list(pitches))
     vector = np.zeros(CHORD_FEATURES, np.float32)
-    vector[sorted(theory.pitch_classes["C"])] = 1.0
-    vector[12 + theory.root] = 1.0
+    vector[sorted({p.pitchClass for p in chord.pitches})] = 1.0
+    vector[12 + chord.root().pitchClass] = 1.0
     return vector
 
 
@@ -324,6 +355,108 @@ class Corpus:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class SplitCorpus(Corpus):
+    """A corpus split by piece into SPLITS; the vocabulary is the training split's.
+
+    Training tokens seen fewer than `min_count` times, and tokens of the other splits outside the
+    vocabulary, are UNK. `split()` gives the training segments and the test split's, so that
+    training and `evaluate` use the test split as they use held-out measures.
+    """
+
+    indices: Mapping[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+    min_count: int = 1
+
+    @classmethod
+    def from_config(cls, corpus: Corpus, data_config: ml_collections.ConfigDict) -> SplitCorpus:
+        keys = [piece.source[_split_key(data_config, piece)] for piece in corpus.pieces]
+        valid, test = (
+            data_config.get("valid_fraction", 0.05),
+            data_config.get("test_fraction", 0.05),
+        )
+        indices = split_indices(keys, data_config.split_seed, valid, test)
+        return cls(corpus.pieces, indices, data_config.get("min_count", 1))
+
+    def pieces_of(self, split: str) -> list[Piece]:
+        return [self.pieces[i] for i in self.indices[split]]
+
+    def tokens_of(self, split: str) -> list[str]:
+        return [token for piece in self.pieces_of(split) for token in piece.tokens]
+
+    @functools.cached_property
+    def vocab(self) -> Vocabulary:
+        return Vocabulary.from_counts(self.tokens_of("train"), self.min_count)
+
+    @functools.cached_property
+    def segments(self) -> tuple[Segment, ...]:
+        """Each piece's ids (UNK for those outside the vocabulary) and chord features."""
+        return tuple(Segment(self.vocab.encode(p.tokens), p.chord_features) for p in self.pieces)
+
+    def segments_of(self, split: str) -> list[Segment]:
+        return [self.segments[i] for i in self.indices[split]]
+
+    def oov_rate(self, split: str) -> float:
+        """The share of the split's tokens that are UNK."""
+        ids = np.concatenate([s.ids for s in self.segments_of(split)] or [np.zeros(0, np.int32)])
+        return float(np.mean(ids == self.vocab.encode([UNK])[0])) if len(ids) else math.nan
+
+    def split(self, holdout_measures: int = 0) -> tuple[list[Segment], list[Segment]]:
+        """(training segments, test segments): the splits replace held-out measures."""
+        if holdout_measures:
+            raise JazzFlaxError(
+                "a corpus split by piece holds out whole pieces, not measures",
+                hint="use --config.data.holdout_measures=0",
+            )
+        return self.segments_of("train"), self.segments_of("test")
+
+
+def default_changes(corpus: Corpus) -> Corpus:
+    """What a solo is improvised over when no chords are given: the corpus' pieces; of a corpus
+    split by piece, its first test piece (the whole corpus would be hours of music)."""
+    if isinstance(corpus, SplitCorpus):
+        return Corpus(tuple(corpus.pieces_of("test")[:1]))
+    return corpus
+
+
+def _split_key(data_config: ml_collections.ConfigDict, piece: Piece) -> str:
+    """The source field that keeps pieces together in one split: "path" (each piece on its
+    own) or e.g. "performer"."""
+    key = data_config.get("split_by", "path")
+    if key not in piece.source:
+        raise JazzFlaxError(
+            f"split_by={key!r}: the pieces do not say it", hint=f"use one of {sorted(piece.source)}"
+        )
+    return key
+
+
+def split_indices(
+    keys: Sequence[str], seed: int, valid: float = 0.05, test: float = 0.05
+) -> dict[str, tuple[int, ...]]:
+    """Indices of the pieces in each of SPLITS; pieces with the same key go to the same split.
+
+    The distinct keys are shuffled by `seed`; test, then valid, take keys until they hold their
+    fraction of the pieces (at least one key each), train the rest. Deterministic in `seed`.
+    """
+    if not (0 < valid and 0 < test and valid + test < 1):
+        raise JazzFlaxError(
+            f"valid_fraction={valid} and test_fraction={test} must be > 0 and leave some to train"
+        )
+    groups = sorted(set(keys))
+    order = [groups[i] for i in np.random.default_rng(seed).permutation(len(groups))]
+    members = collections.defaultdict(list)
+    for index, key in enumerate(keys):
+        members[key].append(index)
+    chosen, taken = {}, 0
+    for split, fraction in (("test", test), ("valid", valid)):
+        want, held = fraction * len(keys), []
+        while order[taken:] and (not held or len(held) < want):
+            held += members[order[taken]]
+            taken += 1
+        chosen[split] = tuple(sorted(held))
+    chosen["train"] = tuple(sorted(i for key in order[taken:] for i in members[key]))
+    return {split: chosen[split] for split in SPLITS}
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading files, the cache
 
@@ -353,6 +486,18 @@ def load_corpus(
 
 
 def load_corpus_from_config(data_config: ml_collections.ConfigDict) -> Corpus:
+    """The corpus `data_config` names; a SplitCorpus when it sets `split_seed`."""
+    corpus = _read_corpus(data_config)
+    if data_config.get("split_seed") is None:
+        return corpus
+    return SplitCorpus.from_config(corpus, data_config)
+
+
+def _read_corpus(data_config: ml_collections.ConfigDict) -> Corpus:
+    if data_config.get("reader") == "wjazzd":
+        from jazz_flax import wjazzd
+
+        return wjazzd.load_from_config(data_config).corpus
     parts = data_config.get("parts")  # absent from the configs of older checkpoints
     return load_corpus(
         data_config.path,
@@ -432,7 +577,7 @@ def load_piece(path: Path, options: dict, cache_dir: str | os.PathLike | None = 
         return cached
     piece = parse_file(path, **options)
     piece.source.update(sha256=sha256)
-    _write_cache(entry, json.dumps(piece.to_json()))
+    write_cache_payload(entry, json.dumps(piece.to_json()))
     return piece
 
 
@@ -449,8 +594,18 @@ def _cache_entry(cache_dir, sha256: str, options: dict) -> Path:
     return Path(cache_dir or cache_root()) / f"corpus-{name}.json"
 
 
-def _write_cache(entry: Path, payload: str) -> None:
-    """Stores a cache entry; a cache that cannot be written is an optimisation lost: one warning."""
+def _read_cache(entry: Path) -> Piece | None:
+    """The cached piece, or None when the entry is missing or does not check out."""
+    payload = read_cache_payload(entry)
+    try:
+        return None if payload is None else Piece.from_json(json.loads(payload), cache_hit=True)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def write_cache_payload(entry: Path, payload: str) -> None:
+    """Writes the JSON text `payload` to the cache `entry` with its checksum; a cache that cannot
+    be written is an optimisation lost: one warning."""
     checksum = hashlib.sha256(payload.encode()).hexdigest()
     try:
         atomic_write(entry, json.dumps({"checksum": checksum, "corpus": payload}))
@@ -459,14 +614,14 @@ def _write_cache(entry: Path, payload: str) -> None:
         warn_once(f"cannot write {entry.parent}: {reason}; going on without the corpus cache")
 
 
-def _read_cache(entry: Path) -> Piece | None:
-    """The cached piece, or None when the entry is missing or does not check out."""
+def read_cache_payload(entry: Path) -> str | None:
+    """The text `write_cache_payload` wrote, or None when missing or not checking out."""
     try:
         wrapper = json.loads(entry.read_text())
         payload = wrapper["corpus"]
-        if hashlib.sha256(payload.encode()).hexdigest() != wrapper["checksum"]:
-            return None
-        return Piece.from_json(json.loads(payload), cache_hit=True)
+        return (
+            payload if hashlib.sha256(payload.encode()).hexdigest() == wrapper["checksum"] else None
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -756,7 +911,8 @@ def _check_length(ids: np.ndarray, Tx: int, needed: int) -> None:
 
 def summary(corpus: Corpus, data_config: ml_collections.ConfigDict) -> dict:
     """Shapes of the corpus and of its windows in the notebook's one-hot layout."""
-    windows = segment_windows(corpus.segments, data_config)
+    training = corpus.split(0)[0] if isinstance(corpus, SplitCorpus) else corpus.segments
+    windows = segment_windows(training, data_config)
     m, Tx = windows.x.shape
     n_values = len(corpus.vocab)
     return dict(
@@ -767,6 +923,50 @@ def summary(corpus: Corpus, data_config: ml_collections.ConfigDict) -> dict:
         Y_shape=[Tx, m, n_values],
         cache_hit=corpus.cache_hit,
     )
+
+
+def split_summary(corpus: SplitCorpus) -> dict:
+    """Pieces, measures, tokens and OOV rate of each split, and the vocabulary's size."""
+    splits = {
+        name: dict(
+            pieces=len(corpus.indices[name]),
+            measures=sum(len(p.measures) for p in corpus.pieces_of(name)),
+            tokens=len(corpus.tokens_of(name)),
+            oov_rate=round(corpus.oov_rate(name), 5),
+        )
+        for name in SPLITS
+    }
+    return dict(splits=splits, vocabulary=len(corpus.vocab), min_count=corpus.min_count)
+
+
+def load_config_file(path: str | os.PathLike) -> ml_collections.ConfigDict:
+    """`get_config()` of an experiment file, e.g. experiments/wjazzd.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    if spec is None or not Path(path).is_file():
+        raise JazzFlaxError(f"no experiment file {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
+def experiment_summary(data_config: ml_collections.ConfigDict) -> dict:
+    """The summary of an experiment's corpus: `summary`, its splits', and the reader's counts."""
+    reading = None
+    if data_config.get("reader") == "wjazzd":
+        from jazz_flax import wjazzd
+
+        reading = wjazzd.load_from_config(data_config)
+    corpus = load_corpus_from_config(data_config) if reading is None else reading.corpus
+    if data_config.get("split_seed") is not None:
+        corpus = SplitCorpus.from_config(corpus, data_config)
+    info = summary(corpus, data_config)
+    if isinstance(corpus, SplitCorpus):
+        info.update(split_summary(corpus))
+    if reading is not None:
+        info.update(reading.report())
+    return info
 
 
 def _offset(text: str) -> float | None:
@@ -786,6 +986,7 @@ def main(argv: list[str] | None = None) -> None:
     cmd.add_argument("--end", type=_offset, default=defaults.end, help="a number or 'none'")
     cmd.add_argument("--windows", default=defaults.windows, help="notebook or sliding")
     cmd.add_argument("--grammar", default=defaults.grammar, choices=grammar.GRAMMARS)
+    cmd.add_argument("--config", help="an experiment file: its corpus (the options above aside)")
     cmd.add_argument("--json", action="store_true", help="print one JSON object")
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
@@ -802,8 +1003,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     with one_line_errors(args.debug):
         began = time.perf_counter()
-        corpus = load_corpus_from_config(data_config)
-        info = summary(corpus, data_config)
+        if args.config:
+            info = experiment_summary(load_config_file(args.config).data)
+        else:
+            info = summary(load_corpus_from_config(data_config), data_config)
         info["load_seconds"] = round(time.perf_counter() - began, 3)
     if args.json:
         print(json.dumps(info))

@@ -131,6 +131,66 @@ def heldout_scores(model, params, held: Sequence[data.Segment], Tx: int) -> dict
 
 
 # ---------------------------------------------------------------------------------------------
+# Baselines: n-gram models fitted on the training segments, scored on the same tokens
+
+
+def baseline_nlls(
+    train: Sequence[np.ndarray], test: Sequence[np.ndarray], n_values: int
+) -> dict[str, float]:
+    """Mean NLL (nats/token) of the `test` segments' tokens under three models fitted on `train`:
+
+    * uniform: ln n_values;
+    * unigram: add-one (Laplace) estimates;
+    * bigram: Witten-Bell interpolation with that unigram, λ(v) = c(v) / (c(v) + T(v)) where
+      c(v) counts the tokens after v and T(v) their distinct values; each segment's first token
+      follows a start context of its own (as the model's EMPTY input).
+    """
+    counts = np.bincount(np.concatenate(train), minlength=n_values)
+    unigram = (counts + 1) / (counts.sum() + n_values)
+    tokens = np.concatenate(test)
+    bigram = _witten_bell(_pairs(train, n_values), _pairs(test, n_values), unigram, n_values)
+    return dict(
+        uniform=math.log(n_values),
+        unigram=float(-np.log(unigram[tokens]).mean()),
+        bigram=float(-np.log(bigram).mean()),
+    )
+
+
+def _pairs(segments: Sequence[np.ndarray], n_values: int) -> np.ndarray:
+    """(n, 2) int64: (previous token, token) of every token, `n_values` as the start context."""
+    return np.concatenate(
+        [np.stack([np.concatenate([[n_values], s[:-1]]), s], axis=1) for s in segments if len(s)]
+    ).astype(np.int64)
+
+
+def _witten_bell(train: np.ndarray, test: np.ndarray, unigram: np.ndarray, n_values: int):
+    """The interpolated bigram's probability of each pair of `test`."""
+    codes, pair_counts = np.unique(train[:, 0] * (n_values + 1) + train[:, 1], return_counts=True)
+    context_counts = np.bincount(train[:, 0], minlength=n_values + 1)
+    distinct = np.bincount(codes // (n_values + 1), minlength=n_values + 1)
+    previous, token = test[:, 0], test[:, 1]
+    code = previous * (n_values + 1) + token
+    at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
+    seen = np.where(codes[at] == code, pair_counts[at], 0)
+    c, t = context_counts[previous], distinct[previous]
+    weight = np.divide(c, c + t, out=np.zeros(len(c)), where=c > 0)
+    maximum_likelihood = np.divide(seen, c, out=np.zeros(len(c)), where=c > 0)
+    return weight * maximum_likelihood + (1 - weight) * unigram[token]
+
+
+def scores_on_test_split(model, params, corpus: data.SplitCorpus, Tx: int) -> dict:
+    """The test split's tokens, OOV rate, the model's scores and the baselines' NLL."""
+    train, test = corpus.split(0)
+    ids = [segment.ids for segment in test]
+    baselines = baseline_nlls([s.ids for s in train], ids, len(corpus.vocab))
+    return dict(
+        **heldout_scores(model, params, test, Tx),
+        oov_rate=corpus.oov_rate("test"),
+        baselines=baselines,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Musical metrics of generated solos
 
 
@@ -155,7 +215,7 @@ def generated_solos(model, params, vocab: data.Vocabulary, chords, eval_config) 
     ).ids
     return [
         generate.solo_from_measures(
-            generate.cut_into_measures(vocab.decode(row), n_measures, rng, vocab.rules),
+            generate.cut_into_measures(vocab.playable(row), n_measures, rng, vocab.rules),
             chords,
             rng,
             rules=vocab.rules,
@@ -192,9 +252,10 @@ def evaluate(
         raise JazzFlaxError(f"solos must be ≥ 1, got {eval_config.solos}")
     model = train.make_model(config, len(corpus.vocab))
     _, held = corpus.split(config.data.holdout_measures)
-    reference = generate.corpus_solo(corpus)
-    solos = generated_solos(model, params, corpus.vocab, corpus.chords, eval_config)
-    return dict(
+    solo = data.default_changes(corpus)  # the solo the generated ones are compared with
+    reference = generate.corpus_solo(solo)
+    solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config)
+    result = dict(
         heldout=dict(
             measures=config.data.holdout_measures,
             **heldout_scores(model, params, held, config.data.Tx),
@@ -203,6 +264,9 @@ def evaluate(
         training_solo=metrics.musical_metrics(reference, reference),
         eval=eval_config.to_dict(),
     )
+    if isinstance(corpus, data.SplitCorpus):
+        result["test"] = scores_on_test_split(model, params, corpus, config.data.Tx)
+    return result
 
 
 def evaluate_run(workdir: str | Path, eval_config: ml_collections.ConfigDict | None = None) -> dict:
@@ -259,7 +323,15 @@ def dumps(value) -> str:
 def table(result: dict) -> str:
     """The held-out scores, then each musical metric of the solos beside the training solo's."""
     heldout, solos = result["heldout"], result["eval"]["solos"]
-    if heldout["tokens"]:
+    if "test" in result:
+        test, baselines = result["test"], result["test"]["baselines"]
+        lines = [
+            f"test split: {test['tokens']} tokens (OOV {test['oov_rate']:.2%})   "
+            f"NLL {test['nll']:.3f} nats/token   perplexity {test['perplexity']:.2f}   "
+            f"accuracy {test['accuracy']:.3f}",
+            "baselines (NLL): " + "   ".join(f"{k} {v:.3f}" for k, v in baselines.items()),
+        ]
+    elif heldout["tokens"]:
         lines = [
             f"held-out: {heldout['measures']} measures, {heldout['tokens']} tokens   "
             f"NLL {heldout['nll']:.3f} nats/token   perplexity {heldout['perplexity']:.2f}   "

@@ -118,7 +118,10 @@ def improvise(
     renderer = render.find_renderer(rendering.soundfont)  # a missing soundfont fails first
     checkpoint = train.load_checkpoint(workdir)
     given = chords is not None
-    changes = parse_chords(chords) if given else train.checkpoint_corpus(checkpoint).chords
+    if given:
+        changes = parse_chords(chords)
+    else:  # the training piece's; of a corpus split by piece, its first test piece's
+        changes = data.default_changes(train.checkpoint_corpus(checkpoint)).chords
     changes = tuple(changes) * choruses
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
     check_model(model, mode, len(changes))
@@ -233,7 +236,7 @@ def sample_tokens(
         **over_chords(model, vocab, measure_chords),
         **options,
     )
-    return [vocab.decode(row) for row in found.ids], found.log_probs
+    return [vocab.playable(row) for row in found.ids], found.log_probs
 
 
 def sample_ids(model, params, key, *, batch: int, beam: Beam | None, **options) -> Sampled:

@@ -44,6 +44,7 @@ from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import DJModel, count_params, init_params
 
 REFERENCE = {"epoch_1": 129.9, "epoch_100": 9.2}  # the notebook's printed losses
+BEST = "best"  # the run directory's folder of the checkpoint with the lowest validation NLL
 EPOCHS_PER_CALL = 10  # epochs per jit call; progress, metrics and checkpoint come between calls
 CHECKPOINT = "checkpoint.msgpack"
 CHECKPOINT_FORMAT = 2  # 2: an envelope with the sha256 of the checkpoint, which holds no history
@@ -126,13 +127,19 @@ def sequence_loss(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> 
 
 
 def epoch_batches(
-    key: jax.Array, windows: data.Windows, batch_size: int, with_chords: bool = True
+    key: jax.Array,
+    windows: data.Windows,
+    batch_size: int,
+    with_chords: bool = True,
+    per_epoch: int | None = None,
 ) -> Batches:
     """The windows shuffled into batches; the last one filled up with weight-0 rows. Without
-    chords (for a model that does not read them), Batches.chords is None."""
-    m = windows.x.shape[0]
+    chords (for a model that does not read them), Batches.chords is None. With `per_epoch`, the
+    first `per_epoch` windows of the shuffle only (`data.windows_per_epoch`)."""
+    m = epoch_windows(windows.x.shape[0], per_epoch)
     n_batches = math.ceil(m / batch_size)
-    order = jnp.zeros(n_batches * batch_size, jnp.int32).at[:m].set(jax.random.permutation(key, m))
+    shuffled = jax.random.permutation(key, windows.x.shape[0])[:m]
+    order = jnp.zeros(n_batches * batch_size, jnp.int32).at[:m].set(shuffled)
     rows = order.reshape(n_batches, batch_size)
     real = np.arange(n_batches * batch_size).reshape(n_batches, batch_size) < m
     weights = real / real.sum(axis=1, keepdims=True)  # numpy: constants, no reduction in the step
@@ -158,9 +165,20 @@ def train_step(state: TrainState, batch: Batches, key: jax.Array, mesh=None):
     return state.apply_gradients(grads=grads), loss
 
 
-@functools.partial(jax.jit, static_argnames=("batch_size", "mesh"), donate_argnums=0)
+def epoch_windows(n_windows: int, per_epoch: int | None) -> int:
+    """How many windows an epoch trains on: all, or `per_epoch` of them if fewer."""
+    return min(n_windows, per_epoch or n_windows)
+
+
+@functools.partial(jax.jit, static_argnames=("batch_size", "mesh", "per_epoch"), donate_argnums=0)
 def train_epochs(
-    state, windows: data.Windows, epochs: jax.Array, key: jax.Array, batch_size: int, mesh=None
+    state,
+    windows: data.Windows,
+    epochs: jax.Array,
+    key: jax.Array,
+    batch_size: int,
+    mesh=None,
+    per_epoch: int | None = None,
 ):
     """Trains the epochs numbered `epochs` (K,); returns the state and their losses (K,).
 
@@ -169,7 +187,8 @@ def train_epochs(
 
     def epoch(state, number):
         shuffle_key, dropout_key = jax.random.split(jax.random.fold_in(key, number))
-        batches = epoch_batches(shuffle_key, windows, batch_size, state.chord_features > 0)
+        chords = state.chord_features > 0
+        batches = epoch_batches(shuffle_key, windows, batch_size, chords, per_epoch)
         batch_keys = jax.random.split(dropout_key, batches.x.shape[0])
         state, losses = jax.lax.scan(
             lambda state, args: train_step(state, *args, mesh=mesh), state, (batches, batch_keys)
@@ -200,6 +219,7 @@ class Run(NamedTuple):
     vocab: data.Vocabulary
     state: TrainState
     history: list[dict]  # one row per epoch already trained: epoch, loss, lr, seconds
+    valid: data.Windows | None = None  # a corpus split by piece: its validation split
 
 
 def _kept(workdir: Path | None, saved: int) -> str:
@@ -272,12 +292,13 @@ def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | N
     """Loads the corpus and builds a fresh state, or the checkpoint's when `config.resume`."""
     corpus = data.load_corpus_from_config(config.data)
     windows = training_windows(config, corpus)
+    valid = validation_windows(config, corpus)
     state = create_state(config, make_model(config, len(corpus.vocab)), key)
     if not config.resume:
-        return Run(windows, corpus.vocab, state, [])
+        return Run(windows, corpus.vocab, state, [], valid)
     if workdir is None:
         raise JazzFlaxError("resuming needs the run directory", hint="pass workdir")
-    return Run(windows, corpus.vocab, *restore(workdir, state, corpus.vocab, config))
+    return Run(windows, corpus.vocab, *restore(workdir, state, corpus.vocab, config), valid)
 
 
 class EpochRunner:
@@ -290,7 +311,13 @@ class EpochRunner:
     """
 
     def __init__(
-        self, windows: data.Windows, key: jax.Array, batch_size: int, stacked=False, mesh=None
+        self,
+        windows: data.Windows,
+        key: jax.Array,
+        batch_size: int,
+        stacked=False,
+        mesh=None,
+        per_epoch: int | None = None,
     ):
         self.mesh = mesh
         self.devices = 1 if mesh is None else mesh.size
@@ -298,6 +325,7 @@ class EpochRunner:
         self.key = key
         self.function = train_epochs_stacked if stacked else train_epochs
         self.options = dict(batch_size=batch_size) | (dict(mesh=mesh) if mesh else {})
+        self.options |= dict(per_epoch=per_epoch) if per_epoch else {}
         self.compiled = {}
         self.compile_seconds = self.train_seconds = 0.0
         self.epochs_run = 0
@@ -340,7 +368,8 @@ def _train(config: ml_collections.ConfigDict, workdir: Path | None):
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
     run = prepare(config, init_key, workdir)
     mesh = parallel.make_mesh(config.devices, config.batch_size)
-    runner = EpochRunner(run.windows, train_key, config.batch_size, mesh=mesh)
+    per_epoch = config.data.get("windows_per_epoch")
+    runner = EpochRunner(run.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch)
     state, history = run.state, list(run.history)
     print(
         f"training {count_params(state.params):,} parameters on {len(run.windows.x)} windows "
@@ -351,9 +380,10 @@ def _train(config: ml_collections.ConfigDict, workdir: Path | None):
     saved = len(history)  # the epochs the checkpoint in `workdir` holds
     written = None  # the epochs this process has written to metrics.jsonl; None: nothing yet
     try:
-        for first in range(len(history), config.epochs, EPOCHS_PER_CALL):
+        per_call = config.get("epochs_per_call", EPOCHS_PER_CALL)
+        for first in range(len(history), config.epochs, per_call):
             interrupts.check()  # one a library swallowed stops the run here
-            epochs = np.arange(first, min(first + EPOCHS_PER_CALL, config.epochs))
+            epochs = np.arange(first, min(first + per_call, config.epochs))
             state, losses, seconds = runner(state, epochs)
             if not np.all(np.isfinite(losses)):
                 raise JazzFlaxError(
@@ -361,13 +391,16 @@ def _train(config: ml_collections.ConfigDict, workdir: Path | None):
                     + _kept(workdir, saved),
                     hint="lower --config.lr",
                 )
-            history += history_rows(config, len(run.windows.x), epochs, losses, seconds)
+            trained = epoch_windows(len(run.windows.x), per_epoch)
+            history += history_rows(config, trained, epochs, losses, seconds)
             row = history[-1]
             print(
                 f"epoch {row['epoch']:4d}/{config.epochs}  loss {row['loss']:8.3f}  "
                 f"lr {row['lr']:.5f}  ({seconds:.3f} s)",
                 flush=True,
             )
+            if run.valid is not None:
+                validate(state, run, history, workdir, config)
             if workdir is not None:
                 if written is None:
                     start_writing(workdir, config)
@@ -396,6 +429,38 @@ def start_writing(workdir: Path, config: ml_collections.ConfigDict) -> None:
     atomic_write(workdir / "config.json", config.to_json(indent=2) + "\n")
     for name in STALE:
         (workdir / name).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: a corpus split by piece scores its validation split between calls
+
+
+def validation_windows(config: ml_collections.ConfigDict, corpus: data.Corpus):
+    """The validation split's windows of Tx tokens side by side (stride Tx: each token once, a
+    solo's last tokens short of a window left out); None for a corpus not split by piece."""
+    if not isinstance(corpus, data.SplitCorpus) or not corpus.indices["valid"]:
+        return None
+    Tx = config.data.Tx
+    side_by_side = ml_collections.ConfigDict(dict(windows="sliding", Tx=Tx, stride=Tx))
+    return data.segment_windows(corpus.segments_of("valid"), side_by_side)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _window_nll(apply_fn, params, windows: data.Windows, with_chords: bool) -> jax.Array:
+    chords = windows.chords if with_chords else None
+    log_probs = jax.nn.log_softmax(apply_fn({"params": params}, windows.x, chords))
+    return -jnp.take_along_axis(log_probs, windows.y[..., None], axis=-1).mean()
+
+
+def validate(state, run: Run, history: list[dict], workdir: Path | None, config) -> None:
+    """Adds the validation NLL to the last row of `history`; a run directory keeps the state of
+    the lowest one so far in BEST (a run directory of its own: evaluate or generate from it)."""
+    nll = float(_window_nll(state.apply_fn, state.params, run.valid, state.chord_features > 0))
+    best = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
+    history[-1]["valid_nll"] = nll
+    print(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < best)}", flush=True)
+    if workdir is not None and nll < best:
+        save(workdir / BEST, state, history, run.vocab, config)
 
 
 def history_rows(config, n_windows: int, epochs, losses, seconds: float) -> list[dict]:

@@ -118,7 +118,12 @@ def element_type(element: m21note.GeneralNote, chord: Chord) -> str:
 
 def interval_range(previous: m21note.Note, current: m21note.Note) -> str:
     """`<UP,DOWN>`: the interval previous -> current, plus and minus a minor third."""
-    step = m21interval.Interval(noteStart=previous, noteEnd=current)
+    return _interval_range(previous.nameWithOctave, current.nameWithOctave)
+
+
+@functools.cache  # music21 intervals are slow; a corpus of 200k notes has a few thousand pairs
+def _interval_range(previous: str, current: str) -> str:
+    step = m21interval.Interval(noteStart=m21note.Note(previous), noteEnd=m21note.Note(current))
     up = m21interval.add([step, "m3"])
     down = m21interval.subtract([step, "m3"])
     return f"<{up.directedName},{down.directedName}>"

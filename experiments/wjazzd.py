@@ -1,0 +1,41 @@
+"""The Weimar Jazz Database: 456 solos by 78 players, split by solo, a 2×256 LSTM with dropout.
+
+`make wjazzd` downloads the solos into data/wjazzd/ (CI copies them); `jazz_flax/wjazzd.py` reads
+them (the solos in 3/4 or with odd bars, and those without chords, are left out and counted).
+Solos go to train/valid/test (90/5/5) by `data.split_seed`, or whole performers with
+`--config.data.split_by=performer`; the vocabulary is the training split's tokens seen at least
+`data.min_count` times, the others are `<unk>`. Training windows slide within each solo.
+
+    make wjazzd
+    python -m jazz_flax.data summary --config experiments/wjazzd.py --json
+    make train EXP=wjazzd && make evaluate EXP=wjazzd
+"""
+
+import ml_collections
+from ml_collections.config_dict import placeholder
+
+from experiments import baseline
+
+
+def get_config() -> ml_collections.ConfigDict:
+    config = split_by_piece(baseline.get_config())
+    config.data.update(path="data/wjazzd", Tx=64, stride=16)
+    config.data.reader = "wjazzd"
+    config.data.solos = "*"  # a glob of solo names, e.g. "JohnColtrane_*"
+    config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64
+    config.epochs = 60  # 3,000 steps
+    return config
+
+
+def split_by_piece(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """`config` (the baseline's) for a corpus of whole pieces split by piece, and a model sized
+    for it: 2 layers of 256 with dropout, validated after each epoch (the best kept)."""
+    config.data.update(windows="sliding", start=placeholder(float), end=placeholder(float))
+    config.data.split_seed = 0
+    config.data.split_by = "path"  # each piece on its own; "performer" (WJazzD): a player's
+    config.data.valid_fraction = 0.05  # of the pieces; train gets the rest
+    config.data.test_fraction = 0.05
+    config.data.min_count = 2
+    config.update(n_a=256, layers=2, dropout=0.3, init="flax", lr=2e-3, decay=0.0, batch_size=64)
+    config.epochs_per_call = 1  # the validation NLL after each call, the best checkpoint kept
+    return config

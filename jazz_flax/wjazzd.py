@@ -1,0 +1,507 @@
+"""The Weimar Jazz Database (WJazzD): each solo's melody and beat track as a `data.Piece`.
+
+    mcsv_melody/<solo>.csv ─┐ notes at (bar, beat, tatum/division), durations in seconds
+                            ├─ read_solo ──▶ Piece: grammar tokens, chords and notes per measure
+    mcsv_beat/<solo>_beattrack.csv ─┘ the chord symbol under every beat (Jazzomat notation)
+
+Policies (counted in `Reading`, reported by `python -m jazz_flax.data summary`):
+* Measures are the bars from a solo's first note to its last, in the beat track's order (a bar
+  number that comes again later starts a new measure). A solo with a bar of another length than
+  4 beats among them (3/4, 1/4, 5/4 … bars: 25 solos of the shared copy) is left out whole. A pickup
+  or a short bar at either end of a 4/4 solo (the beat track starts or stops inside it) is read as
+  a whole 4/4 measure: its missing beats are rests.
+* Metrical positions come from bar, beat, tatum and division, snapped to the 1/12-beat GRID (a
+  position of a division that does not divide 12 is `snapped`); durations from the seconds over the
+  note's local beat duration, rounded to GRID (at least one step). The line is monophonic: a note
+  sounds until the next onset or the bar line at the latest (`shortened`); of two notes snapped to
+  one position the first is `dropped`; a gap shorter than MIN_REST after a note is articulation:
+  the note is `held` to the next onset (or the bar line); longer gaps become rests.
+* Chords: the beat track's symbol of each beat, consecutive equal ones merged into one change.
+  `NC` (no chord) continues the chord before it, or before the first chord the solo's first one (a
+  line over a break is heard against the harmony around it); a solo without any chord is left out.
+* Tokens come from `grammar.parse_measure`, the entry point `data.parse_file` uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import collections.abc
+import concurrent.futures
+import csv
+import dataclasses
+import fnmatch
+import functools
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import ml_collections
+import numpy as np
+from music21 import note as m21note
+from music21 import pitch as m21pitch
+
+from jazz_flax import data, grammar
+from jazz_flax.errors import JazzFlaxError
+
+FOLDER = Path("data/wjazzd")
+MELODY, BEATS = "mcsv_melody", "mcsv_beat"
+GRID = 12  # positions and durations in twelfths of a beat: sixteenths and triplets
+MIN_REST = 3  # grid steps: a shorter silence between two notes is articulation, not a rest
+METER = data.BEATS_PER_MEASURE
+NO_CHORD = "NC"
+REST = -1  # the pitch of a rest in a Melody's rows
+Row = tuple[int, int, "int | None"]  # a note or rest: onset and length in grid steps, MIDI pitch
+READER_VERSION = 2  # bump when reading changes: it invalidates the cached corpora
+
+
+# ---------------------------------------------------------------------------------------------
+# Chord symbols (Jazzomat notation): root, triad, seventh, extensions, optional /bass
+
+ROOTS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+ACCIDENTALS = {"": 0, "b": -1, "#": 1}
+TRIADS = {  # semitones above the root
+    "": (4, 7),
+    "-": (3, 7),
+    "+": (4, 8),
+    "o": (3, 6),
+    "sus": (5, 7),
+    "m7b5": (3, 6, 10),  # half-diminished: its seventh is part of the name
+}
+SEVENTHS = {"": (), "6": (9,), "7": (10,), "j7": (11,)}
+DIMINISHED_SEVENTH = 9  # `o7`: the seventh of a diminished triad is diminished
+ALTERED = (4, 10, 13, 15, 18, 20)  # `7alt`: 3, b7, b9, #9, #11 (b5), b13; no fifth
+EXTENSIONS = {"9": 14, "9b": 13, "9#": 15, "11": 17, "11#": 18, "13": 21, "13b": 20}
+_SYMBOL = re.compile(
+    r"(?P<root>[A-G][b#]?)(?P<triad>m7b5|-|\+|o|sus)?(?P<seventh>j7|7alt|7|6)?"
+    r"(?P<extensions>(?:(?:9|11|13)[b#]?)*)(?:/(?P<bass>[A-G][b#]?))?"
+)
+_EXTENSION = re.compile(r"(?:9|11|13)[b#]?")
+
+
+def pitch_class(name: str) -> int:
+    """`Bb` -> 10, `F#` -> 6."""
+    return (ROOTS[name[0]] + ACCIDENTALS[name[1:]]) % 12
+
+
+@functools.cache
+def chord_midi(symbol: str) -> tuple[int, ...] | None:
+    """MIDI pitches of a Jazzomat chord symbol, root in octave 3 (a /bass below it); None for
+    NC or a symbol the tables do not cover."""
+    match = _SYMBOL.fullmatch(symbol)
+    if match is None:
+        return None
+    triad, seventh = match["triad"] or "", match["seventh"] or ""
+    if seventh == "7alt":
+        intervals = ALTERED if triad == "" else None
+    else:
+        sevenths = (DIMINISHED_SEVENTH,) if (triad, seventh) == ("o", "7") else SEVENTHS[seventh]
+        intervals = TRIADS[triad] + sevenths
+    if intervals is None:
+        return None
+    extensions = tuple(EXTENSIONS[e] for e in _EXTENSION.findall(match["extensions"]))
+    root = 48 + pitch_class(match["root"])
+    bass = (36 + pitch_class(match["bass"]),) if match["bass"] else ()
+    return (*bass, root, *(root + i for i in intervals + extensions))
+
+
+def parse_chord(symbol: str, offset: float, where: str) -> grammar.Chord:
+    """The grammar chord of a Jazzomat symbol, e.g. `Ab79b` (A♭7♭9) or `F-7/Bb`.
+
+    Pitches are spelt as music21 spells MIDI numbers, as the melody's are. An unknown symbol is a
+    JazzFlaxError naming it and `where` it was found.
+    """
+    midi = chord_midi(symbol)
+    if midi is None:
+        raise JazzFlaxError(
+            f"unknown chord symbol {symbol!r} in {where}",
+            hint="WJazzD symbols are root, quality (- + o sus m7b5), 6/7/j7/7alt, 9 11 13 "
+            "with b or #, /bass",
+        )
+    return grammar.Chord(offset, tuple(_pitch_name(m) for m in midi))
+
+
+@functools.cache
+def _pitch_name(midi: int) -> str:
+    return m21pitch.Pitch(midi=midi).nameWithOctave
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading one solo
+
+
+@dataclasses.dataclass
+class Bar:
+    """A bar of the beat track: its number, its beats' count and each beat's chord symbol."""
+
+    number: int
+    period: int
+    symbols: dict[int, str]  # beat (1-based) -> symbol
+    notes: list[dict] = dataclasses.field(default_factory=list)  # melody rows
+
+
+@dataclasses.dataclass
+class Counts:
+    """What reading changed, summed over the solos read."""
+
+    notes: int = 0
+    snapped: int = 0  # positions not on the grid
+    shortened: int = 0  # durations cut at the next onset or the bar line
+    dropped: int = 0  # notes snapped onto the position of the next one
+    held: int = 0  # notes held over a gap shorter than MIN_REST before the next
+
+    def add(self, other: Counts) -> None:
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+
+class LeftOut(Exception):
+    """A solo the corpus leaves out, and why (one of REASONS)."""
+
+
+REASONS = ("time signature", "no chords")
+
+
+def solo_paths(folder: Path, name: str) -> tuple[Path, Path]:
+    """(melody CSV, beat track CSV) of the solo `name`, e.g. `JohnColtrane_GiantSteps-1_FINAL`."""
+    return folder / MELODY / f"{name}.csv", folder / BEATS / f"{name}_beattrack.csv"
+
+
+def read_solo(melody_path: Path, beats_path: Path) -> tuple[data.Piece, Counts]:
+    """The Piece of one solo and what reading it changed; raises LeftOut for a solo the corpus
+    leaves out (see the module's policies)."""
+    bars = _bars(_rows(beats_path))
+    _assign_notes(bars, _rows(melody_path), melody_path)
+    bars = _played(bars)
+    if any(bar.period != METER for bar in bars):
+        raise LeftOut(REASONS[0])
+    chords = _measure_chords(bars, beats_path)
+    counts = Counts()
+    melody = [_line(bar.notes, counts) for bar in bars]
+    measures = tokenize([_elements(rows) for rows in melody], chords)
+    name = solo_name(melody_path)
+    source = dict(
+        path=str(melody_path), beats=str(beats_path), solo=name, performer=performer(name)
+    )
+    return data.Piece(measures, tuple(chords), Melody.from_measures(melody), source), counts
+
+
+def tokenize(elements: Sequence[Sequence], chords: Sequence) -> tuple[tuple[str, ...], ...]:
+    """Each measure's grammar tokens from its music21 elements and chords (offsets from its
+    start): `grammar.parse_measure`, as `data.parse_file` tokenises. The one place a grammar
+    choice (`data.grammar`) is to be routed to."""
+    return tuple(
+        tuple(grammar.parse_measure(measure, measure_chords, 0.0))
+        for measure, measure_chords in zip(elements, chords, strict=True)
+    )
+
+
+def solo_name(melody_path: Path) -> str:
+    return Path(melody_path).stem
+
+
+def performer(solo: str) -> str:
+    """`JohnColtrane_GiantSteps-1_FINAL` -> `JohnColtrane`."""
+    return solo.split("_", 1)[0]
+
+
+def _rows(path: Path) -> list[dict]:
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except OSError as e:
+        raise JazzFlaxError(f"cannot read {path}: {e.strerror}", hint="`make wjazzd`") from None
+
+
+def _bars(rows: Sequence[dict]) -> list[Bar]:
+    """The beat track's bars in order; a bar number seen again after another starts a new bar."""
+    bars: list[Bar] = []
+    for row in rows:
+        number, beat = int(row["bar"]), int(row["beat"])
+        if not bars or bars[-1].number != number or beat in bars[-1].symbols:
+            bars.append(Bar(number, int(row["period"]), {}))
+        bars[-1].symbols[beat] = row["chord"].strip()
+    return bars
+
+
+def _assign_notes(bars: list[Bar], notes: Sequence[dict], where: Path) -> None:
+    """Each note joins the first bar of its number at or after the previous note's bar."""
+    index = 0
+    for row in notes:
+        number = int(row["bar"])
+        while index < len(bars) and bars[index].number != number:
+            index += 1
+        if index == len(bars):
+            raise JazzFlaxError(f"{where}: a note in bar {number}, which the beat track lacks")
+        bars[index].notes.append(row)
+
+
+def _played(bars: list[Bar]) -> list[Bar]:
+    """The bars from the first with a note to the last with one."""
+    played = [i for i, bar in enumerate(bars) if bar.notes]
+    return bars[played[0] : played[-1] + 1] if played else []
+
+
+def _measure_chords(bars: Sequence[Bar], where: Path) -> list[tuple[grammar.Chord, ...]]:
+    """Each bar's chord changes, offsets in beats from its start; NC continues the chord before
+    (the solo's first before any)."""
+    symbols = [s for bar in bars for s in bar.symbols.values() if s != NO_CHORD]
+    if not symbols:
+        raise LeftOut(REASONS[1])
+    held, result = symbols[0], []
+    for bar in bars:
+        changes: list[tuple[float, str]] = []
+        for beat, symbol in sorted(bar.symbols.items()):
+            held = held if symbol == NO_CHORD else symbol
+            if not changes or changes[-1][1] != held:
+                changes.append((0.0 if not changes else float(beat - 1), held))
+        changes = changes or [(0.0, held)]
+        result.append(tuple(parse_chord(s, offset, str(where)) for offset, s in changes))
+    return result
+
+
+def _line(notes: Sequence[dict], counts: Counts) -> list[Row]:
+    """A bar's notes as a monophonic line on the grid, rests (pitch None) in the gaps."""
+    onsets = [_position(row, counts) for row in notes]
+    rows, end = [], 0
+    for i, note in enumerate(notes):
+        onset, length = onsets[i], _length(note)
+        limit = onsets[i + 1] if i + 1 < len(onsets) else METER * GRID
+        if limit <= onset:
+            counts.dropped += 1
+            continue
+        if rows and 0 < onset - end < MIN_REST:  # articulation, not a rest: hold the note
+            counts.held += 1
+            rows[-1] = (rows[-1][0], onset - rows[-1][0], rows[-1][2])
+        elif onset > end:
+            rows.append((end, onset - end, None))
+        end = min(onset + length, limit)
+        counts.shortened += end < onset + length
+        rows.append((onset, end - onset, int(note["pitch"])))
+    if METER * GRID - end >= MIN_REST or not rows:
+        rows.append((end, METER * GRID - end, None))
+    elif end < METER * GRID:
+        rows[-1] = (rows[-1][0], METER * GRID - rows[-1][0], rows[-1][2])
+    counts.notes += len(notes)
+    return rows
+
+
+def _position(row: dict, counts: Counts) -> int:
+    """The note's position in the bar, in grid steps (snapped when off the grid)."""
+    beat, tatum, division = int(row["beat"]), int(row["tatum"]), int(row["division"])
+    exact = (beat - 1 + (tatum - 1) / division) * GRID
+    counts.snapped += not math.isclose(exact, round(exact), abs_tol=1e-6)
+    return min(round(exact), METER * GRID - 1)
+
+
+def _length(row: dict) -> int:
+    """The note's duration in grid steps: seconds over the local beat's, at least one step."""
+    return max(1, round(float(row["duration"]) / float(row["beat_duration"]) * GRID))
+
+
+def _elements(rows: Sequence[Row]) -> list[m21note.GeneralNote]:
+    """music21 notes and rests of a bar's rows, offsets from its start (as parse_measure reads)."""
+    elements = []
+    for onset, length, pitch in rows:
+        if pitch is None:
+            element = m21note.Rest(quarterLength=length / GRID)
+        else:
+            element = m21note.Note(pitch, quarterLength=length / GRID)
+        element.offset = onset / GRID
+        elements.append(element)
+    return elements
+
+
+class Melody(collections.abc.Sequence):
+    """A solo's notes per measure, kept as one array of grid rows until a measure's
+    `grammar.Event`s are asked for: a warm corpus loads without building its 270k events."""
+
+    def __init__(self, rows: np.ndarray, starts: np.ndarray):
+        self.rows = rows  # int16 (n, 3): onset, length (grid steps), MIDI pitch or REST
+        self.starts = starts  # int32 (measures + 1): where each measure's rows begin
+
+    @classmethod
+    def from_measures(cls, measures: Sequence[Sequence[Row]]) -> Melody:
+        rows = [(o, n, REST if p is None else p) for m in measures for o, n, p in m]
+        starts = np.cumsum([0, *map(len, measures)], dtype=np.int32)
+        return cls(np.array(rows, np.int16).reshape(-1, 3), starts)
+
+    def to_json(self) -> dict:
+        return dict(rows=_b64(self.rows), starts=_b64(self.starts))
+
+    @classmethod
+    def from_json(cls, raw: dict) -> Melody:
+        return cls(_array(raw["rows"], np.int16).reshape(-1, 3), _array(raw["starts"], np.int32))
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        index = range(len(self))[index]  # an IndexError out of range, as a tuple's
+        rows = self.rows[self.starts[index] : self.starts[index + 1]].tolist()
+        return tuple(
+            grammar.Event(o / GRID, n / GRID, None if p == REST else p) for o, n, p in rows
+        )
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, collections.abc.Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode()
+
+
+def _array(text: str, dtype) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype).copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus: every solo, read in parallel once, then from the cache
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """The corpus read from a WJazzD folder, the solos it left out and what reading changed."""
+
+    corpus: data.Corpus
+    left_out: dict[str, str]  # solo -> reason (REASONS)
+    counts: Counts
+
+    def report(self) -> dict:
+        """The counts of what reading changed and left out, for `data summary`."""
+        reasons = collections.Counter(self.left_out.values())
+        return dict(left_out=dict(reasons), left_out_solos=sorted(self.left_out)) | dict(
+            notes=dataclasses.asdict(self.counts)
+        )
+
+    def to_json(self) -> str:
+        """Compact JSON: tokens and chords as indices into tables, melodies as grid rows."""
+        values = sorted({t for piece in self.corpus.pieces for m in piece.measures for t in m})
+        chords = {c for piece in self.corpus.pieces for m in piece.chords for c in m}
+        chords = sorted(chords, key=lambda c: (c.offset, c.pitches))
+        value_ids, chord_ids = _index(values), _index(chords)
+        pieces = [
+            dict(
+                measures=[[value_ids[t] for t in m] for m in piece.measures],
+                chords=[[chord_ids[c] for c in m] for m in piece.chords],
+                melody=piece.melody.to_json(),
+                source=piece.source,
+            )
+            for piece in self.corpus.pieces
+        ]
+        tables = dict(values=values, chords=[[c.offset, list(c.pitches)] for c in chords])
+        counts = dataclasses.asdict(self.counts)
+        return json.dumps(dict(tables, pieces=pieces, left_out=self.left_out, counts=counts))
+
+    @classmethod
+    def from_json(cls, text: str) -> Reading:
+        raw = json.loads(text)
+        values = raw["values"]
+        chords = [grammar.Chord(offset, tuple(pitches)) for offset, pitches in raw["chords"]]
+        pieces = tuple(
+            data.Piece(
+                tuple(tuple(values[i] for i in m) for m in piece["measures"]),
+                tuple(tuple(chords[i] for i in m) for m in piece["chords"]),
+                Melody.from_json(piece["melody"]),
+                piece["source"],
+                cache_hit=True,
+            )
+            for piece in raw["pieces"]
+        )
+        return cls(data.Corpus(pieces), raw["left_out"], Counts(**raw["counts"]))
+
+
+def _index(items: Sequence) -> dict:
+    return {item: i for i, item in enumerate(items)}
+
+
+def solo_names(folder: Path, pattern: str = "*") -> list[str]:
+    """The solos of `folder` whose names match the glob `pattern`, sorted."""
+    melodies = sorted(p.stem for p in (Path(folder) / MELODY).glob("*.csv"))
+    if not melodies:
+        raise JazzFlaxError(
+            f"no WJazzD solos in {folder}/{MELODY}",
+            hint="`make wjazzd` downloads them (or put the folder there by hand)",
+        )
+    names = [name for name in melodies if fnmatch.fnmatchcase(name, pattern)]
+    if not names:
+        raise JazzFlaxError(f"no WJazzD solo in {folder} matches {pattern!r}")
+    return names
+
+
+def load(
+    folder: str | os.PathLike = FOLDER,
+    solos: str = "*",
+    cache_dir: str | os.PathLike | None = None,
+    jobs: int = 1,
+) -> Reading:
+    """The solos of `folder` matching `solos`, from the cache when their files are unchanged.
+
+    A cold read parses them in `jobs` processes. One is the default: most of a cold read is
+    music21 deriving each distinct chord's scale (`grammar.harmony`), which every process would
+    do again for the chords it meets (experiments/bench_wjazzd.py measures both).
+    """
+    folder = Path(folder)
+    names = solo_names(folder, solos)
+    paths = [solo_paths(folder, name) for name in names]
+    digest = hashlib.sha256()
+    for path in (p for pair in paths for p in pair):
+        digest.update(path.read_bytes() if path.is_file() else b"missing")
+    options = dict(reader="wjazzd", reader_version=READER_VERSION, solos=names)
+    entry = data._cache_entry(cache_dir, digest.hexdigest(), options)
+    cached = data.read_cache_payload(entry)
+    if cached is not None:
+        return Reading.from_json(cached)
+    reading = _read_all(paths, jobs)
+    data.write_cache_payload(entry, reading.to_json())
+    return reading
+
+
+def load_from_config(data_config: ml_collections.ConfigDict) -> Reading:
+    grammar_name = data_config.get("grammar", "notebook")
+    if grammar_name != "notebook":  # rather than tokens of another grammar than asked for
+        raise JazzFlaxError(
+            f"the WJazzD reader tokenises with the notebook grammar, not {grammar_name!r} yet",
+            hint="route data.grammar through wjazzd.tokenize (and into its cache key)",
+        )
+    return load(data_config.path, data_config.get("solos", "*"))
+
+
+def _read_all(paths: Sequence[tuple[Path, Path]], jobs: int) -> Reading:
+    jobs = min(jobs, len(paths))
+    if jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=_spawn()) as pool:
+            results = list(pool.map(_read_or_leave_out, paths, chunksize=4))
+    else:
+        results = [_read_or_leave_out(pair) for pair in paths]
+    pieces, left_out, counts = [], {}, Counts()
+    for (melody, _), (piece, solo_counts, reason) in zip(paths, results, strict=True):
+        if reason:
+            left_out[solo_name(melody)] = reason
+        else:
+            pieces.append(piece)
+            counts.add(solo_counts)
+    return Reading(data.Corpus(tuple(pieces)), left_out, counts)
+
+
+def _read_or_leave_out(pair: tuple[Path, Path]) -> tuple[data.Piece | None, Counts | None, str]:
+    try:
+        return (*read_solo(*pair), "")
+    except LeftOut as e:
+        return None, None, str(e)
+
+
+def _spawn():
+    """Fresh worker processes: forking one that runs JAX's threads can deadlock."""
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn")

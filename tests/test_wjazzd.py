@@ -1,0 +1,222 @@
+"""The WJazzD reader on small CSVs written here, and on the real corpus in data/wjazzd."""
+
+import csv
+import math
+from pathlib import Path
+
+import ml_collections
+import pytest
+
+from jazz_flax import data, grammar, wjazzd
+from jazz_flax.errors import JazzFlaxError
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "wjazzd"
+BEAT = 0.5  # seconds per beat in the written solos (120 bpm)
+
+# The beat track, (bar, beat, period, chord): a pickup bar (beats 3-4 only), a change inside bar 1,
+# NC in bar 2, bar 2's number repeated, then bar 3.
+BEATS = (
+    [(0, 3, 4, "NC"), (0, 4, 4, "NC")]
+    + [(1, b, 4, "C7" if b < 3 else "F7") for b in range(1, 5)]
+    + [(2, b, 4, "NC") for b in range(1, 5)]
+    + [(2, b, 4, "Bb-7") for b in range(1, 5)]
+    + [(3, b, 4, "Ebj7") for b in range(1, 5)]
+)
+# The melody, (bar, beat, tatum, division, beats long, pitch): two pickup eighths, a triplet, …
+NOTES = [
+    (0, 4, 1, 2, 0.5, 67),
+    (0, 4, 2, 2, 0.5, 69),
+    (1, 1, 1, 3, 1 / 3, 60),
+    (1, 1, 2, 3, 1 / 3, 64),
+    (1, 1, 3, 3, 1 / 3, 67),
+    (1, 3, 1, 1, 0.98, 65),  # a quarter played a hair short, rounded to the grid
+    (2, 1, 1, 1, 2.0, 70),
+    (2, 1, 1, 1, 1.0, 62),  # in the second bar numbered 2
+    (3, 1, 1, 5, 1.0, 63),  # tatum 1 of 5: on the grid
+    (3, 2, 2, 5, 0.2, 65),  # tatum 2 of 5: at 1.2 beats, snapped to 14 twelfths
+]
+
+
+def write_solo(folder: Path, name: str, beats=BEATS, notes=NOTES) -> tuple[Path, Path]:
+    melody, track = wjazzd.solo_paths(folder, name)
+    melody.parent.mkdir(parents=True, exist_ok=True)
+    track.parent.mkdir(parents=True, exist_ok=True)
+    with open(track, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["onset", "bar", "beat", "period", "signature", "chord"])
+        for i, (bar, beat, period, chord) in enumerate(beats):
+            writer.writerow([i * BEAT, bar, beat, period, f"'{period}/4'", chord])
+    with open(melody, "w", newline="") as f:
+        writer = csv.writer(f)
+        columns = ["onset", "duration", "division", "bar", "beat", "tatum", "beat_duration"]
+        writer.writerow([*columns, "pitch", "chord"])
+        for i, (bar, beat, tatum, division, beats_long, pitch) in enumerate(notes):
+            row = [i, beats_long * BEAT, division, bar, beat, tatum, BEAT, pitch, ""]
+            writer.writerow(row)
+    return melody, track
+
+
+@pytest.fixture(scope="module")
+def solo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wjazzd")
+    return wjazzd.read_solo(*write_solo(folder, "Someone_Tune_FINAL"))
+
+
+def durations(measure) -> list[float]:
+    return [grammar.Token.parse(token).duration for token in measure]
+
+
+def test_measures_follow_the_beat_track_a_repeated_bar_number_starting_a_new_one(solo):
+    piece, _ = solo
+    assert len(piece.measures) == 5  # pickup, 1, 2, 2 again, 3
+    assert piece.source["solo"] == "Someone_Tune_FINAL"
+    for measure in piece.measures:
+        assert math.isclose(sum(durations(measure)), 4.0, abs_tol=0.01)
+
+
+def test_a_pickup_bar_is_a_whole_measure_with_rests_before_its_notes(solo):
+    piece, _ = solo
+    assert durations(piece.measures[0]) == [3.0, 0.5, 0.5]
+    assert piece.measures[0][0] == "R,3.000"
+    assert [e.pitch for e in piece.melody[0]] == [None, 67, 69]
+
+
+def test_a_triplet_keeps_its_positions_and_a_short_note_leaves_a_rest(solo):
+    piece, _ = solo
+    assert [t.split(",")[1] for t in piece.measures[1]] == [
+        "0.333",
+        "0.333",
+        "0.333",
+        "1.000",  # the rest to beat 3
+        "1.000",  # 0.98 beats, rounded to the grid
+        "1.000",  # the rest to the bar line
+    ]
+    assert [e.offset for e in piece.melody[1]][:4] == pytest.approx([0, 1 / 3, 2 / 3, 1.0])
+
+
+def test_chords_change_inside_a_bar_and_nc_continues_the_chord_before(solo):
+    piece, _ = solo
+    offsets = [[c.offset for c in measure] for measure in piece.chords]
+    assert offsets == [[0.0], [0.0, 2.0], [0.0], [0.0], [0.0]]
+    c7, f7 = wjazzd.parse_chord("C7", 0, ""), wjazzd.parse_chord("F7", 0, "")
+    assert piece.chords[0][0].pitches == c7.pitches  # NC before any chord: the first one
+    assert piece.chords[1][1].pitches == f7.pitches
+    assert piece.chords[2][0].pitches == f7.pitches  # NC: F7 continues
+    assert piece.chords[3][0].pitches == wjazzd.parse_chord("Bb-7", 0, "").pitches
+
+
+def test_off_grid_positions_are_snapped_and_counted(solo):
+    piece, counts = solo
+    assert counts.notes == len(NOTES) and counts.snapped == 1
+    assert [e.offset for e in piece.melody[4] if e.pitch] == pytest.approx([0.0, 14 / 12])
+    assert counts.held == 1  # the gap of 2 twelfths before it is articulation
+
+
+def test_a_short_gap_is_articulation_the_note_is_held(tmp_path):
+    notes = [(1, 1, 1, 2, 0.4, 60), (1, 1, 2, 2, 0.5, 62)]  # 0.4 of 0.5 beats: a 1/12 gap
+    piece, counts = wjazzd.read_solo(*write_solo(tmp_path, "A_B_FINAL", BEATS[2:6], notes))
+    assert counts.held == 1
+    assert durations(piece.measures[0])[:2] == [0.5, 0.5]
+
+
+def test_other_time_signatures_and_solos_without_chords_are_left_out_with_a_count(tmp_path):
+    three = [(1, b, 3, "C7") for b in (1, 2, 3)] + [(2, b, 4, "F7") for b in (1, 2, 3, 4)]
+    notes = [(1, 1, 1, 1, 1.0, 60), (2, 1, 1, 1, 1.0, 60)]
+    write_solo(tmp_path, "Waltz_Player_FINAL", three, notes)
+    write_solo(tmp_path, "Free_Player_FINAL", [(1, b, 4, "NC") for b in (1, 2, 3, 4)], notes[:1])
+    write_solo(tmp_path, "Someone_Tune_FINAL")
+    reading = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", jobs=1)
+    assert reading.left_out == {
+        "Free_Player_FINAL": "no chords",
+        "Waltz_Player_FINAL": "time signature",
+    }
+    assert [p.source["solo"] for p in reading.corpus.pieces] == ["Someone_Tune_FINAL"]
+
+
+def test_the_cache_gives_back_the_same_corpus(tmp_path):
+    write_solo(tmp_path, "Someone_Tune_FINAL")
+    cold = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", jobs=1)
+    warm = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", jobs=1)
+    assert not cold.corpus.cache_hit and warm.corpus.cache_hit
+    assert warm.corpus.pieces == cold.corpus.pieces
+    assert warm.counts == cold.counts
+    assert [list(p.melody) for p in warm.corpus.pieces] == [
+        list(p.melody) for p in cold.corpus.pieces
+    ]
+    melody = warm.corpus.pieces[0].melody
+    assert melody[-1] == melody[len(melody) - 1] and melody[1:3] == (melody[1], melody[2])
+    with pytest.raises(IndexError):
+        melody[len(melody)]
+
+
+def test_two_processes_read_the_same_corpus_as_one(tmp_path):
+    write_solo(tmp_path, "Someone_Tune_FINAL")
+    write_solo(tmp_path, "Other_Tune_FINAL", BEATS, NOTES[2:])
+    one = wjazzd.load(tmp_path, cache_dir=tmp_path / "one", jobs=1)
+    two = wjazzd.load(tmp_path, cache_dir=tmp_path / "two", jobs=2)
+    assert two.corpus.pieces == one.corpus.pieces and two.counts == one.counts
+
+
+def test_another_grammar_than_the_notebooks_is_refused_not_ignored(tmp_path):
+    config = ml_collections.ConfigDict(dict(path=str(tmp_path), grammar="v2"))
+    with pytest.raises(JazzFlaxError, match="'v2'"):
+        wjazzd.load_from_config(config)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "pitch_classes"),
+    [
+        ("Bb6", {10, 2, 5, 7}),
+        ("C-7", {0, 3, 7, 10}),
+        ("Fj7", {5, 9, 0, 4}),
+        ("F7alt", {5, 9, 3, 6, 8, 11, 1}),
+        ("Ab79b", {8, 0, 3, 6, 9}),
+        ("Dm7b5", {2, 5, 8, 0}),
+        ("Co7", {0, 3, 6, 9}),
+        ("Gsus7913", {7, 0, 2, 5, 9, 4}),
+        ("F-7/Bb", {10, 5, 8, 0, 3}),
+        ("E+", {4, 8, 0}),
+    ],
+)
+def test_chord_symbols_parse_by_the_tables(symbol, pitch_classes):
+    midi = wjazzd.chord_midi(symbol)
+    assert {m % 12 for m in midi} == pitch_classes
+
+
+def test_an_unknown_chord_symbol_names_itself_and_its_file():
+    with pytest.raises(JazzFlaxError, match=r"'Cmaj7' in solo_beattrack.csv"):
+        wjazzd.parse_chord("Cmaj7", 0.0, "solo_beattrack.csv")
+
+
+# ---------------------------------------------------------------------------------------------
+# The real corpus (CI copies it from ../shared/data/wjazzd)
+
+
+@pytest.fixture(scope="module")
+def real():
+    if not (REAL / wjazzd.MELODY).is_dir():
+        pytest.skip(f"{REAL} is absent: run `make wjazzd` (CI copies it from ../shared/data)")
+    return REAL
+
+
+def test_every_chord_symbol_of_the_real_beat_tracks_parses(real):
+    symbols = set()
+    for track in (real / wjazzd.BEATS).glob("*.csv"):
+        with open(track, newline="") as f:
+            symbols.update(row["chord"] for row in csv.DictReader(f))
+    symbols.discard(wjazzd.NO_CHORD)
+    assert len(symbols) > 400
+    unparsed = [s for s in symbols if wjazzd.chord_midi(s) is None]
+    assert unparsed == []
+
+
+def test_real_solos_read_into_measures_of_four_beats(real, tmp_path):
+    reading = wjazzd.load(real, "ArtPepper_*", cache_dir=tmp_path, jobs=1)
+    assert len(reading.corpus.pieces) + len(reading.left_out) == 6
+    for piece in reading.corpus.pieces:
+        assert len(piece.measures) == len(piece.chords) == len(piece.melody)
+        for measure, events in zip(piece.measures, piece.melody, strict=True):
+            assert math.isclose(sum(durations(measure)), 4.0, abs_tol=0.02)
+            assert len(measure) == len(events)
+    assert reading.counts.notes > 2000
+    assert isinstance(reading.corpus, data.Corpus) and len(reading.corpus.vocab) > 100
