@@ -187,9 +187,8 @@ def finished(run: Run, eval_settings: ml_collections.ConfigDict) -> Result | Non
         rows = [json.loads(line) for line in (run.workdir / METRICS).read_text().splitlines()]
     except (OSError, ValueError):
         return None
-    same = summary.get("config") == _plain(run.config) and summary.get("eval") == _plain(
-        eval_settings
-    )
+    saved = train.with_defaults(summary.get("config", {}))  # settings added since: defaults
+    same = saved == _plain(run.config) and summary.get("eval") == _plain(eval_settings)
     if not same or len(rows) != run.config.epochs:
         return None
     return Result(run, summary, np.array([row["loss"] for row in rows], float))

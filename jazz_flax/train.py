@@ -34,7 +34,8 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import data, parallel
+from jazz_flax import cells, data, losses, parallel
+from jazz_flax import model as model_lib
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import DJModel, count_params, init_params
@@ -47,9 +48,10 @@ HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a
 
 
 class TrainState(train_state.TrainState):
-    """Flax's train state, and whether its model takes each token's chord features."""
+    """Flax's train state, whether its model takes each token's chord features, and its loss."""
 
     chord_features: int = flax.struct.field(pytree_node=False, default=0)
+    loss: losses.Loss = flax.struct.field(pytree_node=False, default=losses.Loss())
 
 
 class Batches(NamedTuple):
@@ -106,16 +108,13 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
     )
 
 
-def sequence_loss(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> jax.Array:
-    """Σ over time of the weighted batch-mean cross-entropy; EMPTY targets add 0.
-
-    logits (T, B, V), targets int32 (T, B), weights (B,): each row's share of the batch (1/rows,
-    0 for padding). A share of the batch's rows gives its share of the loss, and the shares sum.
-    """
-    # one_hot(EMPTY) is all zeros, so an empty target adds 0; and unlike an integer-label lookup
-    # (whose gradient is a scatter) it differentiates into dense, fast code.
-    losses = optax.softmax_cross_entropy(logits, jax.nn.one_hot(targets, logits.shape[-1]))
-    return losses.sum(axis=0) @ weights
+def sequence_loss(
+    logits: jax.Array, targets: jax.Array, weights: jax.Array, loss=losses.Loss()
+) -> jax.Array:
+    """`loss` (the notebook's by default) of logits (T, B, V) for targets int32 (T, B), where
+    weights (B,) is each row's share of the batch (1/rows, 0 for padding); EMPTY targets add 0.
+    A share of the batch's rows gives its share of the loss, and the shares sum."""
+    return loss(logits, targets, losses.target_weights(targets, weights))
 
 
 def epoch_batches(
@@ -144,7 +143,7 @@ def train_step(state: TrainState, batch: Batches, key: jax.Array, mesh=None):
         logits = state.apply_fn(
             variables, batch.x, batch.chords, deterministic=False, time_major=True, rngs=rngs
         )
-        return sequence_loss(logits, batch.y, batch.weights)
+        return sequence_loss(logits, batch.y, batch.weights, state.loss)
 
     grad_fn = parallel.value_and_grad(loss_fn, mesh, BATCH_AXES)
     loss, grads = grad_fn(state.params, batch, key)
@@ -205,7 +204,15 @@ def _kept(workdir: Path | None, saved: int) -> str:
 def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
     """The model `config` describes; `condition_on_chords` feeds it each token's chord."""
     features = data.CHORD_FEATURES if config.get("condition_on_chords", False) else 0
-    return DJModel(n_values, config.n_a, config.layers, config.dropout, features)
+    settings = config.get("model", model_lib.default_config())
+    return DJModel(
+        n_values, config.n_a, config.layers, config.dropout, features, settings.cell, settings.embed
+    )
+
+
+def make_loss(config: ml_collections.ConfigDict) -> losses.Loss:
+    """The loss `config.loss` names, with its `label_smoothing`."""
+    return losses.Loss(config.get("loss", losses.DEFAULT), config.get("label_smoothing", 0.0))
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
@@ -213,6 +220,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     for key in ("epochs", "batch_size", "n_a", "layers"):
         if config[key] < 1:
             raise JazzFlaxError(f"{key} must be ≥ 1, got {config[key]}")
+    settings = config.get("model", model_lib.default_config())
+    cells.make(settings.cell, config.n_a)  # refuses an unknown cell, or settings it cannot honour
+    if settings.embed < 0:
+        raise JazzFlaxError(f"model.embed must be ≥ 0 (0: one-hot inputs), got {settings.embed}")
+    make_loss(config)
     if config.devices < 0:
         raise JazzFlaxError(f"devices must be ≥ 0 (0: all), got {config.devices}")
     if not 0 <= config.dropout < 1:
@@ -237,6 +249,7 @@ def create_state(
         step=0,
         apply_fn=model.apply,
         chord_features=model.chord_features,
+        loss=make_loss(config),
         params=params,
         tx=own if tx is None else tx,
         opt_state=own.init(params),
@@ -402,6 +415,46 @@ class Checkpoint(NamedTuple):
     raw: dict  # everything saved, the optimiser state and history included
 
 
+def defaults() -> dict:
+    """The settings that have defaults (`data.*`, `model.*`, the loss), as JSON reads them back.
+
+    A run saved before one of them existed behaved as its default does: `with_defaults` fills it
+    into the saved config, so the run still resumes, evaluates and counts as a finished sweep run.
+    """
+    return json.loads(
+        json.dumps(
+            dict(
+                data=data.default_config().to_dict(),
+                model=model_lib.default_config().to_dict(),
+                loss=losses.DEFAULT,
+                label_smoothing=0.0,
+            )
+        )
+    )
+
+
+def with_defaults(saved: dict, defaults_: dict | None = None) -> dict:
+    """A saved config (a dict) with each setting it lacks taken from `defaults()`."""
+    filled = dict(saved)
+    for key, default in (defaults() if defaults_ is None else defaults_).items():
+        if key not in filled:
+            filled[key] = default
+        elif isinstance(default, dict) and isinstance(filled[key], dict):
+            filled[key] = with_defaults(filled[key], default)
+    return filled
+
+
+def flat_settings(tree: dict, prefix: str = "") -> dict:
+    """A nested config dict as {dotted key: value}: {"data.Tx": 30, …}."""
+    items = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            items.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            items[f"{prefix}{key}"] = value
+    return items
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Reads a checkpoint written by `train` (a run directory or the file itself)."""
     path = Path(path)
@@ -414,7 +467,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     try:
         raw = flax.serialization.msgpack_restore(path.read_bytes())
         vocab = data.Vocabulary.from_json(raw["vocab"])
-        config = ml_collections.ConfigDict(json.loads(raw["config"]))
+        config = ml_collections.ConfigDict(with_defaults(json.loads(raw["config"])))
         return Checkpoint(raw["state"]["params"], vocab, config, int(raw["epoch"]), raw)
     except (ValueError, KeyError, TypeError) as e:
         raise JazzFlaxError(f"cannot read the checkpoint {path}: {e}") from None
@@ -435,7 +488,7 @@ def checkpoint_corpus(checkpoint: Checkpoint) -> data.Corpus:
 def restore(workdir: Path, state, vocab: data.Vocabulary, config):
     """(state, history) from the checkpoint in `workdir`, which must match `config` and `vocab`."""
     checkpoint = load_checkpoint(workdir)
-    saved, wanted = checkpoint.config.to_dict(), config.to_dict()
+    saved, wanted = (flat_settings(c.to_dict()) for c in (checkpoint.config, config))
     changed = [
         key for key in wanted if key not in RESUMABLE_CHANGES and saved.get(key) != wanted[key]
     ]
