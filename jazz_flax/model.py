@@ -1,7 +1,7 @@
 """The notebook's `djmodel` in Flax: stacked recurrent cells over token ids and a dense head.
 
     ids (B, T) ──one-hot (or nn.Embed), [chords]──▶ x (T, B, F)
-               ──per layer: the cell over time (`cells.over_time`: nn.scan), dropout──▶ h (T, B, n_a)
+               ──per layer: the cell over time (`cells.over_time`), dropout──▶ h (T, B, n_a)
                ──Dense──▶ logits (B, T, n_values)
 
 The cell is chosen by name (`config.model.cell`, see `cells.CELLS`): `lstm` (`nn.LSTMCell`, the

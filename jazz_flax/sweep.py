@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import functools
 import importlib.util
 import io
 import json
@@ -74,7 +75,7 @@ import numpy as np
 from jazz_flax import data, evaluate, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, write_figure
-from jazz_flax.model import count_params
+from jazz_flax.model import count_params, init_params
 
 TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled training program
 DEFINITION_KEYS = {"base", "base_name", "seeds", "points", "overrides", "eval", "vmap"}
@@ -209,11 +210,13 @@ def groups(pending: Sequence[Run]) -> list[list[Run]]:
 
 
 def cost(group: Sequence[Run], n_windows: int, n_values: int) -> float:
-    """Rough multiply-adds of training the group, to start the longest groups first."""
+    """Rough multiply-adds of training the group, to start the longest groups first: each
+    parameter is used about once per token, whatever the cell."""
     config = group[0].config
     rows = math.ceil(n_windows / config.batch_size) * config.batch_size
-    per_step = config.layers * 4 * config.n_a * (config.n_a + 1) + config.n_a * n_values
-    return len(group) * config.epochs * rows * config.data.Tx * per_step
+    init = functools.partial(init_params, train.make_model(config, n_values), scheme="flax")
+    per_token = sum(leaf.size for leaf in jax.tree.leaves(jax.eval_shape(init, jax.random.key(0))))
+    return len(group) * config.epochs * rows * config.data.Tx * per_token
 
 
 def train_group(group: Sequence[Run], corpus: data.Corpus, vmap: bool) -> tuple[list, float]:

@@ -51,7 +51,7 @@ class TrainState(train_state.TrainState):
     """Flax's train state, whether its model takes each token's chord features, and its loss."""
 
     chord_features: int = flax.struct.field(pytree_node=False, default=0)
-    loss: losses.Loss = flax.struct.field(pytree_node=False, default=losses.Loss())
+    loss: losses.Loss = flax.struct.field(pytree_node=False, default=losses.NOTEBOOK)
 
 
 class Batches(NamedTuple):
@@ -109,7 +109,7 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
 
 
 def sequence_loss(
-    logits: jax.Array, targets: jax.Array, weights: jax.Array, loss=losses.Loss()
+    logits: jax.Array, targets: jax.Array, weights: jax.Array, loss=losses.NOTEBOOK
 ) -> jax.Array:
     """`loss` (the notebook's by default) of logits (T, B, V) for targets int32 (T, B), where
     weights (B,) is each row's share of the batch (1/rows, 0 for padding); EMPTY targets add 0.

@@ -76,7 +76,9 @@ def test_parameter_count(cell):
 
 
 def test_the_notebook_model_has_45530_parameters():
-    keras, flax = (init_params(DJModel(n_values=90), jax.random.key(0), s) for s in ("keras", "flax"))
+    keras, flax = (
+        init_params(DJModel(n_values=90), jax.random.key(0), s) for s in ("keras", "flax")
+    )
     assert jax.tree.map(jnp.shape, keras) == jax.tree.map(jnp.shape, flax)
     assert count_params(keras) == 45_530
 
@@ -190,7 +192,7 @@ def test_chords_come_exactly_with_a_conditioned_model(chord_features, chords, me
 
 def kernels(cell_params: dict, prefix: str) -> jax.Array:
     """A cell's `prefix` (i: input, h: recurrent) kernels side by side, in Keras' gate order."""
-    names = sorted((k for k in cell_params if k[0] == prefix and "kernel" in cell_params[k]))
+    names = sorted(k for k in cell_params if k[0] == prefix and "kernel" in cell_params[k])
     names.sort(key=lambda name: "ifgorzn".index(name[1:]) if name[1:] else -1)
     return jnp.concatenate([cell_params[name]["kernel"] for name in names], axis=1)
 
@@ -217,7 +219,9 @@ class Elman(nn.RNNCellBase):
 
     @nn.compact
     def __call__(self, h, x):
-        h = jnp.tanh(nn.Dense(self.features, name="w_x")(x) + nn.Dense(self.features, name="w_h")(h))
+        h = jnp.tanh(
+            nn.Dense(self.features, name="w_x")(x) + nn.Dense(self.features, name="w_h")(h)
+        )
         return h, h
 
     @nn.nowrap
