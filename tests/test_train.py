@@ -270,3 +270,18 @@ def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(run_dir, 
     config.model.cell = "gru"
     with pytest.raises(JazzFlaxError, match=r"other settings \(model.cell\)"):
         train.train(config, workdir=old)
+
+
+def test_a_gru_run_over_chords_generates_and_evaluates(tiny, tmp_path):
+    """Another cell, another carry (one array), chord-conditioned: through the run directory."""
+    from jazz_flax import evaluate, generate
+
+    config = tiny.copy_and_resolve_references()
+    config.update(epochs=3, condition_on_chords=True)
+    config.model.cell = "gru"
+    config.data.holdout_measures = 1
+    train.train(config, workdir=tmp_path / "gru")
+    result = generate.generate(tmp_path / "gru", seed=1, output=tmp_path / "out")
+    assert len(result.tokens) == 4
+    scores = evaluate.evaluate_run(tmp_path / "gru", evaluate.default_config())
+    assert scores["config"]["model"]["cell"] == "gru" and scores["heldout"]["tokens"] > 0
