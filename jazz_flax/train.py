@@ -4,9 +4,10 @@
 
 Keras semantics kept under jit: per-epoch shuffling, batches of `batch_size` with the last one
 smaller (padded here with weight-0 rows), the epoch loss as the size-weighted mean of the batch
-losses, and the batch loss as the sum over time of the batch-mean cross-entropy — the number the
-notebook printed (129.9 at chance for 90 values). Every random choice derives from `config.seed` and
-the epoch number, so a resumed run repeats an uninterrupted one exactly.
+losses, and the batch loss `config.loss` (losses.py), by default the sum over time of the
+batch-mean cross-entropy — the number the notebook printed (129.9 at chance for 90 values).
+Every random choice derives from `config.seed` and the epoch number, so a resumed run repeats an
+uninterrupted one exactly.
 
 The learning rate and its decay live in the optimiser state (`scale_by_keras_decay`), so runs that
 differ only in them, or in the seed, share one compiled program (`sweep.py` relies on it).
