@@ -44,7 +44,7 @@ results["program"] = dict(
     one_window=re.search(rf"s32\[{config.data.Tx},1\]|\[{config.data.Tx},1,", program) is not None,
 )
 # every other cell, chord-conditioned, on 1 device and on 8: its first epochs' losses
-config.update(epochs=2, condition_on_chords=True)
+config.update(epochs=3, condition_on_chords=True)
 results["cells"] = {}
 for cell in cells.CELLS:
     config.model.cell = cell
@@ -91,10 +91,12 @@ def test_eight_devices_train_as_one(runs):
 
 
 def test_every_cell_trains_on_eight_devices_as_on_one(runs):
-    """With chords (lstm: above, unconditioned)."""
+    """With chords (lstm: above, unconditioned): the loss falls, and 8 devices give 1's losses."""
     for cell, losses in runs["cells"].items():
         if losses:
-            np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5, err_msg=cell)
+            one, eight = losses
+            assert one[-1] < one[0], cell
+            np.testing.assert_allclose(eight, one, rtol=1e-5, err_msg=cell)
     assert len(runs["cells"]) > 1
 
 

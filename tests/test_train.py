@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from experiments import baseline
-from jazz_flax import cells, data, parallel, train
+from jazz_flax import data, parallel, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.losses import Loss
 from jazz_flax.model import DJModel, count_params, init_params
@@ -234,15 +234,6 @@ def test_chord_conditioned_model_trains_on_its_windows_chords(conditioned_run, t
             for w in (windows, silent)
         ]
         assert (losses[0] != losses[1]) == conditioned
-
-
-@pytest.mark.parametrize("cell", list(cells.CELLS))
-def test_every_cell_trains(tiny, cell):
-    config = tiny.copy_and_resolve_references()
-    config.update(epochs=10, label_smoothing=0.1)
-    config.model.cell = cell
-    _, history = train.train(config)
-    assert losses(history)[-1] < 0.85 * losses(history)[0]
 
 
 def saved_before_the_new_keys(workdir: Path, tmp_path: Path) -> Path:
