@@ -12,6 +12,7 @@ Every figure is the median of `--repeats` (≥ 5) timed runs after a warm-up run
   sample    one greedy 50-token solo (batch 1), and tokens/s of batches of 1 … 4096 (temperature 1);
   beam      a 200-token beam search (beam 8, branch factor 4, 1 step per iteration) beside plain
             sampling of 200 tokens (batch 1), both at temperature 1;
+  cells     train (100 epochs) and greedy sample again with each cell of `cells.CELLS`;
   scaling   time per epoch and per token as n_a (64 … 1024), Tx (30 … 480) and the number of
             windows (60 … 10,000) grow, on random ids, one device, one epoch per call and as
             many calls per run as fit in about 0.3 s (a single one at the big end);
@@ -44,7 +45,7 @@ import ml_collections
 import numpy as np
 
 from experiments import baseline
-from jazz_flax import beam, data, parallel, sample, train
+from jazz_flax import beam, cells, data, parallel, sample, train
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import init_params
 
@@ -58,9 +59,11 @@ SCALING = {  # the swept setting → its values; the others stay at the baseline
     "windows": (60, 250, 1000, 2500, 10_000),
 }
 RUN_SECONDS = 0.3  # scaling: calls per timed run, up to this long
+CELLS = tuple(cells.CELLS)  # the cells timed one by one
 TARGETS = {  # name → (limit, "max" or "min")
     "compile_train_s": (2.0, "max"),
     "train_100_epochs_s": (0.20, "max"),
+    "fused_lstm_speedup": (2.0, "min"),  # PyTorch's 100 epochs / fused_lstm's
     "greedy_sample_ms": (0.3, "max"),
     "batched_tokens_per_s": (1e6, "min"),
     "token_cost_growth": (1.25, "max"),  # per-token time at 10,000 windows / at 60
@@ -239,6 +242,19 @@ def beam_rows(results: dict) -> list[str]:
         f"(plain sampling {sample_ms:.2f} ms, ×{beam_ms / sample_ms:.1f}); "
         f"≤ {check['limit']:g} ms: {'met' if check['met'] else 'MISSED'}"
     ]
+
+
+def per_cell(config, windows: data.Windows, n_values: int, repeats: int) -> dict[str, dict]:
+    """`train_100_epochs` and `sample_greedy` of the baseline with each cell in CELLS."""
+    results = {}
+    for cell in CELLS:
+        config = ml_collections.ConfigDict(config.to_dict())
+        config.model.cell = cell
+        results[cell] = dict(
+            train_100_epochs=train_100_epochs(config, windows, n_values, repeats),
+            sample_greedy=sample_greedy(config, n_values, max(repeats, 50)),
+        )
+    return results
 
 
 def scaling_point(config, setting: str, value: int, repeats: int) -> dict:
@@ -425,6 +441,7 @@ def target_checks(results: dict) -> dict[str, dict]:
     values = dict(
         compile_train_s=results["compile"]["train"]["median"],
         train_100_epochs_s=results["train_100_epochs"]["median"],
+        fused_lstm_speedup=speedup(results, "fused_lstm", "train_100_epochs"),
         greedy_sample_ms=results["sample_greedy"]["median"] * 1e3,
         batched_tokens_per_s=max(row["tokens_per_s"] for row in results["sample_batched"]),
         token_cost_growth=windows[-1]["token_seconds"] / windows[0]["token_seconds"],
@@ -432,9 +449,38 @@ def target_checks(results: dict) -> dict[str, dict]:
     )
     checks = {}
     for name, (limit, kind) in TARGETS.items():
+        if values[name] is None:  # not measured (no torch, or the cell not timed)
+            checks[name] = dict(value=None, limit=limit, met=None)
+            continue
         met = values[name] <= limit if kind == "max" else values[name] >= limit
         checks[name] = dict(value=values[name], limit=limit, met=met)
     return checks
+
+
+def speedup(results: dict, cell: str, key: str) -> float | None:
+    """PyTorch's median `key` over `cell`'s: how many times faster the cell is; None unmeasured."""
+    theirs = results["torch"].get(key, {}).get("median")
+    if theirs is None or cell not in results["cells"]:
+        return None
+    return theirs / results["cells"][cell][key]["median"]
+
+
+def cell_rows(results: dict) -> list[str]:
+    """One line per cell: 100 epochs, final loss, greedy sample, each beside PyTorch."""
+    lines = [
+        f"{'cell':<18}{'100 epochs':>12}{'loss':>8}{'vs PyTorch':>12}{'greedy':>12}"
+        f"{'vs PyTorch':>12}"
+    ]
+    for cell, row in results["cells"].items():
+        ratios = [speedup(results, cell, key) for key in ("train_100_epochs", "sample_greedy")]
+        train_s, greedy_s = (row[key]["median"] for key in ("train_100_epochs", "sample_greedy"))
+        train_x, greedy_x = ("" if r is None else f"{r:.1f}×" for r in ratios)
+        loss = row["train_100_epochs"]["final_loss"]
+        lines.append(
+            f"{cell:<18}{train_s:>10.3f} s{loss:>8.2f}{train_x:>12}{greedy_s * 1e3:>9.3f} ms"
+            f"{greedy_x:>12}"
+        )
+    return lines
 
 
 def versus_torch(results: dict, key: str, unit: float, fmt: str) -> tuple[str, str, str]:
@@ -448,7 +494,7 @@ def versus_torch(results: dict, key: str, unit: float, fmt: str) -> tuple[str, s
 
 def headline_rows(results: dict) -> list[tuple[str, ...]]:
     """(what, jazz_flax, PyTorch, speed-up, target) rows of the headline figures."""
-    checks = {k: ("met" if v["met"] else "MISSED") for k, v in results["targets"].items()}
+    checks = {k: _verdict(v["met"]) for k, v in results["targets"].items()}
     compile_s = results["compile"]
     rows = [
         ("", "jazz_flax", "PyTorch", "speed-up", "target"),
@@ -486,6 +532,10 @@ def headline_rows(results: dict) -> list[tuple[str, ...]]:
     return [(*row[:4], targets.get(i, row[4])) for i, row in enumerate(rows)]
 
 
+def _verdict(met: bool | None) -> str:
+    return "not measured" if met is None else "met" if met else "MISSED"
+
+
 def scaling_rows(points: dict[str, list[dict]]) -> list[str]:
     """One line per scaling point: per epoch, per token, epochs per timed run."""
     lines = [f"{'scaling (random ids)':<34}{'per epoch':>12}{'per token':>12}{'run of':>10}"]
@@ -509,6 +559,10 @@ def table(results: dict) -> str:
         f"(after: {info['load_average_after'][0]:.2f}); jax {info['jax']}; {results['data']}",
         *(f"{a:<34}{b:>16}{c:>10}{d:>10}   {e}" for a, b, c, d, e in headline_rows(results)),
         *beam_rows(results),
+        "",
+        *cell_rows(results),
+        f"fused_lstm vs PyTorch, 100 epochs: ≥ 2×: "
+        f"{_verdict(results['targets']['fused_lstm_speedup']['met'])}",
         "",
         *scaling_rows(results["scaling"]),
         f"per-token cost at {SCALING['windows'][-1]:,} windows / at {SCALING['windows'][0]}: "
@@ -557,8 +611,16 @@ def run(repeats: int) -> dict:
         train=compile_train(config, windows, n_values, repeats),
         sampler=compile_sampler(config, n_values, repeats),
     )
-    results["train_100_epochs"] = train_100_epochs(config, windows, n_values, repeats)
-    results["sample_greedy"] = sample_greedy(config, n_values, max(repeats, 50))
+    results["cells"] = per_cell(config, windows, n_values, repeats)
+    default = results["cells"].get(config.model.cell)  # the headline: the baseline's cell
+    results["train_100_epochs"] = (
+        default["train_100_epochs"]
+        if default
+        else (train_100_epochs(config, windows, n_values, repeats))
+    )
+    results["sample_greedy"] = (
+        default["sample_greedy"] if default else (sample_greedy(config, n_values, max(repeats, 50)))
+    )
     results["sample_batched"] = sample_batched(config, n_values, repeats)
     results["beam_vs_sampling"] = beam_vs_sampling(config, n_values, repeats)
     results["scaling"] = scaling(config, repeats)

@@ -290,17 +290,7 @@ def changed_settings(config: ml_collections.ConfigDict, trained: dict) -> list[s
     `evaluate_run` always evaluates a run as it was trained; this says where a config given with
     it, e.g. on the command line, would have meant something else.
     """
-
-    def flat(tree: dict, prefix: str = "") -> dict:
-        items = {}
-        for key, value in tree.items():
-            if isinstance(value, dict):
-                items.update(flat(value, f"{prefix}{key}."))
-            else:
-                items[f"{prefix}{key}"] = value
-        return items
-
-    given, used = flat(config.to_dict()), flat(trained)
+    given, used = train.flat_settings(config.to_dict()), train.flat_settings(trained)
     keys = sorted(set(given) | set(used))
     return [key for key in keys if key != "resume" and given.get(key) != used.get(key)]
 

@@ -12,7 +12,8 @@ the weight gradients whole on every device: slower than one device on a 2-core C
 
 On a CPU, `split_cpu` makes one JAX device per core before JAX starts (the command line does
 this), so the recurrence of each half of a batch runs on its own core: XLA:CPU runs each small
-matmul of the recurrence on one core. The baseline's 100 epochs on 2 cores: 0.37 → 0.27 s.
+matmul of the recurrence on one core. A performance choice for CPUs (figures in
+experiments/BENCHMARKS.md, "Both cores"); `value_and_grad`'s one-vector all-reduce is another.
 
 Several hosts: call `jax.distributed.initialize()` in every process before training (on Cloud TPU
 and with SLURM it reads its settings from the environment), then `jax.devices()` lists every

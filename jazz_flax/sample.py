@@ -1,9 +1,9 @@
 """Sampling token ids from a trained model: one `jax.jit` around a `jax.lax.fori_loop`.
 
-Each step applies the model's single LSTM step and dense head (the training parameters, no copy)
-and feeds the chosen token back as the next input. Temperature, top-k and nucleus (top-p) are
-traced values: one compile per (batch, length) shape serves them all. Greedy sampling (the
-notebook's argmax) draws no random numbers and is a program of its own.
+Each step applies the model's single step — each cell's `__call__` — and dense head (the training
+parameters, no copy) and feeds the chosen token back as the next input. Temperature, top-k and
+nucleus (top-p) are traced values: one compile per (batch, length) shape serves them all. Greedy
+sampling (the notebook's argmax) draws no random numbers and is a program of its own.
 
 A chord-conditioned model (`chord_features` > 0) is fed the chord sounding where each token starts:
 the loop carries each stream's position in beats (the durations of the tokens so far, the primer's

@@ -20,33 +20,23 @@ A definition, experiments/sweeps/<name>.py:
     curves.png         mean loss per point with ±std bands, the notebook's 129.9 and 9.2
 
 A run whose summary.json holds the same config and evaluation settings is finished: a restarted
-sweep reads it instead of training it again.
+sweep reads it instead of training it again. Settings added since the run was written count as
+their defaults (`train.with_defaults`).
 
 Compiled programs. Runs whose configs differ only in `TRACED` settings (seed, lr, decay: the keys,
 the initial parameters and the optimiser state are arrays) form a group that shares one compiled
 training program, all its epochs in one call; the group's runs go through that one executable one
 after another — each run is then bit for bit the run `train.train` makes of its config — or, with
 `vmap=True` in the definition, all at once through `train.train_epochs_stacked` (`jax.vmap` over
-the stacked states). Measured on this project's 2-core CPU (AMD EPYC, jax 0.10.2, the scan with
-its hand-written gradient), 3 seeds × 100 epochs of the hidden_size sweep, one group at a time
-(cold compile; best of 3 runs, seconds):
+the stacked states). On the project's 2-core CPU, vmap was faster for some hidden sizes and slower
+for others and compiles longer, so one by one is the default; vmap stays an option (on an
+accelerator it should win); the figures are in experiments/BENCHMARKS.md ("Sweeps"). Settings
+that change shapes or the program (n_a, layers, Tx, m, batch size, dropout, init, cell, loss)
+get their own group and compile.
 
-    n_a                        16     32     64    128    256
-    compile    one by one    1.59   1.59   1.29   1.26   1.36
-               vmap          1.81   1.89   1.67   1.70   1.76
-    3 seeds    one by one    0.42   0.61   1.06   3.07   9.29
-               vmap          0.37   0.56   1.20   3.66   9.06
-
-and the learning_rate sweep's single group of 12 runs (n_a=64): one by one 4.37 s, vmap 6.10 s.
-vmap is 2–12 % faster at 16, 32 and 256 units (0.23 s at most), 13–40 % slower at 64 and 128
-units and for the 12 runs, and compiles 0.2–0.4 s longer: one by one is the default; vmap stays an
-option (on an accelerator it should win). Settings that change shapes or the program (n_a,
-layers, Tx, m, batch size, dropout, init) get their own group and compile.
-
-Groups run in `WORKERS` threads, the costliest first: two different executables run in parallel,
-one per core, where one small model's program would use only one (one executable runs one call at
-a time, so a group's runs stay in one thread). The whole hidden_size sweep, cold compilation cache
-/ warm: 1 thread 38.7 / 24.1 s, 2 threads 28.2 / 15.6 s, 2 spawned processes 30.3 / 18.8 s. The
+Groups run in `WORKERS` threads, the costliest first (`cost`): two different executables run in
+parallel, one per core, where one small model's program would use only one (one executable runs
+one call at a time, so a group's runs stay in one thread); BENCHMARKS.md has what it saved. The
 seconds a run reports are wall time in that company. Each run is evaluated with
 `evaluate.evaluate` (held-out windows, `eval.solos` solos) and its directory written; the tables
 come last.
@@ -56,6 +46,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import functools
 import importlib.util
 import io
 import json
@@ -74,7 +65,7 @@ import numpy as np
 from jazz_flax import data, evaluate, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, write_figure
-from jazz_flax.model import count_params
+from jazz_flax.model import count_params, init_params
 
 TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled training program
 DEFINITION_KEYS = {"base", "base_name", "seeds", "points", "overrides", "eval", "vmap"}
@@ -194,9 +185,8 @@ def finished(run: Run, eval_settings: ml_collections.ConfigDict) -> Result | Non
         rows = [json.loads(line) for line in (run.workdir / METRICS).read_text().splitlines()]
     except (OSError, ValueError):
         return None
-    same = summary.get("config") == _plain(run.config) and summary.get("eval") == _plain(
-        eval_settings
-    )
+    saved = train.with_defaults(summary.get("config", {}))  # settings added since: defaults
+    same = saved == _plain(run.config) and summary.get("eval") == _plain(eval_settings)
     if not same or len(rows) != run.config.epochs:
         return None
     return Result(run, summary, np.array([row["loss"] for row in rows], float))
@@ -217,11 +207,13 @@ def groups(pending: Sequence[Run]) -> list[list[Run]]:
 
 
 def cost(group: Sequence[Run], n_windows: int, n_values: int) -> float:
-    """Rough multiply-adds of training the group, to start the longest groups first."""
+    """Rough multiply-adds of training the group, to start the longest groups first: each
+    parameter is used about once per token, whatever the cell."""
     config = group[0].config
     rows = math.ceil(n_windows / config.batch_size) * config.batch_size
-    per_step = config.layers * 4 * config.n_a * (config.n_a + 1) + config.n_a * n_values
-    return len(group) * config.epochs * rows * config.data.Tx * per_step
+    init = functools.partial(init_params, train.make_model(config, n_values), scheme="flax")
+    per_token = sum(leaf.size for leaf in jax.tree.leaves(jax.eval_shape(init, jax.random.key(0))))
+    return len(group) * config.epochs * rows * config.data.Tx * per_token
 
 
 def train_group(group: Sequence[Run], corpus: data.Corpus, vmap: bool) -> tuple[list, float]:

@@ -4,9 +4,10 @@
 
 Keras semantics kept under jit: per-epoch shuffling, batches of `batch_size` with the last one
 smaller (padded here with weight-0 rows), the epoch loss as the size-weighted mean of the batch
-losses, and the batch loss as the sum over time of the batch-mean cross-entropy — the number the
-notebook printed (129.9 at chance for 90 values). Every random choice derives from `config.seed` and
-the epoch number, so a resumed run repeats an uninterrupted one exactly.
+losses, and the batch loss `config.loss` (losses.py), by default the sum over time of the
+batch-mean cross-entropy — the number the notebook printed (129.9 at chance for 90 values).
+Every random choice derives from `config.seed` and the epoch number, so a resumed run repeats an
+uninterrupted one exactly.
 
 The learning rate and its decay live in the optimiser state (`scale_by_keras_decay`), so runs that
 differ only in them, or in the seed, share one compiled program (`sweep.py` relies on it).
@@ -38,7 +39,8 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import data, files, interrupts, parallel
+from jazz_flax import cells, data, files, interrupts, losses, parallel
+from jazz_flax import model as model_lib
 from jazz_flax.errors import SEED, JazzFlaxError, Range, warn_once
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import DJModel, count_params, init_params
@@ -55,9 +57,10 @@ HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a
 
 
 class TrainState(train_state.TrainState):
-    """Flax's train state, and whether its model takes each token's chord features."""
+    """Flax's train state, whether its model takes each token's chord features, and its loss."""
 
     chord_features: int = flax.struct.field(pytree_node=False, default=0)
+    loss: losses.Loss = flax.struct.field(pytree_node=False, default=losses.NOTEBOOK)
 
 
 class Batches(NamedTuple):
@@ -114,16 +117,13 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
     )
 
 
-def sequence_loss(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> jax.Array:
-    """Σ over time of the weighted batch-mean cross-entropy; EMPTY targets add 0.
-
-    logits (T, B, V), targets int32 (T, B), weights (B,): each row's share of the batch (1/rows,
-    0 for padding). A share of the batch's rows gives its share of the loss, and the shares sum.
-    """
-    # one_hot(EMPTY) is all zeros, so an empty target adds 0; and unlike an integer-label lookup
-    # (whose gradient is a scatter) it differentiates into dense, fast code.
-    losses = optax.softmax_cross_entropy(logits, jax.nn.one_hot(targets, logits.shape[-1]))
-    return losses.sum(axis=0) @ weights
+def sequence_loss(
+    logits: jax.Array, targets: jax.Array, weights: jax.Array, loss=losses.NOTEBOOK
+) -> jax.Array:
+    """`loss` (the notebook's by default) of logits (T, B, V) for targets int32 (T, B), where
+    weights (B,) is each row's share of the batch (1/rows, 0 for padding); EMPTY targets add 0.
+    A share of the batch's rows gives its share of the loss, and the shares sum."""
+    return loss(logits, targets, losses.target_weights(targets, weights))
 
 
 def epoch_batches(
@@ -158,7 +158,7 @@ def train_step(state: TrainState, batch: Batches, key: jax.Array, mesh=None):
         logits = state.apply_fn(
             variables, batch.x, batch.chords, deterministic=False, time_major=True, rngs=rngs
         )
-        return sequence_loss(logits, batch.y, batch.weights)
+        return sequence_loss(logits, batch.y, batch.weights, state.loss)
 
     grad_fn = parallel.value_and_grad(loss_fn, mesh, BATCH_AXES)
     loss, grads = grad_fn(state.params, batch, key)
@@ -232,7 +232,15 @@ def _kept(workdir: Path | None, saved: int) -> str:
 def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
     """The model `config` describes; `condition_on_chords` feeds it each token's chord."""
     features = data.CHORD_FEATURES if config.get("condition_on_chords", False) else 0
-    return DJModel(n_values, config.n_a, config.layers, config.dropout, features)
+    settings = config.get("model", model_lib.default_config())
+    return DJModel(
+        n_values, config.n_a, config.layers, config.dropout, features, settings.cell, settings.embed
+    )
+
+
+def make_loss(config: ml_collections.ConfigDict) -> losses.Loss:
+    """The loss `config.loss` names, with its `label_smoothing`."""
+    return losses.Loss(config.get("loss", losses.DEFAULT), config.get("label_smoothing", 0.0))
 
 
 POSITIVE = Range(1, integer=True)
@@ -252,9 +260,14 @@ SETTINGS = {  # the range of each numeric setting; check_config holds a config t
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
-    """Raises a JazzFlaxError for a setting out of its range (the data's: `data.check_config`)."""
+    """Raises a JazzFlaxError for a setting out of its range (the data's: `data.check_config`),
+    an unknown cell or loss, or cell settings the cell cannot honour."""
     for key, allowed in SETTINGS.items():
         allowed.check(key, config[key])
+    settings = config.get("model", model_lib.default_config())
+    cells.make(settings.cell, config.n_a)
+    Range(0, integer=True, note="(0: one-hot inputs)").check("model.embed", settings.embed)
+    make_loss(config)
     data.check_config(config.data)
 
 
@@ -276,6 +289,7 @@ def create_state(
         step=0,
         apply_fn=model.apply,
         chord_features=model.chord_features,
+        loss=make_loss(config),
         params=params,
         tx=own if tx is None else tx,
         opt_state=own.init(params),
@@ -570,6 +584,46 @@ class Checkpoint(NamedTuple):
     raw: dict  # everything saved, the optimiser state and history included
 
 
+def defaults() -> dict:
+    """The settings that have defaults (`data.*`, `model.*`, the loss), as JSON reads them back.
+
+    A run saved before one of them existed behaved as its default does: `with_defaults` fills it
+    into the saved config, so the run still resumes, evaluates and counts as a finished sweep run.
+    """
+    return json.loads(
+        json.dumps(
+            dict(
+                data=data.default_config().to_dict(),
+                model=model_lib.default_config().to_dict(),
+                loss=losses.DEFAULT,
+                label_smoothing=0.0,
+            )
+        )
+    )
+
+
+def with_defaults(saved: dict, defaults_: dict | None = None) -> dict:
+    """A saved config (a dict) with each setting it lacks taken from `defaults()`."""
+    filled = dict(saved)
+    for key, default in (defaults() if defaults_ is None else defaults_).items():
+        if key not in filled:
+            filled[key] = default
+        elif isinstance(default, dict) and isinstance(filled[key], dict):
+            filled[key] = with_defaults(filled[key], default)
+    return filled
+
+
+def flat_settings(tree: dict, prefix: str = "") -> dict:
+    """A nested config dict as {dotted key: value}: {"data.Tx": 30, …}."""
+    items = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            items.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            items[f"{prefix}{key}"] = value
+    return items
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Reads a checkpoint written by `train` (a run directory or the file itself): its checksum
     verified, its weights finite."""
@@ -582,7 +636,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     try:
         raw = read_checkpoint(path)
         vocab = data.Vocabulary.from_json(raw["vocab"])
-        config = ml_collections.ConfigDict(json.loads(raw["config"]))
+        config = ml_collections.ConfigDict(with_defaults(json.loads(raw["config"])))
         checkpoint = Checkpoint(raw["state"]["params"], vocab, config, int(raw["epoch"]), raw)
     except OSError as e:
         raise JazzFlaxError(f"cannot read the checkpoint {path}: {e.strerror or e}") from None
@@ -628,7 +682,7 @@ def checkpoint_corpus(checkpoint: Checkpoint) -> data.Corpus:
 def restore(workdir: Path, state, vocab: data.Vocabulary, config):
     """(state, history) from the checkpoint in `workdir`, which must match `config` and `vocab`."""
     checkpoint = load_checkpoint(workdir)
-    saved, wanted = checkpoint.config.to_dict(), config.to_dict()
+    saved, wanted = (flat_settings(c.to_dict()) for c in (checkpoint.config, config))
     changed = [
         key for key in wanted if key not in RESUMABLE_CHANGES and saved.get(key) != wanted[key]
     ]

@@ -10,7 +10,8 @@ import pytest
 
 from experiments import benchmark
 from jazz_flax import data, train
-from jazz_flax.model import GATES, DJModel, init_params
+from jazz_flax.fused_lstm import GATES
+from jazz_flax.model import DJModel, init_params
 from tests.test_model import random_ids
 
 
@@ -26,6 +27,7 @@ def tiny_bench(tiny, monkeypatch):
     monkeypatch.setattr(benchmark, "BATCHES", (1, 8))
     monkeypatch.setattr(benchmark, "SCALING", {"n_a": (16,), "windows": (10, 40)})
     monkeypatch.setattr(benchmark, "RUN_SECONDS", 0.01)
+    monkeypatch.setattr(benchmark, "CELLS", ("lstm", "fused_lstm"))
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
     return config
 
@@ -43,12 +45,17 @@ def test_the_benchmark_measures_every_figure_and_reports_them(tiny_bench, tmp_pa
         "windows": [10, 40],
     }
     assert set(results["targets"]) == set(benchmark.TARGETS)
-    assert all(check["value"] > 0 for check in results["targets"].values())
+    measured = dict(results["targets"])
+    assert measured.pop("fused_lstm_speedup")["met"] is None  # without torch
+    assert all(check["value"] > 0 for check in measured.values())
     assert "skipped" in results["torch"]
+    assert list(results["cells"]) == ["lstm", "fused_lstm"]
+    assert results["train_100_epochs"] is results["cells"]["lstm"]["train_100_epochs"]
 
     table = benchmark.table(results)
     assert "PyTorch reference skipped: torch is not installed" in table
     assert "windows = 40" in table and "≤ 0.20 s" in table
+    assert "fused_lstm vs PyTorch, 100 epochs: ≥ 2×: not measured" in table
     benchmark.plot_scaling(results["scaling"], tmp_path / "scaling.png")
     assert (tmp_path / "scaling.png").stat().st_size > 0
     assert json.loads(json.dumps(results))["repeats"] == 1  # bench.json holds it as it is

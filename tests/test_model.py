@@ -1,3 +1,5 @@
+"""The model over every registered cell: adding a cell to `cells.CELLS` puts it through these."""
+
 import functools
 
 import flax.linen as nn
@@ -6,20 +8,30 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jazz_flax import cells
 from jazz_flax.data import CHORD_FEATURES, EMPTY
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.model import (
-    GATES,
-    DJModel,
-    count_params,
-    init_params,
-    segment_sum_by_matmul,
-    take_rows,
-)
+from jazz_flax.fused_lstm import FusedLSTMCell
+from jazz_flax.model import DJModel, count_params, init_params
 
 CONDITIONING = pytest.mark.parametrize(
     "chord_features", [0, CHORD_FEATURES], ids=["unconditioned", "chords"]
 )
+EVERY_CELL = pytest.mark.parametrize("cell", list(cells.CELLS))
+
+
+def lstm_params(n, fan_in):
+    return 4 * (n * (fan_in + n) + n)
+
+
+# Parameters of one layer of n units on fan_in inputs, per cell: a new cell needs its formula here.
+LAYER_PARAMS = {
+    "lstm": lstm_params,
+    "optimized_lstm": lstm_params,
+    "fused_lstm": lstm_params,
+    "gru": lambda n, fan_in: 3 * (n * (fan_in + n) + n) + n,
+    "layernorm_lstm": lambda n, fan_in: 4 * n * (fan_in + n) + 2 * (2 * 4 * n) + 2 * n,
+}
 
 
 def random_ids(batch: int, steps: int, n_values: int, seed: int = 0) -> jnp.ndarray:
@@ -38,8 +50,9 @@ def random_chords(batch: int, steps: int, chord_features: int, seed: int = 0):
     return jnp.asarray(bits, jnp.float32)
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def logits_step_by_step(model, params, ids, chords):
-    """Logits (B, T, V) from a Python loop of `model.step` over the time steps."""
+    """Logits (B, T, V) from a Python loop of `model.step` (each cell's `__call__`) over time."""
     carry, steps = model.initial_carry(ids.shape[0]), []
     for t in range(ids.shape[1]):
         chords_t = None if chords is None else chords[:, t]
@@ -48,31 +61,62 @@ def logits_step_by_step(model, params, ids, chords):
     return jnp.stack(steps, axis=1)
 
 
-@CONDITIONING
-@pytest.mark.parametrize("scheme", ["keras", "flax"])
-def test_parameter_count(scheme, chord_features):
-    model = DJModel(n_values=90, n_a=64, chord_features=chord_features)
-    n_a, V, F = 64, 90, chord_features
-    expected = 4 * (n_a * (V + F + n_a) + n_a) + n_a * V + V  # Keras' layout
-    assert count_params(init_params(model, jax.random.key(0), scheme)) == expected
-    assert chord_features or expected == 45_530  # the notebook's
+def test_every_cell_has_a_parameter_formula():
+    assert set(LAYER_PARAMS) == set(cells.CELLS)
 
 
-@CONDITIONING
-def test_each_layer_has_the_parameters_of_flax_lstm_cell(chord_features):
-    model = DJModel(n_values=90, n_a=64, layers=2, chord_features=chord_features)
+@EVERY_CELL
+def test_parameter_count(cell):
+    """Two layers, chord-conditioned; the Keras scheme's tree is Flax's (see test_keras_init)."""
+    model = DJModel(n_values=90, n_a=64, layers=2, chord_features=CHORD_FEATURES, cell=cell)
+    n_a, V, F = 64, 90, CHORD_FEATURES
+    expected = LAYER_PARAMS[cell](n_a, V + F) + LAYER_PARAMS[cell](n_a, n_a) + n_a * V + V
+    shapes = jax.eval_shape(functools.partial(init_params, model, scheme="flax"), jax.random.key(0))
+    assert sum(leaf.size for leaf in jax.tree.leaves(shapes)) == expected
+
+
+def test_the_notebook_model_has_45530_parameters():
+    keras, flax = (
+        init_params(DJModel(n_values=90), jax.random.key(0), s) for s in ("keras", "flax")
+    )
+    assert jax.tree.map(jnp.shape, keras) == jax.tree.map(jnp.shape, flax)
+    assert count_params(keras) == 45_530
+
+
+def test_an_embedding_replaces_the_one_hot_inputs():
+    model = DJModel(n_values=90, n_a=64, embed=16)
     params = init_params(model, jax.random.key(0))
-    for layer, fan_in in [(0, 90 + chord_features), (1, 64)]:
+    assert count_params(params) == 90 * 16 + lstm_params(64, 16) + 64 * 90 + 90
+
+
+@pytest.mark.parametrize("cell", ["lstm", "optimized_lstm", "fused_lstm"])
+def test_lstm_cells_have_the_parameters_of_flax_lstm_cell(cell):
+    params = init_params(DJModel(n_values=90, n_a=64, layers=2, cell=cell), jax.random.key(0))
+    for layer, fan_in in [(0, 90), (1, 64)]:
         carry = nn.LSTMCell(64).initialize_carry(jax.random.key(1), (1, fan_in))
         stock = nn.LSTMCell(64).init(jax.random.key(1), carry, jnp.zeros((1, fan_in)))["params"]
         assert jax.tree.map(jnp.shape, params[f"cells_{layer}"]) == jax.tree.map(jnp.shape, stock)
-    assert chord_features or count_params(params["cells_0"]) == 39_680  # the notebook's LSTM
 
 
-@CONDITIONING
-@pytest.mark.parametrize("layers", [1, 2])
-def test_sequence_call_equals_a_loop_of_steps(layers, chord_features):
-    model = DJModel(n_values=12, n_a=16, layers=layers, chord_features=chord_features)
+def assert_close_gradients(got, expected):
+    """Gradients equal up to float32 rounding, relative to each array's largest entry."""
+
+    def close(got, expected):
+        scale = float(np.abs(expected).max()) or 1.0
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
+
+    jax.tree.map(close, got, expected)
+
+
+@pytest.mark.parametrize(
+    "cell, chord_features, embed",
+    [(cell, CHORD_FEATURES, 0) for cell in cells.CELLS] + [("lstm", 0, 5), ("fused_lstm", 0, 5)],
+)
+def test_sequence_call_equals_a_loop_of_steps(cell, chord_features, embed):
+    """`__call__` (nn.scan, or a cell's own kernel) against a Python loop of the cells' `__call__`:
+    two layers, with chords or with a learnt embedding. (Autodiff of nn.scan is JAX's; the one
+    hand-written gradient, fused_lstm's, is checked against lstm's below.)"""
+    model = DJModel(12, 16, 2, chord_features=chord_features, cell=cell, embed=embed)
     params = init_params(model, jax.random.key(0))
     ids, chords = random_ids(3, 7, 12), random_chords(3, 7, chord_features)
     logits = model.apply({"params": params}, ids, chords)
@@ -83,58 +127,51 @@ def test_sequence_call_equals_a_loop_of_steps(layers, chord_features):
     np.testing.assert_allclose(time_major, logits.transpose(1, 0, 2), atol=1e-6)
 
 
-@CONDITIONING
-def test_model_and_its_gradient_are_flax_lstm_cell_on_one_hot_vectors(chord_features):
-    """Against stock Flax and autodiff, on the notebook's inputs — one-hot vectors, all zeros for
-    EMPTY — with the chord features concatenated to them when the model is chord-conditioned."""
-    model = DJModel(n_values=12, n_a=16, chord_features=chord_features)
-    params = init_params(model, jax.random.key(0))
-    ids, chords = random_ids(2, 6, 12, seed=1), random_chords(2, 6, chord_features, seed=1)
-    vectors = jax.nn.one_hot(ids, 12)  # all zeros for EMPTY (-1)
-    cotangent = jax.random.normal(jax.random.key(1), (2, 6, 12))
-
-    def stock(params, chords):
-        inputs = vectors if chords is None else jnp.concatenate([vectors, chords], axis=-1)
-        cell, head = nn.LSTMCell(16), nn.Dense(12)
-        carry, logits = (jnp.zeros((2, 16)), jnp.zeros((2, 16))), []
-        for t in range(6):
-            carry, h = cell.apply({"params": params["cells_0"]}, carry, inputs[:, t])
-            logits.append(head.apply({"params": params["head"]}, h))
-        return jnp.stack(logits, axis=1)
-
-    def ours(params, chords):
-        return model.apply({"params": params}, ids, chords)
-
-    def gradients(logits_fn):
-        """The gradient of the parameters, and of the chords when F > 0."""
-
-        def loss(params, chords):
-            return jnp.sum(logits_fn(params, chords) * cotangent)
-
-        return jax.grad(loss, argnums=(0, 1))(params, chords)
-
-    np.testing.assert_allclose(ours(params, chords), stock(params, chords), atol=1e-5)
-    close = functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-5)
-    jax.tree.map(close, gradients(ours), gradients(stock))
-
-
-@CONDITIONING
-@pytest.mark.parametrize("layers", [1, 2])
-def test_custom_gradient_equals_autodiff_of_a_loop_of_steps(layers, chord_features):
-    """`__call__`'s hand-written backward pass against autodiff through its `step`s."""
-    model = DJModel(n_values=12, n_a=16, layers=layers, chord_features=chord_features)
-    params = init_params(model, jax.random.key(0))
-    ids, chords = random_ids(3, 7, 12), random_chords(3, 7, chord_features)
+def test_fused_lstm_is_lstm_in_outputs_and_gradients(chord_features=CHORD_FEATURES):
+    """The same parameters through both cells: a checkpoint of one is a checkpoint of the other.
+    Two layers, with chords: the gradients of the parameters and of the chord inputs."""
+    lstm, fused = (
+        DJModel(12, 16, layers=2, chord_features=chord_features, cell=cell)
+        for cell in ("lstm", "fused_lstm")
+    )
+    params = init_params(lstm, jax.random.key(0))
+    ids, chords = random_ids(3, 7, 12, seed=2), random_chords(3, 7, chord_features, seed=2)
     cotangent = jax.random.normal(jax.random.key(1), (3, 7, 12))
 
-    def scanned(params):
+    def loss(model, params, chords):
         return jnp.sum(model.apply({"params": params}, ids, chords) * cotangent)
 
-    def stepped(params):
-        return jnp.sum(logits_step_by_step(model, params, ids, chords) * cotangent)
+    np.testing.assert_allclose(
+        fused.apply({"params": params}, ids, chords),
+        lstm.apply({"params": params}, ids, chords),
+        atol=1e-5,
+    )
+    argnums = (1, 2) if chord_features else 1
+    grad = jax.jit(jax.grad(loss, argnums), static_argnums=0)
+    grads = [grad(model, params, chords) for model in (fused, lstm)]
+    assert_close_gradients(*grads)
 
-    close = functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-5)
-    jax.tree.map(close, jax.grad(scanned)(params), jax.grad(stepped)(params))
+
+def test_a_cells_settings_are_honoured(monkeypatch):
+    """A relu / hard-sigmoid LSTM is another model on the same parameters, in training and
+    sampling alike; fused_lstm refuses what it cannot compute."""
+    odd = functools.partial(nn.LSTMCell, activation_fn=nn.relu, gate_fn=nn.hard_sigmoid)
+    monkeypatch.setitem(cells.CELLS, "relu_lstm", odd)
+    default, relu = (DJModel(12, 16, cell=cell) for cell in ("lstm", "relu_lstm"))
+    params = init_params(default, jax.random.key(0))
+    ids = random_ids(2, 6, 12)
+    plain = default.apply({"params": params}, ids)
+    changed = relu.apply({"params": params}, ids)
+    assert np.abs(plain - changed).max() > 1e-2
+    np.testing.assert_allclose(changed, logits_step_by_step(relu, params, ids, None), atol=1e-5)
+    with pytest.raises(JazzFlaxError, match="cannot honour gate_fn"):
+        FusedLSTMCell(16, gate_fn=nn.hard_sigmoid)
+
+
+def test_an_unknown_cell_is_refused_naming_the_registered_ones():
+    with pytest.raises(JazzFlaxError, match="unknown cell 'lstn'") as error:
+        init_params(DJModel(12, 16, cell="lstn"), jax.random.key(0))
+    assert "gru" in error.value.hint
 
 
 @pytest.mark.parametrize(
@@ -153,24 +190,59 @@ def test_chords_come_exactly_with_a_conditioned_model(chord_features, chords, me
         model.apply({"params": params}, random_ids(2, 5, 12), chords)
 
 
-@CONDITIONING
-def test_keras_init(chord_features):
-    n_values, n_a = 20, 8
-    model = DJModel(n_values, n_a, chord_features=chord_features)
-    params = init_params(model, jax.random.key(3), "keras")
-    cell = params["cells_0"]
-    for gate in GATES:
-        assert np.all(cell[f"h{gate}"]["bias"] == (1.0 if gate == "f" else 0.0))
-    recurrent = jnp.concatenate([cell[f"h{gate}"]["kernel"] for gate in GATES], axis=1)
+def kernels(cell_params: dict, prefix: str) -> jax.Array:
+    """A cell's `prefix` (i: input, h: recurrent) kernels side by side, in Keras' gate order."""
+    names = sorted(k for k in cell_params if k[0] == prefix and "kernel" in cell_params[k])
+    names.sort(key=lambda name: "ifgorzn".index(name[1:]) if name[1:] else -1)
+    return jnp.concatenate([cell_params[name]["kernel"] for name in names], axis=1)
+
+
+@EVERY_CELL
+def test_keras_init(cell):
+    n_values, n_a, chord_features = 20, 8, CHORD_FEATURES
+    model = DJModel(n_values, n_a, chord_features=chord_features, cell=cell)
+    params = init_params(model, jax.random.key(3), "keras")["cells_0"]
+    for name, leaves in params.items():
+        if "bias" in leaves and name[0] in "ih":
+            assert np.all(leaves["bias"] == (1.0 if name == "hf" else 0.0))
+    recurrent = kernels(params, "h")
     np.testing.assert_allclose(recurrent @ recurrent.T, np.eye(n_a), atol=1e-5)  # orthogonal
-    inputs = jnp.concatenate([cell[f"i{gate}"]["kernel"] for gate in GATES], axis=1)
-    limit = np.sqrt(6 / (n_values + chord_features + 4 * n_a))  # glorot of (V + F, 4·n_a)
+    inputs = kernels(params, "i")
+    limit = np.sqrt(6 / (n_values + chord_features + inputs.shape[1]))  # glorot of (V + F, G·n)
     assert np.abs(inputs).max() <= limit and np.abs(inputs).max() > 0.9 * limit
+
+
+class Elman(nn.RNNCellBase):
+    """A cell whose kernels are not named as Flax's cells name theirs."""
+
+    features: int
+
+    @nn.compact
+    def __call__(self, h, x):
+        h = jnp.tanh(
+            nn.Dense(self.features, name="w_x")(x) + nn.Dense(self.features, name="w_h")(h)
+        )
+        return h, h
+
+    @nn.nowrap
+    def initialize_carry(self, rng, input_shape):
+        return jnp.zeros((*input_shape[:-1], self.features))
+
+    @property
+    def num_feature_axes(self) -> int:
+        return 1
+
+
+def test_keras_init_refuses_a_cell_without_flax_kernel_names(monkeypatch):
+    monkeypatch.setitem(cells.CELLS, "odd", Elman)
+    with pytest.raises(JazzFlaxError, match="keras init"):
+        init_params(DJModel(12, 8, cell="odd"), jax.random.key(0), "keras")
+    assert count_params(init_params(DJModel(12, 8, cell="odd"), jax.random.key(0), "flax"))
 
 
 def test_flax_init_keeps_flax_defaults():
     params = init_params(DJModel(20, 8), jax.random.key(3), "flax")
-    assert all(np.all(params["cells_0"][f"h{gate}"]["bias"] == 0) for gate in GATES)
+    assert all(np.all(params["cells_0"][f"h{gate}"]["bias"] == 0) for gate in "ifgo")
 
 
 def test_init_depends_on_the_key_only():
@@ -196,24 +268,3 @@ def test_dropout_is_off_unless_asked():
 def test_unknown_init_scheme():
     with pytest.raises(JazzFlaxError, match="init scheme"):
         init_params(DJModel(12, 16), jax.random.key(0), "torch")
-
-
-def test_take_rows_gradient_is_a_scatter_add_on_a_cpu_and_a_one_hot_matmul_elsewhere():
-    """Both ways of summing the rows' cotangents agree with autodiff of the plain gather; on a
-    CPU exactly, so that training there is unchanged by the custom gradient."""
-    table = jax.random.normal(jax.random.key(0), (7, 5))
-    rows = jnp.asarray(np.random.default_rng(0).integers(0, 7, (4, 9)), jnp.uint32)  # repeats
-    cotangent = jax.random.normal(jax.random.key(1), (4, 9, 5))
-
-    def gradient(take):
-        return jax.grad(lambda table: jnp.sum(take(table, rows) * cotangent))(table)
-
-    plain = gradient(lambda table, rows: table.at[rows].get(mode="promise_in_bounds"))
-    g_rows = cotangent.reshape(-1, 5)
-    for summed in (jax.ops.segment_sum, segment_sum_by_matmul):
-        np.testing.assert_allclose(summed(g_rows, rows.ravel(), 7), plain, rtol=1e-6, atol=1e-6)
-    if jax.default_backend() == "cpu":
-        np.testing.assert_array_equal(gradient(take_rows), plain)
-    else:
-        np.testing.assert_array_equal(gradient(take_rows), gradient(take_rows))  # repeatable
-        np.testing.assert_allclose(gradient(take_rows), plain, rtol=1e-6, atol=1e-6)

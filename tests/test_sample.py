@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jazz_flax import grammar, sample
+from jazz_flax import cells, grammar, sample
 from jazz_flax.data import CHORD_FEATURES, EMPTY
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, init_params
@@ -154,6 +154,19 @@ def test_fori_loop_sampler_equals_a_python_loop(trained, strategy, primer):
     np.testing.assert_array_equal(got.ids, expected)
     assert got.ids.shape == got.log_probs.shape == (3, 9)
     assert (got.log_probs <= 0).all()
+
+
+@pytest.mark.parametrize("cell", list(cells.CELLS))
+def test_every_cell_samples_as_a_python_loop_of_its_steps(cell):
+    """The fori_loop drives each cell's own `__call__` and carry (GRU's is one array, not two)."""
+    model = DJModel(n_values=N_VALUES, n_a=16, layers=2, cell=cell)
+    params, key, strategy = (
+        init_params(model, jax.random.key(0)),
+        jax.random.key(7),
+        sample.Strategy(),
+    )
+    got = sample.sample(model, params, key, batch=2, length=4, strategy=strategy, primer=(3,))
+    np.testing.assert_array_equal(got.ids, python_loop(model, params, key, 2, 4, strategy, (3,)))
 
 
 def test_greedy_rows_are_identical_and_sampled_rows_differ(trained):

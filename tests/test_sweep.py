@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jazz_flax import data, sweep, train
+from jazz_flax import cells, data, sweep, train
 from jazz_flax.errors import JazzFlaxError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +98,29 @@ def test_changed_settings_are_not_taken_for_finished(swept, tiny):
         sweep.finished(run, sweep.eval_config(other_eval)) is None
         for run in sweep.runs(other_eval, out)
     )
+
+
+def test_a_run_finished_before_a_setting_existed_is_still_finished(swept):
+    """Its summary's config lacks the settings added since; they had their defaults then."""
+    spec, out, results = swept
+    path = results[0].run.workdir / "summary.json"
+    summary = json.loads(path.read_text())
+    for key in ("model", "loss", "label_smoothing"):
+        del summary["config"][key]
+    path.write_text(json.dumps(summary))
+    assert sweep.finished(results[0].run, sweep.eval_config(spec)) is not None
+    gru = dict(spec, overrides={**spec["overrides"], "model.cell": "gru"})
+    assert sweep.finished(sweep.runs(gru, out)[0], sweep.eval_config(gru)) is None
+
+
+def test_cost_follows_the_cells_parameters(tiny):
+    run = sweep.Run("base", 0, tiny, Path("unused"))
+    costs = {}
+    for cell in cells.CELLS:
+        config = sweep.override(tiny, {"model.cell": cell})
+        costs[cell] = sweep.cost([run._replace(config=config)], 10, 20)
+    assert costs["lstm"] == costs["fused_lstm"] > costs["gru"] > 0
+    assert costs["layernorm_lstm"] > costs["lstm"]
 
 
 def test_seed_and_lr_share_a_compiled_program(tiny, tmp_path):

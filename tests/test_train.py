@@ -2,6 +2,7 @@ import json
 import math
 from pathlib import Path
 
+import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from experiments import baseline
 from jazz_flax import data, parallel, train
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.losses import Loss
 from jazz_flax.model import DJModel, count_params, init_params
 from tests.commands import run_main, tiny_flags
 
@@ -44,11 +46,30 @@ def test_schedule_is_legacy_keras_decay(tiny):
         np.testing.assert_allclose(updates, -0.01 / (1 + 0.01 * step), rtol=1e-4)
 
 
-def test_loss_at_chance_is_the_valid_targets_times_log_v():
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 0.5])
+def test_loss_at_chance_is_the_valid_targets_times_log_v(alpha):
+    """Uniform logits score ln V per target whatever the smoothing: the last, EMPTY, target never
+    counts (a smoothed one-hot of EMPTY would add ln V more)."""
     windows = notebook_layout(m=6, Tx=30, n_values=90)
     targets = jnp.asarray(windows.y.T)  # time-major
-    chance = train.sequence_loss(jnp.zeros((30, 6, 90)), targets, jnp.full(6, 1 / 6))
+    loss = Loss(label_smoothing=alpha)
+    chance = train.sequence_loss(jnp.zeros((30, 6, 90)), targets, jnp.full(6, 1 / 6), loss)
     np.testing.assert_allclose(chance, 29 * math.log(90), rtol=1e-6)
+
+
+def test_label_smoothing_moves_the_loss_and_bad_settings_are_refused():
+    windows = notebook_layout(m=4, Tx=6, n_values=7)
+    logits = jax.random.normal(jax.random.key(0), (6, 4, 7))
+    targets, shares = jnp.asarray(windows.y.T), jnp.full(4, 1 / 4)
+    plain, smoothed = (
+        train.sequence_loss(logits, targets, shares, Loss(label_smoothing=alpha))
+        for alpha in (0.0, 0.2)
+    )
+    assert plain != smoothed
+    with pytest.raises(JazzFlaxError, match="label_smoothing"):
+        Loss(label_smoothing=1.0)
+    with pytest.raises(JazzFlaxError, match="unknown loss 'mse'"):
+        Loss("mse")
 
 
 def test_padding_rows_do_not_count():
@@ -213,3 +234,45 @@ def test_chord_conditioned_model_trains_on_its_windows_chords(conditioned_run, t
             for w in (windows, silent)
         ]
         assert (losses[0] != losses[1]) == conditioned
+
+
+def saved_before_the_new_keys(workdir: Path, tmp_path: Path) -> Path:
+    """A copy of the run directory whose checkpoint's config lacks the keys `model`, `loss` and
+    `label_smoothing`, as one written before they existed."""
+    old = tmp_path / "old"
+    old.mkdir()
+    raw = flax.serialization.msgpack_restore((workdir / train.CHECKPOINT).read_bytes())
+    config = json.loads(raw["config"])
+    for key in ("model", "loss", "label_smoothing"):
+        del config[key]
+    raw["config"] = json.dumps(config)
+    (old / train.CHECKPOINT).write_bytes(flax.serialization.msgpack_serialize(raw))
+    (old / "metrics.jsonl").write_text((workdir / "metrics.jsonl").read_text())
+    return old
+
+
+def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(run_dir, tiny, tmp_path):
+    old = saved_before_the_new_keys(run_dir[0], tmp_path)
+    assert train.load_checkpoint(old).config.to_dict() == tiny.to_dict()  # defaults filled in
+    config = tiny.copy_and_resolve_references()
+    config.update(resume=True, epochs=8)
+    _, history = train.train(config, workdir=old)
+    assert len(history) == 8 and history[:6] == run_dir[2]
+    config.model.cell = "gru"
+    with pytest.raises(JazzFlaxError, match=r"other settings \(model.cell\)"):
+        train.train(config, workdir=old)
+
+
+def test_a_gru_run_over_chords_generates_and_evaluates(tiny, tmp_path):
+    """Another cell, another carry (one array), chord-conditioned: through the run directory."""
+    from jazz_flax import evaluate, generate
+
+    config = tiny.copy_and_resolve_references()
+    config.update(epochs=3, condition_on_chords=True)
+    config.model.cell = "gru"
+    config.data.holdout_measures = 1
+    train.train(config, workdir=tmp_path / "gru")
+    result = generate.generate(tmp_path / "gru", seed=1, output=tmp_path / "out")
+    assert len(result.tokens) == 4
+    scores = evaluate.evaluate_run(tmp_path / "gru", evaluate.default_config())
+    assert scores["config"]["model"]["cell"] == "gru" and scores["heldout"]["tokens"] > 0
