@@ -2,7 +2,6 @@ import json
 import math
 from pathlib import Path
 
-import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -241,12 +240,12 @@ def saved_before_the_new_keys(workdir: Path, tmp_path: Path) -> Path:
     `label_smoothing`, as one written before they existed."""
     old = tmp_path / "old"
     old.mkdir()
-    raw = flax.serialization.msgpack_restore((workdir / train.CHECKPOINT).read_bytes())
+    raw = train.read_checkpoint(workdir / train.CHECKPOINT)
     config = json.loads(raw["config"])
     for key in ("model", "loss", "label_smoothing"):
         del config[key]
     raw["config"] = json.dumps(config)
-    (old / train.CHECKPOINT).write_bytes(flax.serialization.msgpack_serialize(raw))
+    train.write_checkpoint(old / train.CHECKPOINT, raw)
     (old / "metrics.jsonl").write_text((workdir / "metrics.jsonl").read_text())
     return old
 
