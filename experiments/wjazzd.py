@@ -29,7 +29,8 @@ def get_config() -> ml_collections.ConfigDict:
 
 def split_by_piece(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """`config` (the baseline's) for a corpus of whole pieces split by piece, and a model sized
-    for it: an embedding of 128, 2 layers of 256 with dropout, validated after each epoch (the best kept)."""
+    for it: an embedding of 128, 2 layers of 256 with dropout, validated after each epoch (the
+    best kept)."""
     config.data.update(windows="sliding", start=placeholder(float), end=placeholder(float))
     config.data.split_seed = 0
     config.data.split_by = "path"  # each piece on its own; "performer" (WJazzD): a player's

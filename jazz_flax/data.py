@@ -44,7 +44,7 @@ from jazz_flax.errors import (
     one_line_errors,
     warn_once,
 )
-from jazz_flax.files import atomic_write
+from jazz_flax.files import atomic_write, call_function
 from jazz_flax.grammar import notebook
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
@@ -941,14 +941,9 @@ def split_summary(corpus: SplitCorpus) -> dict:
 
 def load_config_file(path: str | os.PathLike) -> ml_collections.ConfigDict:
     """`get_config()` of an experiment file, e.g. experiments/wjazzd.py."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
-    if spec is None or not Path(path).is_file():
+    if not Path(path).is_file():
         raise JazzFlaxError(f"no experiment file {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+    return call_function(Path(path), "get_config")
 
 
 def experiment_summary(data_config: ml_collections.ConfigDict) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import io
 import os
 import tempfile
@@ -132,3 +133,17 @@ def _take(path: Path, what: str) -> int:
 def _remove(tmp: str | None) -> None:
     if tmp is not None:
         Path(tmp).unlink(missing_ok=True)
+
+
+def call_function(path: Path, function: str):
+    """What `function()` of the Python file `path` returns; a JazzFlaxError if it cannot run."""
+    try:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, function)()
+    except Exception as e:
+        raise JazzFlaxError(
+            f"cannot load {path}: {type(e).__name__}: {e}",
+            hint=f"it must be Python defining {function}()",
+        ) from None

@@ -47,7 +47,6 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import functools
-import importlib.util
 import io
 import json
 import math
@@ -64,7 +63,7 @@ import numpy as np
 
 from jazz_flax import data, evaluate, train
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.files import atomic_write, write_figure
+from jazz_flax.files import atomic_write, call_function, write_figure
 from jazz_flax.model import count_params, init_params
 
 TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled training program
@@ -100,27 +99,13 @@ def load(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise JazzFlaxError(f"no sweep definition at {path}", hint="see experiments/sweeps/")
-    definition = dict(_call(path, "get_sweep"))
+    definition = dict(call_function(path, "get_sweep"))
     if isinstance(definition.get("base"), str):
         base = path.resolve().parents[1] / f"{definition['base']}.py"
         if not base.is_file():
             raise JazzFlaxError(f"{path}: no base experiment at {base}")
-        definition.update(base=_call(base, "get_config"), base_name=definition["base"])
+        definition.update(base=call_function(base, "get_config"), base_name=definition["base"])
     return definition
-
-
-def _call(path: Path, function: str):
-    """What `function()` of the Python file `path` returns; a JazzFlaxError if it cannot run."""
-    try:
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return getattr(module, function)()
-    except Exception as e:
-        raise JazzFlaxError(
-            f"cannot load {path}: {type(e).__name__}: {e}",
-            hint=f"it must be Python defining {function}()",
-        ) from None
 
 
 def label(point: dict) -> str:
