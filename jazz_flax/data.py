@@ -132,10 +132,13 @@ class Vocabulary:
         return {value: i for i, value in enumerate(self.values)}
 
     @classmethod
-    def from_counts(cls, tokens: Iterable[str], min_count: int) -> Vocabulary:
+    def from_counts(
+        cls, tokens: Iterable[str], min_count: int, grammar: str = "notebook", register=None
+    ) -> Vocabulary:
         """The tokens seen at least `min_count` times, and UNK for the others."""
         counts = collections.Counter(tokens)
-        return cls(tuple(sorted({t for t, n in counts.items() if n >= min_count} | {UNK})))
+        values = tuple(sorted({t for t, n in counts.items() if n >= min_count} | {UNK}))
+        return cls(values, grammar, register)
 
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """int32 ids of `tokens`; a token outside the vocabulary is UNK's id when the vocabulary
@@ -312,10 +315,14 @@ class Corpus:
     @functools.cached_property
     def vocab(self) -> Vocabulary:
         """The tokens' vocabulary; with grammar v2, the voice range of the corpus' notes too."""
+        return Vocabulary.from_tokens(self.tokens, self.grammar, self.register_of(self.pieces))
+
+    def register_of(self, pieces: Sequence[Piece]) -> tuple[int, int] | None:
+        """With grammar v2, the voice range of the pieces' notes (`grammar.v2.register`)."""
         if self.grammar == "notebook":
-            return Vocabulary.from_tokens(self.tokens)
-        pitches = [e.pitch for m in self.melody for e in m if e.pitch is not None]
-        return Vocabulary.from_tokens(self.tokens, self.grammar, grammar.v2.register(pitches))
+            return None
+        pitches = [e.pitch for p in pieces for m in p.melody for e in m if e.pitch is not None]
+        return grammar.v2.register(pitches)
 
     @functools.cached_property
     def ids(self) -> np.ndarray:
@@ -385,7 +392,11 @@ class SplitCorpus(Corpus):
 
     @functools.cached_property
     def vocab(self) -> Vocabulary:
-        return Vocabulary.from_counts(self.tokens_of("train"), self.min_count)
+        """The training split's tokens seen `min_count` times, UNK; with v2 its voice range."""
+        register = self.register_of(self.pieces_of("train"))
+        return Vocabulary.from_counts(
+            self.tokens_of("train"), self.min_count, self.grammar, register
+        )
 
     @functools.cached_property
     def segments(self) -> tuple[Segment, ...]:
