@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import difflib
 import fnmatch
 import functools
 import glob
@@ -427,6 +428,32 @@ def default_changes(corpus: Corpus) -> Corpus:
     if isinstance(corpus, SplitCorpus):
         return Corpus(tuple(corpus.pieces_of("test")[:1]))
     return corpus
+
+
+def piece_name(piece: Piece) -> str:
+    """A WJazzD solo's name (e.g. `JohnColtrane_GiantSteps-1_FINAL`), else its file's stem."""
+    return piece.source.get("solo") or Path(piece.source["path"]).stem
+
+
+def piece_names(corpus: Corpus) -> list[tuple[str, str]]:
+    """(name, split) of each piece, sorted by name; the split is "train" in an unsplit corpus."""
+    splits = {i: s for s, ids in getattr(corpus, "indices", {}).items() for i in ids}
+    names = [(piece_name(p), splits.get(i, "train")) for i, p in enumerate(corpus.pieces)]
+    return sorted(names)
+
+
+def piece_named(corpus: Corpus, name: str) -> Piece:
+    """The piece called `name` (WJazzD's `_FINAL` may be left off), else a JazzFlaxError
+    suggesting close names."""
+    pieces = {piece_name(p): p for p in corpus.pieces}
+    for candidate in (name, f"{name}_FINAL"):
+        if candidate in pieces:
+            return pieces[candidate]
+    close = difflib.get_close_matches(name, pieces, n=3, cutoff=0.5)
+    suggestion = f"did you mean {', '.join(close)}? " if close else ""
+    raise JazzFlaxError(
+        f"no solo named {name!r} in the corpus", hint=f"{suggestion}--list_solos lists them"
+    )
 
 
 def _split_key(data_config: ml_collections.ConfigDict, piece: Piece) -> str:
