@@ -12,6 +12,7 @@
     python -m jazz_flax.main generate --config experiments/wjazzd.py --list_solos  (name, split)
     python -m jazz_flax.main evaluate --config experiments/baseline.py [--solos 4] [--seed 0]
                                    [--temperature 1.0] [--top_k 10] [--top_p 0.9] [--greedy]
+                                   [--test_solos 5] (split corpora: the first 5 test solos' changes)
     python -m jazz_flax.main sweep --sweep experiments/sweeps/hidden_size.py
                                    [--workdir runs/sweeps/hidden_size]
 
@@ -66,6 +67,7 @@ flags.DEFINE_string("instrument", "tenor_sax", f"generate: one of {', '.join(ren
 flags.DEFINE_bool("bass", False, "generate: a bass line of the chord roots")
 flags.DEFINE_string("soundfont", None, "generate: a .sf2 for FluidSynth (default: searched)")
 flags.DEFINE_integer("solos", 4, "evaluate: solos generated for the musical metrics")
+flags.DEFINE_integer("test_solos", None, "evaluate: test solos whose changes are played (all)")
 flags.DEFINE_string("sweep", None, "sweep: definition, e.g. experiments/sweeps/hidden_size.py")
 
 
@@ -122,6 +124,7 @@ def evaluate_command() -> None:
     settings = evaluate.default_config()
     settings.update(
         solos=FLAGS.solos,
+        test_solos=FLAGS.test_solos,
         seed=FLAGS.seed,
         temperature=FLAGS.temperature,
         top_k=FLAGS.top_k,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from jazz_flax import data, generate, train
+from jazz_flax import data, evaluate, generate, metrics, train
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.verbatim import VerbatimIndex
 from tests.commands import ROOT, environment, main_command
 
 SOLOS = "ArtPepper_*"  # six solos: two in each split
@@ -74,3 +75,27 @@ def test_the_command_line_lists_solos_and_refuses_an_unknown_one(wjazzd_run, tmp
     unknown = run_generate(workdir, f"--config.data.solos={SOLOS}", "--changes_of=Stardust")
     assert unknown.returncode == 2
     assert re.fullmatch(r"error: no solo named 'Stardust'.*\n", unknown.stderr), unknown.stderr
+
+
+def test_evaluate_improvises_over_the_test_solos_changes_beside_them(wjazzd_run):
+    workdir, corpus = wjazzd_run
+    checkpoint = train.load_checkpoint(workdir)
+    model = train.make_model(checkpoint.config, len(corpus.vocab))
+    pieces = corpus.pieces_of("test")
+    eval_config = evaluate.default_config()
+    solos = evaluate.solos_over_pieces(model, checkpoint.params, corpus.vocab, pieces, eval_config)
+    for (tokens, solo), piece in zip(solos, pieces, strict=True):
+        assert len(tokens) == len(piece.measures) and solo.length == 4 * len(piece.measures)
+    eval_config.test_solos = 1
+    scores = evaluate.over_test_changes(model, checkpoint.params, corpus, eval_config)
+    names = set(metrics.musical_metrics(solos[0][1], solos[0][1]))
+    verbatim = {"verbatim_run_median", "verbatim_run_max"}
+    assert scores["solos"] == 1 and set(scores["generated"]) == names | verbatim
+    index = VerbatimIndex([segment.ids for segment in corpus.segments_of("train")])
+    own = index.longest_run(corpus.vocab.encode(t for m in pieces[0].measures for t in m))
+    assert scores["test_solos"]["verbatim_run_max"] == own > 0
+    real = generate.corpus_solo(data.Corpus(tuple(pieces[:1])))
+    assert scores["test_solos"]["grooving_similarity"] == metrics.grooving_similarity(real)
+    eval_config.test_solos = 0
+    with pytest.raises(JazzFlaxError, match="test_solos must be ≥ 1, got 0"):
+        evaluate.over_test_changes(model, checkpoint.params, corpus, eval_config)
