@@ -322,8 +322,8 @@ class Corpus:
         """With grammar v2, the voice range of the pieces' notes (`grammar.v2.register`)."""
         if self.grammar == "notebook":
             return None
-        pitches = [e.pitch for p in pieces for m in p.melody for e in m if e.pitch is not None]
-        return grammar.v2.register(pitches)
+        pitches = [_pitches(piece.melody) for piece in pieces]
+        return grammar.v2.register(np.concatenate(pitches) if pitches else [])
 
     @functools.cached_property
     def ids(self) -> np.ndarray:
@@ -361,6 +361,14 @@ class Corpus:
             np.concatenate([segment.ids for segment in side])
             for side in self.split(holdout_measures)
         )
+
+
+def _pitches(melody) -> np.ndarray:
+    """The MIDI pitches of a piece's notes; a `wjazzd.Melody` reads them from its rows (its
+    `pitches`) rather than build its events."""
+    if hasattr(melody, "pitches"):
+        return melody.pitches
+    return np.array([e.pitch for m in melody for e in m if e.pitch is not None], np.int64)
 
 
 @dataclasses.dataclass(frozen=True)

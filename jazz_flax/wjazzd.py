@@ -348,6 +348,11 @@ class Melody(collections.abc.Sequence):
     def from_json(cls, raw: dict) -> Melody:
         return cls(_array(raw["rows"], np.int16).reshape(-1, 3), _array(raw["starts"], np.int32))
 
+    @property
+    def pitches(self) -> np.ndarray:
+        """The notes' MIDI pitches, rests left out."""
+        return self.rows[self.rows[:, 2] != REST, 2]
+
     def __len__(self) -> int:
         return len(self.starts) - 1
 
