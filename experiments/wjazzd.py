@@ -4,7 +4,9 @@
 them (the solos in 3/4 or with odd bars, and those without chords, are left out and counted).
 Solos go to train/valid/test (90/5/5) by `data.split_seed`, or whole performers with
 `--config.data.split_by=performer`; the vocabulary is the training split's tokens seen at least
-`data.min_count` times, the others are `<unk>`. Training windows slide within each solo.
+`data.min_count` times, the others are `<unk>`. Training windows slide within each solo. Tokens are
+grammar v2's (a triplet grid, intervals across bar lines, chord-scale types): the reader's grid;
+`--config.data.grammar=notebook` gives the notebook's instead.
 
     make wjazzd
     python -m jazz_flax.data summary --config experiments/wjazzd.py --json
@@ -21,6 +23,7 @@ def get_config() -> ml_collections.ConfigDict:
     config = split_by_piece(baseline.get_config())
     config.data.update(path="data/wjazzd", Tx=64, stride=16)
     config.data.reader = "wjazzd"
+    config.data.grammar = "v2"
     config.data.solos = "*"  # a glob of solo names, e.g. "JohnColtrane_*"
     config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64
     config.epochs = 60  # 3,000 steps

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import difflib
 import fnmatch
 import functools
 import glob
@@ -132,10 +133,13 @@ class Vocabulary:
         return {value: i for i, value in enumerate(self.values)}
 
     @classmethod
-    def from_counts(cls, tokens: Iterable[str], min_count: int) -> Vocabulary:
+    def from_counts(
+        cls, tokens: Iterable[str], min_count: int, grammar: str = "notebook", register=None
+    ) -> Vocabulary:
         """The tokens seen at least `min_count` times, and UNK for the others."""
         counts = collections.Counter(tokens)
-        return cls(tuple(sorted({t for t, n in counts.items() if n >= min_count} | {UNK})))
+        values = tuple(sorted({t for t, n in counts.items() if n >= min_count} | {UNK}))
+        return cls(values, grammar, register)
 
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """int32 ids of `tokens`; a token outside the vocabulary is UNK's id when the vocabulary
@@ -312,10 +316,14 @@ class Corpus:
     @functools.cached_property
     def vocab(self) -> Vocabulary:
         """The tokens' vocabulary; with grammar v2, the voice range of the corpus' notes too."""
+        return Vocabulary.from_tokens(self.tokens, self.grammar, self.register_of(self.pieces))
+
+    def register_of(self, pieces: Sequence[Piece]) -> tuple[int, int] | None:
+        """With grammar v2, the voice range of the pieces' notes (`grammar.v2.register`)."""
         if self.grammar == "notebook":
-            return Vocabulary.from_tokens(self.tokens)
-        pitches = [e.pitch for m in self.melody for e in m if e.pitch is not None]
-        return Vocabulary.from_tokens(self.tokens, self.grammar, grammar.v2.register(pitches))
+            return None
+        pitches = [_pitches(piece.melody) for piece in pieces]
+        return grammar.v2.register(np.concatenate(pitches) if pitches else [])
 
     @functools.cached_property
     def ids(self) -> np.ndarray:
@@ -355,6 +363,14 @@ class Corpus:
         )
 
 
+def _pitches(melody) -> np.ndarray:
+    """The MIDI pitches of a piece's notes; a `wjazzd.Melody` reads them from its rows (its
+    `pitches`) rather than build its events."""
+    if hasattr(melody, "pitches"):
+        return melody.pitches
+    return np.array([e.pitch for m in melody for e in m if e.pitch is not None], np.int64)
+
+
 @dataclasses.dataclass(frozen=True)
 class SplitCorpus(Corpus):
     """A corpus split by piece into SPLITS; the vocabulary is the training split's.
@@ -385,7 +401,11 @@ class SplitCorpus(Corpus):
 
     @functools.cached_property
     def vocab(self) -> Vocabulary:
-        return Vocabulary.from_counts(self.tokens_of("train"), self.min_count)
+        """The training split's tokens seen `min_count` times, UNK; with v2 its voice range."""
+        register = self.register_of(self.pieces_of("train"))
+        return Vocabulary.from_counts(
+            self.tokens_of("train"), self.min_count, self.grammar, register
+        )
 
     @functools.cached_property
     def segments(self) -> tuple[Segment, ...]:
@@ -416,6 +436,32 @@ def default_changes(corpus: Corpus) -> Corpus:
     if isinstance(corpus, SplitCorpus):
         return Corpus(tuple(corpus.pieces_of("test")[:1]))
     return corpus
+
+
+def piece_name(piece: Piece) -> str:
+    """A WJazzD solo's name (e.g. `JohnColtrane_GiantSteps-1_FINAL`), else its file's stem."""
+    return piece.source.get("solo") or Path(piece.source["path"]).stem
+
+
+def piece_names(corpus: Corpus) -> list[tuple[str, str]]:
+    """(name, split) of each piece, sorted by name; the split is "train" in an unsplit corpus."""
+    splits = {i: s for s, ids in getattr(corpus, "indices", {}).items() for i in ids}
+    names = [(piece_name(p), splits.get(i, "train")) for i, p in enumerate(corpus.pieces)]
+    return sorted(names)
+
+
+def piece_named(corpus: Corpus, name: str) -> Piece:
+    """The piece called `name` (WJazzD's `_FINAL` may be left off), else a JazzFlaxError
+    suggesting close names."""
+    pieces = {piece_name(p): p for p in corpus.pieces}
+    for candidate in (name, f"{name}_FINAL"):
+        if candidate in pieces:
+            return pieces[candidate]
+    close = difflib.get_close_matches(name, pieces, n=3, cutoff=0.5)
+    suggestion = f"did you mean {', '.join(close)}? " if close else ""
+    raise JazzFlaxError(
+        f"no solo named {name!r} in the corpus", hint=f"{suggestion}--list_solos lists them"
+    )
 
 
 def _split_key(data_config: ml_collections.ConfigDict, piece: Piece) -> str:

@@ -17,6 +17,12 @@ Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evalu
 cut into the piece's measures and decoded over its chords, as `make generate` does; the metrics
 are averaged over the solos and shown beside those of the training solo (`generate.corpus_solo`).
 
+Over the test changes (a corpus split by piece): one solo generated over the changes of each test
+solo (the first `test_solos` of them; None: all), as long, beside the test solos themselves: the
+musical metrics averaged over the solos (the duration distance to the training split's durations),
+and memorisation, the longest run of a solo's tokens found verbatim in a training piece
+(`verbatim.VerbatimIndex`; its median and maximum over the solos).
+
 `make evaluate EXP=baseline` writes runs/<EXP>/eval.json and prints `table`.
 """
 
@@ -35,7 +41,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, generate, metrics, train
+from jazz_flax import data, generate, metrics, train, verbatim
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write
 from jazz_flax.render import Solo
@@ -54,16 +60,21 @@ LABELS = {  # short names of the scores, for tables
     "leaps_over_octave": "leaps > octave",
     "notes_per_measure": "notes/measure",
     "rest_ratio": "rests",
+    "grooving_similarity": "grooving sim.",
     "duration_distance": "duration TV",
     "clean_measure_ratio": "clean measures",
+    "verbatim_run_median": "verbatim run (med.)",
+    "verbatim_run_max": "verbatim run (max)",
 }
 
 
 def default_config() -> ml_collections.ConfigDict:
     """How solos are generated for the musical metrics."""
     top_k = ml_collections.config_dict.placeholder(int)  # None: every token
+    test_solos = ml_collections.config_dict.placeholder(int)  # None: all the test split's
     return ml_collections.ConfigDict(
         dict(solos=4, seed=0, temperature=1.0, top_k=top_k, top_p=1.0, greedy=False)
+        | dict(test_solos=test_solos)
     )
 
 
@@ -232,6 +243,55 @@ def mean_metrics(solos: list[Solo], reference: Solo) -> dict[str, float]:
         return {key: float(np.nanmean([row[key] for row in rows])) for key in rows[0]}
 
 
+def over_test_changes(model, params, corpus: data.SplitCorpus, eval_config) -> dict:
+    """Solos generated over the changes of the test solos beside the test solos themselves:
+    dict(solos, generated=metrics, test_solos=metrics) (see the module's docstring)."""
+    limit = eval_config.get("test_solos")
+    if limit is not None and limit < 1:
+        raise JazzFlaxError(f"test_solos must be ≥ 1, got {limit}", hint="or None: all of them")
+    pieces = corpus.pieces_of("test")[:limit]
+    training = generate.corpus_solo(data.Corpus(tuple(corpus.pieces_of("train"))))
+    generated = solos_over_pieces(model, params, corpus.vocab, pieces, eval_config)
+    real = [(p.measures, generate.corpus_solo(data.Corpus((p,)))) for p in pieces]
+    index = verbatim.VerbatimIndex([segment.ids for segment in corpus.segments_of("train")])
+
+    def scores(solos: list[tuple[Sequence[Sequence[str]], Solo]]) -> dict:
+        runs = [
+            index.longest_run(corpus.vocab.encode(t for m in tokens for t in m))
+            for tokens, _ in solos
+        ]
+        return mean_metrics([solo for _, solo in solos], training) | dict(
+            verbatim_run_median=float(np.median(runs)), verbatim_run_max=float(max(runs))
+        )
+
+    return dict(solos=len(pieces), generated=scores(generated), test_solos=scores(real))
+
+
+def solos_over_pieces(model, params, vocab, pieces, eval_config) -> list[tuple[list, Solo]]:
+    """(tokens per measure, Solo) of one solo generated over each piece's changes, as long.
+
+    Every piece is sampled as long as the longest, its last measure's chords going on after it
+    (as `sample` plays them past the end), so that one compiled sampler serves them all.
+    """
+    longest = max(len(piece.chords) for piece in pieces)
+    keys = jax.random.split(jax.random.key(eval_config.seed), len(pieces))
+    rng, result = np.random.default_rng(eval_config.seed), []
+    for key, piece in zip(keys, pieces, strict=True):
+        chords = tuple(piece.chords)
+        padded = chords + chords[-1:] * (longest - len(chords))
+        ids = sample(
+            model,
+            params,
+            key,
+            length=generate.tokens_needed(longest, vocab.rules.grid),
+            strategy=strategy(eval_config),
+            **generate.over_chords(model, vocab, padded),
+        ).ids[0]
+        tokens = generate.cut_into_measures(vocab.playable(ids), len(chords), rng, vocab.rules)
+        result.append((tokens, generate.solo_from_measures(tokens, chords, rng, rules=vocab.rules)))
+    return result
+
+
 # ---------------------------------------------------------------------------------------------
 # A trained model, a run directory
 
@@ -266,6 +326,7 @@ def evaluate(
     )
     if isinstance(corpus, data.SplitCorpus):
         result["test"] = scores_on_test_split(model, params, corpus, config.data.Tx)
+        result["test_changes"] = over_test_changes(model, params, corpus, eval_config)
     return result
 
 
@@ -329,8 +390,19 @@ def table(result: dict) -> str:
         ]
     else:
         lines = ["held-out: none (holdout_measures=0; train with --config.data.holdout_measures=3)"]
-    lines.append(f"{'':<20}{f'generated ({solos})':>16}{'training solo':>16}")
-    for key, value in result["generated"].items():
-        reference = result["training_solo"].get(key, math.nan)
-        lines.append(f"{LABELS[key]:<20}{value:>16.3f}{reference:>16.3f}")
+    lines += _columns(
+        f"generated ({solos})", result["generated"], "training solo", result["training_solo"]
+    )
+    if "test_changes" in result:
+        changes = result["test_changes"]
+        lines.append(f"over the changes of {changes['solos']} test solos:")
+        lines += _columns("generated", changes["generated"], "test solos", changes["test_solos"])
     return "\n".join(lines)
+
+
+def _columns(name: str, scores: dict, reference_name: str, reference: dict) -> list[str]:
+    """A line per score: its label, its value and the reference's."""
+    lines = [f"{'':<20}{name:>16}{reference_name:>16}"]
+    for key, value in scores.items():
+        lines.append(f"{LABELS[key]:<20}{value:>16.3f}{reference.get(key, math.nan):>16.3f}")
+    return lines

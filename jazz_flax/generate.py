@@ -85,6 +85,7 @@ def improvise(
     strategy: Strategy = Strategy(),  # noqa: B008 (an immutable NamedTuple)
     beam: Beam | None = None,
     chords: str | None = None,
+    changes_of: str | None = None,
     choruses: int = 1,
     mode: str = "measures",
     primer: str | None = None,
@@ -104,6 +105,9 @@ def improvise(
       beam: beam search settings (`beam.Beam`); None samples each solo token by token.
       chords: lead-sheet text, e.g. "Dm7 G7 | Cmaj7 | Cmaj7" (`parse_chords`); None: the
         training piece's.
+      changes_of: the name of a piece of the training corpus (e.g. a WJazzD solo,
+        `JohnColtrane_GiantSteps-1`) whose changes, bar by bar, are improvised over, as many
+        choruses as it has (`data.piece_names` lists them).
       choruses: times the changes are played.
       mode: "measures" (one stream cut into 4-beat measures) or "notebook" (the seed's segments).
       primer: tokens the solo starts with, separated by spaces (measures mode).
@@ -117,12 +121,8 @@ def improvise(
     render.check_rendering(rendering)
     renderer = render.find_renderer(rendering.soundfont)  # a missing soundfont fails first
     checkpoint = train.load_checkpoint(workdir)
-    given = chords is not None
-    if given:
-        changes = parse_chords(chords)
-    else:  # the training piece's; of a corpus split by piece, its first test piece's
-        changes = data.default_changes(train.checkpoint_corpus(checkpoint)).chords
-    changes = tuple(changes) * choruses
+    given = chords is not None or changes_of is not None
+    changes = tuple(changes_to_play(checkpoint, chords, changes_of)) * choruses
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
     check_model(model, mode, len(changes))
     opening = opening_of(checkpoint, primer, primer_midi, changes if given else None)
@@ -159,6 +159,24 @@ def improvise(
         )
         for stem, (tokens, solo), log_prob in zip(stems(num_outputs), solos, log_probs, strict=True)
     ]
+
+
+def changes_to_play(checkpoint, chords: str | None, changes_of: str | None) -> list[tuple]:
+    """Each measure's chords: from the text `chords`, of the corpus' piece `changes_of`, else the
+    training piece's (of a corpus split by piece, its first test piece's)."""
+    if chords is not None and changes_of is not None:
+        raise JazzFlaxError("give --chords or --changes_of, not both")
+    if chords is not None:
+        return parse_chords(chords)
+    corpus = train.checkpoint_corpus(checkpoint)
+    if changes_of is not None:
+        return list(data.piece_named(corpus, changes_of).chords)
+    return list(data.default_changes(corpus).chords)
+
+
+def solos(workdir: str | Path) -> list[tuple[str, str]]:
+    """(name, split) of the pieces of the corpus the model in `workdir` was trained on."""
+    return data.piece_names(train.checkpoint_corpus(train.load_checkpoint(workdir)))
 
 
 def check_options(mode, num_outputs, choruses, bpm, beam, primer, primer_midi) -> None:

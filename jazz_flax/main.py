@@ -4,13 +4,15 @@
                                    [--workdir runs/baseline] [--debug]
     python -m jazz_flax.main generate --config experiments/baseline.py [--temperature 0.8]
                                    [--top_k 10] [--top_p 0.9] [--greedy] [--seed 3]
-                                   [--chords "Dm7 G7 | Cmaj7 | Cmaj7"] [--choruses 2]
-                                   [--num_outputs 4] [--beam_size 8 --branch_factor 4
+                                   [--chords "Dm7 G7 | Cmaj7" | --changes_of SOLO]
+                                   [--choruses 2] [--num_outputs 4] [--beam_size 8 --branch_factor 4
                                    --steps_per_iteration 1] [--primer ... | --primer_midi F]
                                    [--bpm 160] [--swing 2] [--instrument jazz_guitar] [--bass]
                                    [--norender_chords] [--soundfont F.sf2] [--mode notebook]
+    python -m jazz_flax.main generate --config experiments/wjazzd.py --list_solos  (name, split)
     python -m jazz_flax.main evaluate --config experiments/baseline.py [--solos 4] [--seed 0]
                                    [--temperature 1.0] [--top_k 10] [--top_p 0.9] [--greedy]
+                                   [--test_solos 5] (split corpora: the first 5 test solos' changes)
     python -m jazz_flax.main sweep --sweep experiments/sweeps/hidden_size.py
                                    [--workdir runs/sweeps/hidden_size]
 
@@ -48,6 +50,8 @@ flags.DEFINE_integer("top_k", None, "generate: sample among the k likeliest toke
 flags.DEFINE_float("top_p", 1.0, "generate: nucleus sampling, in (0, 1]")
 flags.DEFINE_bool("greedy", False, "generate: always the likeliest token, as the notebook")
 flags.DEFINE_string("chords", None, 'generate: bars of chords, e.g. "Dm7 G7 | Cmaj7 | A7alt"')
+flags.DEFINE_string("changes_of", None, "generate: a corpus solo whose changes are played")
+flags.DEFINE_bool("list_solos", False, "generate: list the corpus' solos and their splits")
 flags.DEFINE_enum("mode", "measures", generate.MODES, "generate: measures or notebook layout")
 flags.DEFINE_string("primer", None, "generate: tokens the solo starts with, space-separated")
 flags.DEFINE_integer("choruses", 1, "generate: times the chords are played")
@@ -63,6 +67,7 @@ flags.DEFINE_string("instrument", "tenor_sax", f"generate: one of {', '.join(ren
 flags.DEFINE_bool("bass", False, "generate: a bass line of the chord roots")
 flags.DEFINE_string("soundfont", None, "generate: a .sf2 for FluidSynth (default: searched)")
 flags.DEFINE_integer("solos", 4, "evaluate: solos generated for the musical metrics")
+flags.DEFINE_integer("test_solos", None, "evaluate: test solos whose changes are played (all)")
 flags.DEFINE_string("sweep", None, "sweep: definition, e.g. experiments/sweeps/hidden_size.py")
 
 
@@ -82,6 +87,10 @@ def train_command() -> None:
 
 
 def generate_command() -> None:
+    if FLAGS.list_solos:
+        for name, split in generate.solos(workdir()):
+            print(f"{name}\t{split}")
+        return
     train.enable_compilation_cache()
     strategy = Strategy(FLAGS.temperature, FLAGS.top_k, FLAGS.top_p, FLAGS.greedy)
     beam = Beam(FLAGS.beam_size, FLAGS.branch_factor, FLAGS.steps_per_iteration)
@@ -95,6 +104,7 @@ def generate_command() -> None:
         strategy=strategy,
         beam=None if beam == Beam() else beam,
         chords=FLAGS.chords,
+        changes_of=FLAGS.changes_of,
         choruses=FLAGS.choruses,
         mode=FLAGS.mode,
         primer=FLAGS.primer,
@@ -114,6 +124,7 @@ def evaluate_command() -> None:
     settings = evaluate.default_config()
     settings.update(
         solos=FLAGS.solos,
+        test_solos=FLAGS.test_solos,
         seed=FLAGS.seed,
         temperature=FLAGS.temperature,
         top_k=FLAGS.top_k,

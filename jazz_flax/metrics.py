@@ -23,6 +23,7 @@ BEATS = 4.0  # beats per measure
 DURATION_STEP = 0.25  # duration histogram bins: the 0.25-beat grid …
 LONG_NOTE = 4.0  # … up to one bin for every duration of LONG_NOTE beats or more
 N_DURATION_BINS = round(LONG_NOTE / DURATION_STEP)  # 16: 0.25, 0.5, …, 3.75, ≥ 4
+GROOVE_STEPS = 48  # onset positions per measure for grooving patterns: the 1/12-beat grid
 
 
 def _notes(solo: Solo) -> list[grammar.Event]:
@@ -139,6 +140,31 @@ def duration_distance(solo: Solo, reference: Solo) -> float:
     return float(0.5 * np.abs(p - q).sum())
 
 
+def onset_patterns(solo: Solo) -> np.ndarray:
+    """bool (measures, GROOVE_STEPS): where notes start in each 4-beat measure, on the 1/12-beat
+    grid (an onset off it at its nearest step); a last, partial measure counts as a measure."""
+    n_measures = math.ceil(solo.length / BEATS - 1e-9)
+    patterns = np.zeros((n_measures, GROOVE_STEPS), bool)
+    for note in _notes(solo):
+        step = min(round(note.offset * GROOVE_STEPS / BEATS), n_measures * GROOVE_STEPS - 1)
+        patterns[step // GROOVE_STEPS, step % GROOVE_STEPS] = True
+    return patterns
+
+
+def grooving_similarity(solo: Solo) -> float:
+    """Grooving-pattern similarity (Jazz Transformer, Wu & Yang 2020): the mean over all pairs of
+    measures of 1 - (grid steps where exactly one of the two has an onset) / GROOVE_STEPS
+    (`onset_patterns`); 1 when every measure has the same rhythm. NaN: fewer than two measures."""
+    patterns = onset_patterns(solo).astype(np.int64)
+    n = len(patterns)
+    if n < 2:
+        return math.nan
+    onsets = patterns.sum(axis=1)
+    differing = onsets[:, None] + onsets[None, :] - 2 * patterns @ patterns.T
+    pairs = differing[np.triu_indices(n, k=1)]
+    return float(1.0 - pairs.mean() / GROOVE_STEPS)
+
+
 def clean_measure_ratio(solo: Solo) -> float:
     """Share (0…1) of 4-beat measures in which no note starting there has `repaired=True` (decoding
     found nothing of the token's type in range). A last, partial measure counts as a measure.
@@ -160,6 +186,7 @@ def musical_metrics(solo: Solo, reference: Solo | None = None) -> dict[str, floa
             leaps_over_octave,
             notes_per_measure,
             rest_ratio,
+            grooving_similarity,
             clean_measure_ratio,
         )
     }

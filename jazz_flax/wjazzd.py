@@ -19,7 +19,9 @@ Policies (counted in `Reading`, reported by `python -m jazz_flax.data summary`):
 * Chords: the beat track's symbol of each beat, consecutive equal ones merged into one change.
   `NC` (no chord) continues the chord before it, or before the first chord the solo's first one (a
   line over a break is heard against the harmony around it); a solo without any chord is left out.
-* Tokens come from `grammar.parse_measure`, the entry point `data.parse_file` uses.
+* Tokens come from the grammar `data.grammar` names (`tokenize`): the notebook's
+  `grammar.parse_measure`, the entry point `data.parse_file` uses, or v2's `grammar.v2.parse`, whose
+  grid is the reader's (nothing is snapped again) and whose intervals carry across bar lines.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ METER = data.BEATS_PER_MEASURE
 NO_CHORD = "NC"
 REST = -1  # the pitch of a rest in a Melody's rows
 Row = tuple[int, int, "int | None"]  # a note or rest: onset and length in grid steps, MIDI pitch
-READER_VERSION = 2  # bump when reading changes: it invalidates the cached corpora
+READER_VERSION = 3  # bump when reading changes: it invalidates the cached corpora
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,9 +173,11 @@ def solo_paths(folder: Path, name: str) -> tuple[Path, Path]:
     return folder / MELODY / f"{name}.csv", folder / BEATS / f"{name}_beattrack.csv"
 
 
-def read_solo(melody_path: Path, beats_path: Path) -> tuple[data.Piece, Counts]:
-    """The Piece of one solo and what reading it changed; raises LeftOut for a solo the corpus
-    leaves out (see the module's policies)."""
+def read_solo(
+    melody_path: Path, beats_path: Path, grammar_name: str = "notebook"
+) -> tuple[data.Piece, Counts]:
+    """The Piece of one solo in grammar `grammar_name` and what reading it changed; raises LeftOut
+    for a solo the corpus leaves out (see the module's policies)."""
     bars = _bars(_rows(beats_path))
     _assign_notes(bars, _rows(melody_path), melody_path)
     bars = _played(bars)
@@ -181,22 +185,28 @@ def read_solo(melody_path: Path, beats_path: Path) -> tuple[data.Piece, Counts]:
         raise LeftOut(REASONS[0])
     chords = _measure_chords(bars, beats_path)
     counts = Counts()
-    melody = [_line(bar.notes, counts) for bar in bars]
-    measures = tokenize([_elements(rows) for rows in melody], chords)
+    melody = Melody.from_measures([_line(bar.notes, counts) for bar in bars])
     name = solo_name(melody_path)
     source = dict(
         path=str(melody_path), beats=str(beats_path), solo=name, performer=performer(name)
     )
-    return data.Piece(measures, tuple(chords), Melody.from_measures(melody), source), counts
+    if grammar_name != "notebook":
+        source["grammar"] = grammar_name
+    measures = tokenize(melody, chords, grammar_name)
+    return data.Piece(measures, tuple(chords), melody, source), counts
 
 
-def tokenize(elements: Sequence[Sequence], chords: Sequence) -> tuple[tuple[str, ...], ...]:
-    """Each measure's grammar tokens from its music21 elements and chords (offsets from its
-    start): `grammar.parse_measure`, as `data.parse_file` tokenises. The one place a grammar
-    choice (`data.grammar`) is to be routed to."""
+def tokenize(
+    melody: Melody, chords: Sequence, grammar_name: str = "notebook"
+) -> tuple[tuple[str, ...], ...]:
+    """Each measure's tokens in grammar `grammar_name` from its notes and chords (offsets from its
+    start): notebook's `grammar.parse_measure` of music21 elements, as `data.parse_file`
+    tokenises, or `grammar.v2.parse` of the line."""
+    if grammar.check_name(grammar_name) == "v2":
+        return tuple(map(tuple, grammar.v2.parse(melody, chords).measures))
     return tuple(
-        tuple(grammar.parse_measure(measure, measure_chords, 0.0))
-        for measure, measure_chords in zip(elements, chords, strict=True)
+        tuple(grammar.parse_measure(_elements(events), measure_chords, 0.0))
+        for events, measure_chords in zip(melody, chords, strict=True)
     )
 
 
@@ -303,15 +313,16 @@ def _length(row: dict) -> int:
     return max(1, round(float(row["duration"]) / float(row["beat_duration"]) * GRID))
 
 
-def _elements(rows: Sequence[Row]) -> list[m21note.GeneralNote]:
-    """music21 notes and rests of a bar's rows, offsets from its start (as parse_measure reads)."""
+def _elements(events: Sequence[grammar.Event]) -> list[m21note.GeneralNote]:
+    """music21 notes and rests of a bar's events, offsets from its start (as parse_measure
+    reads)."""
     elements = []
-    for onset, length, pitch in rows:
-        if pitch is None:
-            element = m21note.Rest(quarterLength=length / GRID)
+    for event in events:
+        if event.pitch is None:
+            element = m21note.Rest(quarterLength=event.duration)
         else:
-            element = m21note.Note(pitch, quarterLength=length / GRID)
-        element.offset = onset / GRID
+            element = m21note.Note(event.pitch, quarterLength=event.duration)
+        element.offset = event.offset
         elements.append(element)
     return elements
 
@@ -336,6 +347,11 @@ class Melody(collections.abc.Sequence):
     @classmethod
     def from_json(cls, raw: dict) -> Melody:
         return cls(_array(raw["rows"], np.int16).reshape(-1, 3), _array(raw["starts"], np.int32))
+
+    @property
+    def pitches(self) -> np.ndarray:
+        """The notes' MIDI pitches, rests left out."""
+        return self.rows[self.rows[:, 2] != REST, 2]
 
     def __len__(self) -> int:
         return len(self.starts) - 1
@@ -443,8 +459,10 @@ def load(
     solos: str = "*",
     cache_dir: str | os.PathLike | None = None,
     jobs: int = 1,
+    grammar_name: str = "notebook",
 ) -> Reading:
-    """The solos of `folder` matching `solos`, from the cache when their files are unchanged.
+    """The solos of `folder` matching `solos` in grammar `grammar_name`, from the cache when their
+    files are unchanged.
 
     A cold read parses them in `jobs` processes. One is the default: most of a cold read is
     music21 deriving each distinct chord's scale (`grammar.harmony`), which every process would
@@ -457,32 +475,29 @@ def load(
     for path in (p for pair in paths for p in pair):
         digest.update(path.read_bytes() if path.is_file() else b"missing")
     options = dict(reader="wjazzd", reader_version=READER_VERSION, solos=names)
+    options.update(grammar=grammar.check_name(grammar_name))
     entry = data._cache_entry(cache_dir, digest.hexdigest(), options)
     cached = data.read_cache_payload(entry)
     if cached is not None:
         return Reading.from_json(cached)
-    reading = _read_all(paths, jobs)
+    reading = _read_all(paths, jobs, grammar_name)
     data.write_cache_payload(entry, reading.to_json())
     return reading
 
 
 def load_from_config(data_config: ml_collections.ConfigDict) -> Reading:
     grammar_name = data_config.get("grammar", "notebook")
-    if grammar_name != "notebook":  # rather than tokens of another grammar than asked for
-        raise JazzFlaxError(
-            f"the WJazzD reader tokenises with the notebook grammar, not {grammar_name!r} yet",
-            hint="route data.grammar through wjazzd.tokenize (and into its cache key)",
-        )
-    return load(data_config.path, data_config.get("solos", "*"))
+    return load(data_config.path, data_config.get("solos", "*"), grammar_name=grammar_name)
 
 
-def _read_all(paths: Sequence[tuple[Path, Path]], jobs: int) -> Reading:
+def _read_all(paths: Sequence[tuple[Path, Path]], jobs: int, grammar_name: str) -> Reading:
     jobs = min(jobs, len(paths))
+    read = functools.partial(_read_or_leave_out, grammar_name=grammar_name)
     if jobs > 1:
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=_spawn()) as pool:
-            results = list(pool.map(_read_or_leave_out, paths, chunksize=4))
+            results = list(pool.map(read, paths, chunksize=4))
     else:
-        results = [_read_or_leave_out(pair) for pair in paths]
+        results = [read(pair) for pair in paths]
     pieces, left_out, counts = [], {}, Counts()
     for (melody, _), (piece, solo_counts, reason) in zip(paths, results, strict=True):
         if reason:
@@ -493,9 +508,11 @@ def _read_all(paths: Sequence[tuple[Path, Path]], jobs: int) -> Reading:
     return Reading(data.Corpus(tuple(pieces)), left_out, counts)
 
 
-def _read_or_leave_out(pair: tuple[Path, Path]) -> tuple[data.Piece | None, Counts | None, str]:
+def _read_or_leave_out(
+    pair: tuple[Path, Path], grammar_name: str
+) -> tuple[data.Piece | None, Counts | None, str]:
     try:
-        return (*read_solo(*pair), "")
+        return (*read_solo(*pair, grammar_name), "")
     except LeftOut as e:
         return None, None, str(e)
 

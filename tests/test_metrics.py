@@ -166,6 +166,27 @@ def test_a_partial_last_measure_counts():
     assert metrics.clean_measure_ratio(solo(*notes, length=10.0)) == pytest.approx(2 / 3)
 
 
+# --- grooving-pattern similarity
+
+
+def test_grooving_similarity_compares_every_pair_of_measures_onsets():
+    # measure 0: onsets at 0 and 1 beat; measure 1: the same; measure 2: at 0 and 2/3 beat
+    notes = [Event(0, 1, C4), Event(1, 1, E4), Event(4, 1, C4), Event(5, 1, E4)]
+    notes += [Event(8, 2 / 3, C4), Event(8 + 2 / 3, 1, E4)]
+    three = solo(*notes, length=12.0)
+    patterns = metrics.onset_patterns(three)
+    assert patterns.shape == (3, 48) and np.flatnonzero(patterns[2]).tolist() == [0, 8]
+    # pairs: (0, 1) differ nowhere, (0, 2) and (1, 2) at 2 of 48 steps
+    assert metrics.grooving_similarity(three) == pytest.approx(1 - (0 + 2 + 2) / 3 / 48)
+
+
+def test_grooving_similarity_of_one_measure_is_nan_and_rests_are_not_onsets():
+    assert math.isnan(metrics.grooving_similarity(BAR))
+    notes = [*quarters(C4, None, None, None), *quarters(C4, E4, C4, E4, start=4.0)]
+    with_rests = solo(*notes, length=8.0)
+    assert metrics.grooving_similarity(with_rests) == pytest.approx(1 - 3 / 48)
+
+
 # --- all together, degenerate solos
 
 
@@ -178,6 +199,7 @@ def test_musical_metrics_names_every_metric():
         "leaps_over_octave",
         "notes_per_measure",
         "rest_ratio",
+        "grooving_similarity",
         "clean_measure_ratio",
     }
     assert set(metrics.musical_metrics(BAR)) == names

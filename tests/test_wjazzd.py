@@ -157,10 +157,39 @@ def test_two_processes_read_the_same_corpus_as_one(tmp_path):
     assert two.corpus.pieces == one.corpus.pieces and two.counts == one.counts
 
 
-def test_another_grammar_than_the_notebooks_is_refused_not_ignored(tmp_path):
-    config = ml_collections.ConfigDict(dict(path=str(tmp_path), grammar="v2"))
-    with pytest.raises(JazzFlaxError, match="'v2'"):
-        wjazzd.load_from_config(config)
+def test_grammar_v2_tokenises_the_same_line_its_intervals_crossing_bar_lines(tmp_path):
+    melody, track = write_solo(tmp_path, "Someone_Tune_FINAL")
+    notebook, counts = wjazzd.read_solo(melody, track)
+    v2, v2_counts = wjazzd.read_solo(melody, track, "v2")
+    assert v2.source["grammar"] == "v2" and "grammar" not in notebook.source
+    assert v2.melody == notebook.melody and v2.chords == notebook.chords and v2_counts == counts
+    assert v2.measures[0] == ("R,3.000", "C,0.500", "S,0.500,<P4,m-2>")  # G, A over C7
+    # bar 1 starts with a triplet C E G over C7: its first interval is from the pickup's A
+    steps = [grammar.v2.interval_range(n) for n in (60 - 69, 64 - 60, 67 - 64)]
+    assert v2.measures[1][:3] == tuple(f"C,0.333,{s}" for s in steps)
+    for measure, events in zip(v2.measures, v2.melody, strict=True):
+        assert math.isclose(sum(durations(measure)), 4.0, abs_tol=0.01)
+        assert len(measure) == len(events)
+
+
+def test_the_grammar_is_in_the_cache_key_and_the_v2_register_in_the_vocabulary(tmp_path):
+    write_solo(tmp_path, "Someone_Tune_FINAL")
+    write_solo(tmp_path, "Other_Tune_FINAL", BEATS, NOTES[2:])
+    write_solo(tmp_path, "Third_Tune_FINAL", BEATS, NOTES[:6])
+    config = ml_collections.ConfigDict(dict(path=str(tmp_path), solos="*", grammar="v2"))
+    config.update(split_seed=0, valid_fraction=0.3, test_fraction=0.3, min_count=1)
+    notebook = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache")
+    v2 = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", grammar_name="v2")
+    assert not v2.corpus.cache_hit and v2.corpus.grammar == "v2"
+    assert v2.corpus.pieces[0].measures != notebook.corpus.pieces[0].measures
+    split = data.SplitCorpus.from_config(v2.corpus, config)
+    train = split.pieces_of("train")
+    pitches = [e.pitch for p in train for m in p.melody for e in m if e.pitch is not None]
+    assert split.vocab.grammar == "v2" and split.vocab.register == grammar.v2.register(pitches)
+    saved = data.Vocabulary.from_json(split.vocab.to_json())
+    assert saved == split.vocab and saved.rules.name == "v2"
+    with pytest.raises(JazzFlaxError, match="unknown grammar 'v3'"):
+        wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", grammar_name="v3")
 
 
 @pytest.mark.parametrize(
@@ -220,3 +249,18 @@ def test_real_solos_read_into_measures_of_four_beats(real, tmp_path):
             assert len(measure) == len(events)
     assert reading.counts.notes > 2000
     assert isinstance(reading.corpus, data.Corpus) and len(reading.corpus.vocab) > 100
+
+
+def test_real_solos_in_grammar_v2_keep_their_lines_and_four_beats(real, tmp_path):
+    notebook = wjazzd.load(real, "ArtPepper_*", cache_dir=tmp_path)
+    v2 = wjazzd.load(real, "ArtPepper_*", cache_dir=tmp_path, grammar_name="v2")
+    assert v2.left_out == notebook.left_out and v2.counts == notebook.counts
+    for piece, before in zip(v2.corpus.pieces, notebook.corpus.pieces, strict=True):
+        assert piece.melody == before.melody and piece.source["grammar"] == "v2"
+        for measure, events in zip(piece.measures, piece.melody, strict=True):
+            assert math.isclose(sum(durations(measure)), 4.0, abs_tol=0.02)
+            assert len(measure) == len(events)
+    tokens = {t for piece in v2.corpus.pieces for m in piece.measures for t in m}
+    assert {t.split(",")[0] for t in tokens} <= set("CSAXR")
+    low, high = v2.corpus.vocab.register
+    assert 40 < low < high < 100
