@@ -15,7 +15,8 @@ out: the three are NaN (null in eval.json).
 
 Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evaluation config), each
 cut into the piece's measures and decoded over its chords, as `make generate` does; the metrics
-are averaged over the solos and shown beside those of the training solo (`generate.corpus_solo`).
+are averaged over the solos and shown beside those of the training solo (`generate.corpus_solo`;
+of a corpus split by piece, its first test solo: `data.default_changes`).
 
 Over the test changes (a corpus split by piece): one solo generated over the changes of each test
 solo (the first `test_solos` of them; None: all), as long, beside the test solos themselves: the
@@ -390,8 +391,9 @@ def table(result: dict) -> str:
         ]
     else:
         lines = ["held-out: none (holdout_measures=0; train with --config.data.holdout_measures=3)"]
+    reference = "first test solo" if "test" in result else "training solo"  # data.default_changes
     lines += _columns(
-        f"generated ({solos})", result["generated"], "training solo", result["training_solo"]
+        f"generated ({solos})", result["generated"], reference, result["training_solo"]
     )
     if "test_changes" in result:
         changes = result["test_changes"]

@@ -75,6 +75,7 @@ def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     assert test["baselines"]["uniform"] == pytest.approx(math.log(len(corpus.vocab)))
     assert math.isfinite(test["nll"]) and test["perplexity"] == pytest.approx(math.exp(test["nll"]))
     assert "baselines (NLL): uniform" in evaluate.table(result)
+    assert "first test solo" in evaluate.table(result)  # what a split corpus' solos are beside
     test_solo = corpus.pieces_of("test")[0]
     generated = generate.generate(tmp_path, output=tmp_path / "out")  # over the first test solo
     assert len(generated.tokens) == len(test_solo.measures)
