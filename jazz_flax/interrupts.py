@@ -11,8 +11,10 @@ Library use is untouched: without `catch()`, `check()` never raises.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+from collections.abc import Callable
 
 _received: int | None = None  # the last signal caught
 _raising = False  # whether the handler raises KeyboardInterrupt, or only remembers
@@ -54,3 +56,18 @@ def _handler(signum, frame) -> None:
     _received = signum
     if _raising:
         raise KeyboardInterrupt
+
+
+def run_command(command: Callable[[], object]) -> None:
+    """Runs a command line. After an interrupt it exits at once with the command's status,
+    skipping the interpreter's teardown: with threads that a signal cut short still running (XLA's,
+    mid-compile), that teardown can crash with SIGSEGV after the one-line message. Every file is
+    whole by then: the with-blocks that write them have closed."""
+    try:
+        command()
+    except SystemExit as e:
+        if not received():
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(e.code if isinstance(e.code, int) else 1)

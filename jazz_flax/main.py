@@ -254,4 +254,4 @@ def _innermost(error: BaseException):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    interrupts.run_command(lambda: app.run(main, flags_parser=parse_flags))

@@ -110,6 +110,29 @@ def test_an_interrupt_python_swallows_still_ends_the_command(monkeypatch, capsys
     assert capsys.readouterr().err == "error: interrupted\n"
 
 
+class Exited(Exception):
+    pass
+
+
+def test_an_interrupted_command_exits_without_the_interpreters_teardown(monkeypatch):
+    """(Python's teardown crashed one interrupted train in about four: SIGSEGV after its
+    message, with XLA's threads still running.)"""
+
+    def exit_now(code):
+        raise Exited(code)
+
+    def interrupted():
+        raise SystemExit(2)
+
+    monkeypatch.setattr(os, "_exit", exit_now)
+    monkeypatch.setattr(interrupts, "_received", None)
+    with pytest.raises(SystemExit):  # no interrupt: the usual exit
+        interrupts.run_command(interrupted)
+    monkeypatch.setattr(interrupts, "_received", signal.SIGTERM)
+    with pytest.raises(Exited, match="2"):
+        interrupts.run_command(interrupted)
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. One run per directory; nothing changes before a run has passed its checks
 
