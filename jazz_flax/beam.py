@@ -33,7 +33,7 @@ import numpy as np
 
 from jazz_flax import sample
 from jazz_flax.data import EMPTY
-from jazz_flax.errors import JazzFlaxError
+from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.sample import Strategy
 
 
@@ -53,8 +53,7 @@ class Beams(NamedTuple):
 def check_beam(beam: Beam) -> None:
     """Raises a JazzFlaxError for a setting below 1."""
     for name, value in beam._asdict().items():
-        if value < 1:
-            raise JazzFlaxError(f"{name} must be ≥ 1, got {value}")
+        POSITIVE.check(name, value)
 
 
 def beam_search(

@@ -118,6 +118,7 @@ class Range:
 
 
 SEED = Range(0, 2**32 - 1, integer=True, high_open=False)  # what numpy and JAX both take
+POSITIVE = Range(1, integer=True)  # counts: epochs, solos, beams, …
 
 
 def _number(x: float) -> str:

@@ -43,7 +43,7 @@ import ml_collections
 import numpy as np
 
 from jazz_flax import data, generate, metrics, train, verbatim
-from jazz_flax.errors import JazzFlaxError
+from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
 from jazz_flax.render import Solo
 from jazz_flax.sample import Strategy, sample
@@ -309,8 +309,7 @@ def evaluate(
     averaged over the solos, training_solo=the training piece's metrics, eval=the eval config).
     """
     eval_config = eval_config or default_config()
-    if eval_config.solos < 1:
-        raise JazzFlaxError(f"solos must be ≥ 1, got {eval_config.solos}")
+    POSITIVE.check("solos", eval_config.solos)
     model = train.make_model(config, len(corpus.vocab))
     _, held = corpus.split(config.data.holdout_measures)
     solo = data.default_changes(corpus)  # the solo the generated ones are compared with

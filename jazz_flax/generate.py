@@ -30,7 +30,7 @@ import numpy as np
 from jazz_flax import data, grammar, render, sample, train
 from jazz_flax import primer as primers
 from jazz_flax.beam import Beam, beam_search, check_beam
-from jazz_flax.errors import JazzFlaxError
+from jazz_flax.errors import POSITIVE, JazzFlaxError, Range
 from jazz_flax.render import Rendering, Solo
 from jazz_flax.sample import Strategy
 
@@ -183,11 +183,9 @@ def check_options(mode, num_outputs, choruses, bpm, beam, primer, primer_midi) -
     """Raises a JazzFlaxError for an option out of range or options that do not go together."""
     if mode not in MODES:
         raise JazzFlaxError(f"unknown mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
-    for name, value in (("num_outputs", num_outputs), ("choruses", choruses)):
-        if value < 1:
-            raise JazzFlaxError(f"{name} must be ≥ 1, got {value}")
-    if not bpm > 0:
-        raise JazzFlaxError(f"bpm must be > 0, got {bpm}")
+    POSITIVE.check("num_outputs", num_outputs)
+    POSITIVE.check("choruses", choruses)
+    Range(0, low_open=True).check("bpm", bpm)
     if beam is not None:
         check_beam(beam)
     if primer and primer_midi:

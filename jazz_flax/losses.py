@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 
 from jazz_flax.data import EMPTY
-from jazz_flax.errors import JazzFlaxError
+from jazz_flax.errors import JazzFlaxError, Range
 
 DEFAULT = "cross_entropy"
 
@@ -46,8 +46,7 @@ class Loss:
     def __post_init__(self):
         if self.name not in LOSSES:
             raise JazzFlaxError(f"unknown loss {self.name!r}", hint=f"use {', '.join(LOSSES)}")
-        if not 0 <= self.label_smoothing < 1:
-            raise JazzFlaxError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        Range(0, 1).check("label_smoothing", self.label_smoothing)
 
     def __call__(self, logits, targets, weights) -> jax.Array:
         return LOSSES[self.name](logits, targets, weights, self.label_smoothing)

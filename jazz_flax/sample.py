@@ -51,8 +51,7 @@ def check_strategy(strategy: Strategy, length: int) -> None:
         raise JazzFlaxError(
             f"top_k must be ≥ 1, got {strategy.top_k}", hint="leave it unset to keep every token"
         )
-    if not 0 < strategy.top_p <= 1:
-        raise JazzFlaxError(f"top_p must be in (0, 1], got {strategy.top_p}")
+    Range(0, 1, low_open=True, high_open=False).check("top_p", strategy.top_p)
     if length <= 0:
         raise JazzFlaxError(f"the number of tokens to sample must be > 0, got {length}")
 

@@ -41,7 +41,7 @@ from flax.training import train_state
 
 from jazz_flax import cells, data, files, interrupts, losses, parallel
 from jazz_flax import model as model_lib
-from jazz_flax.errors import SEED, JazzFlaxError, Range, warn_once
+from jazz_flax.errors import POSITIVE, SEED, JazzFlaxError, Range, warn_once
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import DJModel, count_params, init_params
 
@@ -243,7 +243,6 @@ def make_loss(config: ml_collections.ConfigDict) -> losses.Loss:
     return losses.Loss(config.get("loss", losses.DEFAULT), config.get("label_smoothing", 0.0))
 
 
-POSITIVE = Range(1, integer=True)
 SETTINGS = {  # the range of each numeric setting; check_config holds a config to them
     "seed": SEED,
     "epochs": POSITIVE,

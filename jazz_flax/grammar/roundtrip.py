@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jazz_flax import data, metrics
-from jazz_flax.errors import JazzFlaxError, one_line_errors
+from jazz_flax.errors import POSITIVE, JazzFlaxError, one_line_errors
 from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, v2
 
 MEASURE_BEATS = 4.0
@@ -201,8 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     with one_line_errors(args.debug):
-        if args.seeds < 1:
-            raise JazzFlaxError(f"--seeds must be ≥ 1, got {args.seeds}")
+        POSITIVE.check("--seeds", args.seeds)
         result = roundtrip(corpus_of(args.midi, args.config, args.grammar), args.seeds)
     print(json.dumps(result) if args.json else table(result))
     sys.stdout.flush()
