@@ -29,7 +29,6 @@ and memorisation, the longest run of a solo's tokens found verbatim in a trainin
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import time
@@ -38,13 +37,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from jazz_flax import data, generate, metrics, train, verbatim
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
+from jazz_flax.model import token_scores
 from jazz_flax.render import Solo
 from jazz_flax.sample import Strategy, sample
 
@@ -115,16 +114,6 @@ def _scored_windows(segment: data.Segment, width: int) -> tuple[data.Windows, np
         np.pad(windows.chords, [*pad, (0, 0)]),
     )
     return padded, np.pad(mask, pad)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def token_scores(model, params, windows: data.Windows) -> tuple[jax.Array, jax.Array]:
-    """(-log p(y) (W, L), whether y is the argmax (W, L)) for windows (W, L)."""
-    x, y = windows.x, windows.y
-    chords = windows.chords if model.chord_features else None
-    log_probs = jax.nn.log_softmax(model.apply({"params": params}, x, chords))
-    nll = -jnp.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
-    return nll, jnp.argmax(log_probs, axis=-1) == y
 
 
 def heldout_scores(model, params, held: Sequence[data.Segment], Tx: int) -> dict:

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from jazz_flax import cells
-from jazz_flax.data import EMPTY
+from jazz_flax.data import EMPTY, Windows
 from jazz_flax.errors import JazzFlaxError
 
 Carry = tuple  # per layer, the cell's carry (LSTM: (c, h); GRU: h), each leaf (B, n_a)
@@ -199,6 +199,16 @@ def _keras_cell(cell: dict, key: jax.Array, name: str) -> dict:
 def _gate_rank(layer: str) -> int:
     """A kernel's place in its Keras matrix: by gate (`KERAS_GATES`), a lone `i`/`h` first."""
     return KERAS_GATES.index(layer[1:]) if layer[1:] else -1
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def token_scores(model, params, windows: Windows) -> tuple[jax.Array, jax.Array]:
+    """(-log p(y) (W, L), whether y is the argmax (W, L)) for windows (W, L)."""
+    x, y = windows.x, windows.y
+    chords = windows.chords if model.chord_features else None
+    log_probs = jax.nn.log_softmax(model.apply({"params": params}, x, chords))
+    nll = -jnp.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
+    return nll, jnp.argmax(log_probs, axis=-1) == y
 
 
 def count_params(params) -> int:

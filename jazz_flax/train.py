@@ -43,7 +43,7 @@ from jazz_flax import cells, data, files, interrupts, losses, parallel
 from jazz_flax import model as model_lib
 from jazz_flax.errors import POSITIVE, SEED, JazzFlaxError, Range, warn_once
 from jazz_flax.files import atomic_write, write_figure
-from jazz_flax.model import DJModel, count_params, init_params
+from jazz_flax.model import DJModel, count_params, init_params, token_scores
 
 REFERENCE = {"epoch_1": 129.9, "epoch_100": 9.2}  # the notebook's printed losses
 BEST = "best"  # the run directory's folder of the checkpoint with the lowest validation NLL
@@ -458,17 +458,11 @@ def validation_windows(config: ml_collections.ConfigDict, corpus: data.Corpus):
     return data.segment_windows(corpus.segments_of("valid"), side_by_side)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3))
-def _window_nll(apply_fn, params, windows: data.Windows, with_chords: bool) -> jax.Array:
-    chords = windows.chords if with_chords else None
-    log_probs = jax.nn.log_softmax(apply_fn({"params": params}, windows.x, chords))
-    return -jnp.take_along_axis(log_probs, windows.y[..., None], axis=-1).mean()
-
-
 def validate(state, run: Run, history: list[dict], workdir: Path | None, config) -> None:
     """Adds the validation NLL to the last row of `history`; a run directory keeps the state of
     the lowest one so far in BEST (a run directory of its own: evaluate or generate from it)."""
-    nll = float(_window_nll(state.apply_fn, state.params, run.valid, state.chord_features > 0))
+    model = make_model(config, len(run.vocab))
+    nll = float(token_scores(model, state.params, run.valid)[0].mean())
     best = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
     history[-1]["valid_nll"] = nll
     print(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < best)}", flush=True)
