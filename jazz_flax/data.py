@@ -594,10 +594,12 @@ def options_per_file(
                 f"parts rule {pattern!r} matches none of the {len(files)} files",
                 hint="a rule names a file's stem or a glob of stems, e.g. 'berlin*'",
             )
-    return [
-        dict(options, **next((r for p, r in parts.items() if _matches(file, p)), {}))
-        for file in files
-    ]
+    return [dict(options, **part_rule(file, parts)) for file in files]
+
+
+def part_rule(file: Path, parts: Mapping[str, Mapping[str, str]]) -> Mapping[str, str]:
+    """The first rule of `parts` whose pattern matches `file`; {} when none does."""
+    return next((rule for pattern, rule in parts.items() if _matches(file, pattern)), {})
 
 
 def _matches(file: Path, pattern: str) -> bool:

@@ -72,7 +72,7 @@ def from_file(
 def _parts(path: Path, data_config: ml_collections.ConfigDict) -> tuple[str, str]:
     """The melody and chord parts the data config names for this file (its `parts` rules)."""
     rules = (data_config.get("parts") or ml_collections.ConfigDict()).to_dict()
-    rule = next((r for pattern, r in rules.items() if data._matches(path, pattern)), {})
+    rule = data.part_rule(path, rules)
     return (
         rule.get("melody_part", data_config.melody_part),
         rule.get("chord_part", data_config.chord_part),
