@@ -20,6 +20,9 @@ Every figure is the median of `--repeats` (≥ 5) timed runs after a warm-up run
             legacy Keras decay via LambdaLR, summed masked cross-entropy, shuffled batches of 32):
             100 epochs and a greedy 50-token sample as a Python step loop, on CUDA when JAX runs
             on a GPU. Skipped, saying so, when torch is not installed (`pip install -e '.[bench]'`).
+  corpus    training tokens/s at the WJazzD experiment's shapes, each cell beside a PyTorch model of
+            the same architecture, and the ceiling the matmul rate puts on both
+            (experiments/bench_corpus.py).
 
 Prints a table and writes runs/bench/bench.json and runs/bench/scaling.png.
 
@@ -33,7 +36,6 @@ import functools
 import json
 import os
 import platform
-import statistics
 import subprocess
 import time
 from collections.abc import Callable
@@ -44,7 +46,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from experiments import baseline
+from experiments import baseline, bench_corpus
+from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
 from jazz_flax import beam, cells, data, parallel, sample, train
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import init_params
@@ -68,36 +71,10 @@ TARGETS = {  # name → (limit, "max" or "min")
     "batched_tokens_per_s": (1e6, "min"),
     "token_cost_growth": (1.25, "max"),  # per-token time at 10,000 windows / at 60
     "beam_search_ms": (20.0, "max"),
+    "corpus_speedup": (bench_corpus.TARGET, "min"),  # the fastest cell's tokens/s / PyTorch's
 }
 BEAM = beam.Beam(beam_size=8, branch_factor=4, steps_per_iteration=1)
 BEAM_LENGTH = 200
-
-
-# ---------------------------------------------------------------------------------------------
-# Timing
-
-
-def timing(runs: list[float]) -> dict:
-    """{"median", "min", "runs"} of some timed runs, in seconds."""
-    return dict(median=statistics.median(runs), min=min(runs), runs=runs)
-
-
-def repeat(run: Callable[[], float], repeats: int, warmup: int = 1) -> dict:
-    """`timing` of `repeats` calls of `run` (each returns its own seconds) after `warmup` calls."""
-    for _ in range(warmup):
-        run()
-    return timing([run() for _ in range(repeats)])
-
-
-def stopwatch(fn: Callable[[], object]) -> Callable[[], float]:
-    """A `run` for `repeat`: the seconds `fn()` takes, its result waited for."""
-
-    def run() -> float:
-        began = time.perf_counter()
-        jax.block_until_ready(fn())
-        return time.perf_counter() - began
-
-    return run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,18 +280,6 @@ def scaling(config, repeats: int) -> dict[str, list[dict]]:
 # PyTorch reference
 
 
-def torch_device(torch) -> str:
-    """Where the PyTorch reference runs: on CUDA when JAX runs on a GPU and torch sees one, so that
-    both run on the same chip; else on the CPU."""
-    return "cuda" if jax.default_backend() == "gpu" and torch.cuda.is_available() else "cpu"
-
-
-def torch_synchronize(torch) -> None:
-    """Waits for the work queued on torch's GPU, if any, so a host clock can be read after it."""
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-
-
 def torch_model(torch, n_values: int, n_a: int):
     """(nn.LSTM, nn.Linear) initialised as Keras (and jazz_flax's "keras" scheme) does."""
     lstm, head = torch.nn.LSTM(n_values, n_a), torch.nn.Linear(n_a, n_values)
@@ -446,6 +411,7 @@ def target_checks(results: dict) -> dict[str, dict]:
         batched_tokens_per_s=max(row["tokens_per_s"] for row in results["sample_batched"]),
         token_cost_growth=windows[-1]["token_seconds"] / windows[0]["token_seconds"],
         beam_search_ms=results["beam_vs_sampling"]["beam"]["median"] * 1e3,
+        corpus_speedup=bench_corpus.speedup(results["corpus"]),
     )
     checks = {}
     for name, (limit, kind) in TARGETS.items():
@@ -567,6 +533,10 @@ def table(results: dict) -> str:
         *scaling_rows(results["scaling"]),
         f"per-token cost at {SCALING['windows'][-1]:,} windows / at {SCALING['windows'][0]}: "
         f"{growth['value']:.2f} (flat: ≤ {growth['limit']}: {flat})",
+        "",
+        *bench_corpus.rows(results["corpus"]),
+        f"fastest cell vs PyTorch at corpus scale: ≥ {bench_corpus.TARGET}×: "
+        f"{_verdict(results['targets']['corpus_speedup']['met'])}",
     ]
     if "skipped" in results["torch"]:
         lines.append(f"PyTorch reference skipped: {results['torch']['skipped']}")
@@ -625,6 +595,7 @@ def run(repeats: int) -> dict:
     results["beam_vs_sampling"] = beam_vs_sampling(config, n_values, repeats)
     results["scaling"] = scaling(config, repeats)
     results["torch"] = torch_reference(config, windows, n_values, repeats)
+    results["corpus"] = bench_corpus.measure(repeats)
     results["machine"]["load_average_after"] = os.getloadavg()
     results["targets"] = target_checks(results)
     return results

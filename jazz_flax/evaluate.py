@@ -320,14 +320,17 @@ def evaluate(
 
 
 def evaluate_run(workdir: str | Path, eval_config: ml_collections.ConfigDict | None = None) -> dict:
-    """Evaluates the checkpoint in `workdir` with the config it was trained with; writes EVAL."""
+    """Evaluates the model of the run in `workdir` (`train.model_checkpoint`: its best checkpoint
+    when it kept one) with the config it was trained with; writes EVAL into `workdir`."""
     began = time.perf_counter()
-    checkpoint = train.load_checkpoint(workdir)
+    path = train.model_checkpoint(workdir)
+    checkpoint = train.load_checkpoint(path)
     corpus = train.checkpoint_corpus(checkpoint)
     result = evaluate(checkpoint.config, checkpoint.params, corpus, eval_config)
     result.update(
         config=checkpoint.config.to_dict(),
         epoch=checkpoint.epoch,
+        checkpoint=str(path.relative_to(workdir)),
         seconds=round(time.perf_counter() - began, 3),
     )
     atomic_write(Path(workdir) / EVAL, dumps(result))

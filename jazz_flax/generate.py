@@ -98,7 +98,8 @@ def improvise(
     and writes my_music_1.{mid,wav,png} … (my_music.* for one).
 
     Args:
-      workdir: the run directory holding the checkpoint.
+      workdir: the run directory; its best checkpoint when it kept one
+        (`train.model_checkpoint`), else its last.
       num_outputs: how many solos.
       seed: seeds both the sampler and the decoder: the same seed writes the same files.
       strategy: how tokens are sampled (greedy, temperature, top-k, top-p).
@@ -120,7 +121,7 @@ def improvise(
     sample.check_strategy(strategy, length=1)
     render.check_rendering(rendering)
     renderer = render.find_renderer(rendering.soundfont)  # a missing soundfont fails first
-    checkpoint = train.load_checkpoint(workdir)
+    checkpoint = train.load_checkpoint(train.model_checkpoint(workdir))
     given = chords is not None or changes_of is not None
     changes = tuple(changes_to_play(checkpoint, chords, changes_of)) * choruses
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))

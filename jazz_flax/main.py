@@ -132,6 +132,7 @@ def evaluate_command() -> None:
         greedy=FLAGS.greedy,
     )
     result = evaluate.evaluate_run(workdir(), settings)
+    print(f"the model of {workdir() / result['checkpoint']}, epoch {result['epoch']}")
     print(evaluate.table(result))
     note_differences(result["config"], "evaluated")
     print(workdir() / evaluate.EVAL)

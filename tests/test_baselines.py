@@ -1,5 +1,6 @@
 """The n-gram baselines of `make evaluate`, against answers computed by hand."""
 
+import json
 import math
 from pathlib import Path
 
@@ -64,9 +65,14 @@ def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     assert all(math.isfinite(nll) for nll in nlls) and len(nlls) == 2
     best = train.load_checkpoint(tmp_path / train.BEST)
     assert best.epoch == 1 + int(np.argmin(nlls))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["best_epoch"] == best.epoch and summary["reference"] is None
+    assert f"valid NLL, epoch {best.epoch}" in train.summary_table(summary)
     eval_config = evaluate.default_config()
     eval_config.solos = 1
     result = evaluate.evaluate_run(tmp_path, eval_config)
+    assert result["checkpoint"] == f"{train.BEST}/{train.CHECKPOINT}"  # the best, not the last
+    assert result["epoch"] == best.epoch and (tmp_path / evaluate.EVAL).is_file()
     test = result["test"]
     corpus = data.load_corpus_from_config(config.data)
     assert test["tokens"] == len(corpus.tokens_of("test"))

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import benchmark
+from experiments import bench_corpus, benchmark, wjazzd
 from jazz_flax import data, train
 from jazz_flax.fused_lstm import GATES
 from jazz_flax.model import DJModel, init_params
@@ -16,7 +16,7 @@ from tests.test_model import random_ids
 
 
 @pytest.fixture
-def tiny_bench(tiny, monkeypatch):
+def tiny_bench(tiny, tiny_corpus_bench, monkeypatch):
     """The benchmark shrunk to the tiny config, a few epochs and small sweeps, without torch."""
     config = tiny.copy_and_resolve_references()
     corpus = data.load_corpus_from_config(config.data)
@@ -47,6 +47,7 @@ def test_the_benchmark_measures_every_figure_and_reports_them(tiny_bench, tmp_pa
     assert set(results["targets"]) == set(benchmark.TARGETS)
     measured = dict(results["targets"])
     assert measured.pop("fused_lstm_speedup")["met"] is None  # without torch
+    assert measured.pop("corpus_speedup")["met"] is None
     assert all(check["value"] > 0 for check in measured.values())
     assert "skipped" in results["torch"]
     assert list(results["cells"]) == ["lstm", "fused_lstm"]
@@ -56,6 +57,7 @@ def test_the_benchmark_measures_every_figure_and_reports_them(tiny_bench, tmp_pa
     assert "PyTorch reference skipped: torch is not installed" in table
     assert "windows = 40" in table and "≤ 0.20 s" in table
     assert "fused_lstm vs PyTorch, 100 epochs: ≥ 2×: not measured" in table
+    assert "at corpus scale: ≥ 1.5×: not measured" in table
     benchmark.plot_scaling(results["scaling"], tmp_path / "scaling.png")
     assert (tmp_path / "scaling.png").stat().st_size > 0
     assert json.loads(json.dumps(results))["repeats"] == 1  # bench.json holds it as it is
@@ -76,16 +78,12 @@ def test_the_pytorch_reference_has_jazz_flax_model_loss_and_gradient():
 
     loss, grads = jax.value_and_grad(ours)(params)
 
-    def gates(cell, prefix: str, leaf: str) -> np.ndarray:
-        """nn.LSTMCell's per-gate arrays side by side, in torch's gate order (i, f, g, o)."""
-        return np.concatenate([cell[f"{prefix}{gate}"][leaf] for gate in GATES], axis=-1)
-
     cell, head = params["cells_0"], params["head"]
     lstm, linear = benchmark.torch_model(torch, 12, 8)
     with torch.no_grad():
-        lstm.weight_ih_l0.copy_(torch.tensor(gates(cell, "i", "kernel").T))
-        lstm.weight_hh_l0.copy_(torch.tensor(gates(cell, "h", "kernel").T))
-        lstm.bias_ih_l0.copy_(torch.tensor(gates(cell, "h", "bias")))
+        lstm.weight_ih_l0.copy_(torch.tensor(torch_gates(cell, "i", "kernel").T))
+        lstm.weight_hh_l0.copy_(torch.tensor(torch_gates(cell, "h", "kernel").T))
+        lstm.bias_ih_l0.copy_(torch.tensor(torch_gates(cell, "h", "bias")))
         lstm.bias_hh_l0.zero_()
         linear.weight.copy_(torch.tensor(np.array(head["kernel"]).T))
         linear.bias.copy_(torch.tensor(np.array(head["bias"])))
@@ -97,10 +95,94 @@ def test_the_pytorch_reference_has_jazz_flax_model_loss_and_gradient():
     np.testing.assert_allclose(theirs.item(), loss, rtol=1e-5)
     cell, head = grads["cells_0"], grads["head"]
     for got, expected in [
-        (lstm.weight_ih_l0.grad.T, gates(cell, "i", "kernel")),
-        (lstm.weight_hh_l0.grad.T, gates(cell, "h", "kernel")),
-        (lstm.bias_ih_l0.grad, gates(cell, "h", "bias")),
+        (lstm.weight_ih_l0.grad.T, torch_gates(cell, "i", "kernel")),
+        (lstm.weight_hh_l0.grad.T, torch_gates(cell, "h", "kernel")),
+        (lstm.bias_ih_l0.grad, torch_gates(cell, "h", "bias")),
         (linear.weight.grad.T, head["kernel"]),
         (linear.bias.grad, head["bias"]),
     ]:
         np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.fixture
+def tiny_corpus_bench(monkeypatch, tmp_path):
+    """The corpus-scale row shrunk: 2×8 LSTM, embedding 4, Tx 5, batches of 4, 2 steps a call."""
+
+    def config():
+        config = wjazzd.get_config()
+        config.update(n_a=8, batch_size=4)
+        config.model.embed = 4
+        config.data.update(path=str(tmp_path / "absent"), Tx=5, windows_per_epoch=8)
+        return config
+
+    monkeypatch.setattr(bench_corpus, "corpus_config", config)
+    monkeypatch.setattr(bench_corpus, "VALUES", 12)
+    return config()
+
+
+def test_the_corpus_row_measures_each_cell_and_the_ceiling(tiny_corpus_bench, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    results = bench_corpus.measure(repeats=1)
+
+    assert list(results["cells"]) == ["lstm", "fused_lstm"]
+    assert all(row["tokens_per_s"] > 0 for row in results["cells"].values())
+    assert "12 values (the corpus is absent)" in results["shapes"]
+    # 3 × (4·8·(4 + 8) + 4·8·(8 + 8) + 8·12): forward matmuls, three times over
+    assert results["multiply_adds_per_token"] == 3 * (384 + 512 + 96)
+    assert results["ceiling_tokens_per_s"] > 0
+    assert bench_corpus.speedup(results) is None
+    lines = "\n".join(bench_corpus.rows(results))
+    assert "lstm (the experiment)" in lines and "PyTorch reference skipped" in lines
+
+
+def test_the_corpus_rows_pytorch_model_is_the_experiments_model(tiny_corpus_bench):
+    """With jazz_flax's weights copied in, the PyTorch model of the corpus row (nn.Embedding,
+    2-layer nn.LSTM, nn.Linear) gives `DJModel`'s loss and gradients (dropout off)."""
+    torch = pytest.importorskip("torch")
+    config = tiny_corpus_bench
+    model = train.make_model(config, 12)
+    params = init_params(model, jax.random.key(0), config.init)
+    ids, targets = (np.abs(random_ids(3, 7, 12, seed=s)) for s in (1, 2))
+
+    def ours(params):
+        logits = model.apply({"params": params}, ids.T, time_major=True)
+        return train.sequence_loss(logits, targets.T, jnp.full(3, 1 / 3))
+
+    loss, grads = jax.value_and_grad(ours)(params)
+    theirs = bench_corpus.torch_model(torch, config, 12).eval()
+    copy_weights(torch, params, theirs)
+    x, y = (torch.as_tensor(np.array(a).T, dtype=torch.long) for a in (ids, targets))
+    torch_loss = bench_corpus.torch_loss(torch, theirs, x, y)
+    torch_loss.backward()
+
+    np.testing.assert_allclose(torch_loss.item(), loss, rtol=1e-5)
+    lstm = theirs["lstm"]
+    for got, expected in [
+        (theirs["embed"].weight.grad, grads["embedding"]["embedding"]),
+        (lstm.weight_hh_l1.grad.T, torch_gates(grads["cells_1"], "h", "kernel")),
+        (lstm.weight_ih_l0.grad.T, torch_gates(grads["cells_0"], "i", "kernel")),
+        (theirs["head"].weight.grad.T, grads["head"]["kernel"]),
+    ]:
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-6)
+
+
+def torch_gates(cell, prefix: str, leaf: str) -> np.ndarray:
+    """nn.LSTMCell's per-gate arrays side by side, in torch's gate order (i, f, g, o)."""
+    return np.concatenate([cell[f"{prefix}{gate}"][leaf] for gate in GATES], axis=-1)
+
+
+def copy_weights(torch, params, model) -> None:
+    """jazz_flax's parameters into the corpus row's PyTorch model."""
+    with torch.no_grad():
+        model["embed"].weight.copy_(torch.tensor(np.array(params["embedding"]["embedding"])))
+        for layer in range(2):
+            cell = params[f"cells_{layer}"]
+            for name, prefix in [("ih", "i"), ("hh", "h")]:
+                kernel = torch_gates(cell, prefix, "kernel").T
+                getattr(model["lstm"], f"weight_{name}_l{layer}").copy_(torch.tensor(kernel))
+            getattr(model["lstm"], f"bias_ih_l{layer}").copy_(
+                torch.tensor(torch_gates(cell, "h", "bias"))
+            )
+            getattr(model["lstm"], f"bias_hh_l{layer}").zero_()
+        model["head"].weight.copy_(torch.tensor(np.array(params["head"]["kernel"]).T))
+        model["head"].bias.copy_(torch.tensor(np.array(params["head"]["bias"])))

@@ -1,0 +1,246 @@
+"""`make bench`'s corpus-scale row: training tokens/s at the WJazzD experiment's shapes, beside a
+PyTorch model of the same architecture, and the ceiling this machine's matmul rate puts on both.
+
+  shapes    experiments/wjazzd.py's: an embedding of 128, 2 LSTM layers of 256, dropout 0.3, a
+            head over the vocabulary (the corpus's size when data/wjazzd is there, else VALUES),
+            Tx 64, batch 64, Adam; random token ids (what a step costs does not depend on them);
+  jazz_flax `train.EpochRunner` as `make train` runs it (on a CPU each batch split over one device
+            per core), STEPS Adam steps per timed call, with the experiment's cell and each other
+            cell of CELLS;
+  PyTorch   nn.Embedding → nn.LSTM (2 layers, dropout between) → nn.Dropout → nn.Linear, Adam,
+            `train.sequence_loss`'s summed cross-entropy, STEPS steps of a Python loop, on CUDA
+            when JAX runs on a GPU;
+  ceiling   the tokens/s a step would reach if all its multiply-adds ran at the rate of one matmul
+            of the head's shape, timed in the same run (`matmul_rate`).
+
+    python -m experiments.bench_corpus [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from experiments import wjazzd
+from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
+from jazz_flax import data, parallel, train
+
+VALUES = 1721  # the experiment's vocabulary (grammar v2, min_count 2), when the corpus is absent
+STEPS = 10  # Adam steps per timed run
+CELLS = ("fused_lstm",)  # timed beside the experiment's own cell
+TARGET = 1.5  # the fastest cell's tokens/s over PyTorch's, on a CPU
+
+
+def corpus_config() -> ml_collections.ConfigDict:
+    """experiments/wjazzd.py's config, STEPS batches an epoch."""
+    config = wjazzd.get_config()
+    config.data.windows_per_epoch = STEPS * config.batch_size
+    return config
+
+
+def vocabulary_size(config: ml_collections.ConfigDict) -> tuple[int, str]:
+    """(values, where that number comes from): the corpus's vocabulary, or VALUES without it."""
+    if not Path(config.data.path).is_dir():
+        return VALUES, f"{VALUES} values (the corpus is absent)"
+    return len(data.load_corpus_from_config(config.data).vocab), "the corpus's vocabulary"
+
+
+def random_windows(config: ml_collections.ConfigDict, n_values: int) -> data.Windows:
+    """One epoch's windows (windows_per_epoch × Tx) of random ids, no chords."""
+    shape = (config.data.windows_per_epoch, config.data.Tx + 1)
+    ids = np.random.default_rng(0).integers(0, n_values, shape).astype(np.int32)
+    no_chords = np.zeros((shape[0], config.data.Tx, 0), np.float32)
+    return data.Windows(ids[:, :-1], ids[:, 1:], no_chords)
+
+
+def tokens_per_step(config: ml_collections.ConfigDict) -> int:
+    return config.batch_size * config.data.Tx
+
+
+def jazz_flax_rate(config, windows: data.Windows, n_values: int, repeats: int) -> dict:
+    """Tokens/s of STEPS-step calls of `train.EpochRunner`, as `make train` trains."""
+    mesh = parallel.make_mesh(config.devices, config.batch_size)
+    per_epoch = config.data.windows_per_epoch
+    runner = train.EpochRunner(
+        windows, jax.random.key(1), config.batch_size, mesh=mesh, per_epoch=per_epoch
+    )
+    model, tx = train.make_model(config, n_values), train.make_optimizer(config)
+    state, epoch = train.create_state(config, model, jax.random.key(0), tx), 0
+
+    def run() -> float:
+        nonlocal state, epoch
+        state, _, seconds = runner(state, np.arange(epoch, epoch + 1))
+        epoch += 1
+        return seconds
+
+    seconds = repeat(run, repeats)
+    return dict(seconds=seconds, tokens_per_s=STEPS * tokens_per_step(config) / seconds["median"])
+
+
+def cell_config(config: ml_collections.ConfigDict, cell: str) -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict(config.to_dict())
+    config.model.cell = cell
+    return config
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch
+
+
+def torch_model(torch, config: ml_collections.ConfigDict, n_values: int):
+    """The layers of `DJModel` of `config` in PyTorch: embed, lstm, drop, head (`torch_logits`)."""
+    nn = torch.nn
+    layers = dict(
+        embed=nn.Embedding(n_values, config.model.embed),
+        lstm=nn.LSTM(config.model.embed, config.n_a, config.layers, dropout=config.dropout),
+        drop=nn.Dropout(config.dropout),
+        head=nn.Linear(config.n_a, n_values),
+    )
+    return nn.ModuleDict(layers).to(torch_device(torch))
+
+
+def torch_logits(model, ids):
+    """Logits (T, B, V) of ids (T, B): nn.Embedding → nn.LSTM → nn.Dropout → nn.Linear."""
+    return model["head"](model["drop"](model["lstm"](model["embed"](ids))[0]))
+
+
+def torch_rate(config, windows: data.Windows, n_values: int, repeats: int) -> dict:
+    """Tokens/s of STEPS PyTorch steps, or {"skipped": why} without torch."""
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "torch is not installed (pip install -e '.[bench]')"}
+    torch.manual_seed(config.seed)
+    model = torch_model(torch, config, n_values)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.b1, config.b2))
+    device = torch_device(torch)
+    x, y = (torch.as_tensor(a, dtype=torch.long, device=device).T for a in windows[:2])
+
+    def run() -> float:
+        torch_synchronize(torch)
+        began = time.perf_counter()
+        for rows in torch.randperm(x.shape[1], device=device).split(config.batch_size):
+            loss = torch_loss(torch, model, x[:, rows], y[:, rows])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        torch_synchronize(torch)
+        return time.perf_counter() - began
+
+    seconds = repeat(run, repeats)
+    rate = STEPS * tokens_per_step(config) / seconds["median"]
+    return dict(version=torch.__version__, device=device, seconds=seconds, tokens_per_s=rate)
+
+
+def torch_loss(torch, model, x, y):
+    """`train.sequence_loss`: Σ over time of the batch-mean cross-entropy, x and y (T, B)."""
+    logits = torch_logits(model, x)
+    losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none")
+    return losses.sum(0).mean()
+
+
+# ---------------------------------------------------------------------------------------------
+# The ceiling
+
+
+def multiply_adds_per_token(config: ml_collections.ConfigDict, n_values: int) -> int:
+    """One training step's multiply-adds per token: the forward pass's matmuls (input and
+    recurrent kernels of each layer, the head) three times over (forward, input gradients,
+    weight gradients); the embedding is a lookup."""
+    n, gates = config.n_a, 4
+    inputs = config.model.embed + (config.layers - 1) * n
+    forward = gates * n * (inputs + config.layers * n) + n * n_values
+    return 3 * forward
+
+
+def matmul_rate(config: ml_collections.ConfigDict, n_values: int, repeats: int) -> float:
+    """Multiply-adds per second of one float32 matmul of the head's shape, all tokens of a step
+    (batch × Tx rows) at once: what this chip sustains on the step's biggest product."""
+    rows = jnp.ones((tokens_per_step(config), config.n_a), jnp.float32)
+    kernel = jnp.ones((config.n_a, n_values), jnp.float32)
+    product = jax.jit(jnp.matmul)
+    seconds = repeat(stopwatch(lambda: product(rows, kernel)), max(repeats, 20))["median"]
+    return rows.size * n_values / seconds
+
+
+# ---------------------------------------------------------------------------------------------
+# The row
+
+
+def measure(repeats: int) -> dict:
+    """Every figure of the corpus-scale row, as bench.json holds them under "corpus"."""
+    config = corpus_config()
+    n_values, source = vocabulary_size(config)
+    windows = random_windows(config, n_values)
+    cells = {cell: cell_config(config, cell) for cell in (config.model.cell, *CELLS)}
+    results = dict(
+        shapes=shapes_text(config, n_values, source),
+        cell=config.model.cell,
+        cells={cell: jazz_flax_rate(c, windows, n_values, repeats) for cell, c in cells.items()},
+        torch=torch_rate(config, windows, n_values, repeats),
+        multiply_adds_per_token=multiply_adds_per_token(config, n_values),
+        matmul_rate=matmul_rate(config, n_values, repeats),
+    )
+    results["ceiling_tokens_per_s"] = results["matmul_rate"] / results["multiply_adds_per_token"]
+    return results
+
+
+def shapes_text(config: ml_collections.ConfigDict, n_values: int, source: str) -> str:
+    return (
+        f"V={n_values:,} ({source}), embed {config.model.embed}, {config.layers}×{config.n_a} "
+        f"LSTM, dropout {config.dropout}, Tx {config.data.Tx}, batch {config.batch_size}, Adam"
+    )
+
+
+def speedup(results: dict) -> float | None:
+    """The fastest cell's tokens/s over PyTorch's; None without PyTorch."""
+    theirs = results["torch"].get("tokens_per_s")
+    ours = max(row["tokens_per_s"] for row in results["cells"].values())
+    return None if theirs is None else ours / theirs
+
+
+def rows(results: dict) -> list[str]:
+    """The row's lines of `make bench`'s table."""
+    theirs = results["torch"].get("tokens_per_s")
+    lines = [f"corpus scale: {results['shapes']}", f"{'':<34}{'tokens/s':>16}{'vs PyTorch':>12}"]
+    for cell, row in results["cells"].items():
+        ratio = "" if theirs is None else f"{row['tokens_per_s'] / theirs:.2f}×"
+        label = f"{cell}{' (the experiment)' * (cell == results['cell'])}"
+        lines.append(f"{label:<34}{row['tokens_per_s']:>16,.0f}{ratio:>12}")
+    if theirs is None:
+        lines.append(f"PyTorch reference skipped: {results['torch']['skipped']}")
+    else:
+        torch_label = f"PyTorch {results['torch']['version']} ({results['torch']['device']})"
+        lines.append(f"{torch_label:<34}{theirs:>16,.0f}")
+    ceiling = results["ceiling_tokens_per_s"]
+    lines.append(
+        f"{'ceiling (all at the matmul rate)':<34}{ceiling:>16,.0f}"
+        f"{'' if theirs is None else f'{ceiling / theirs:.2f}×':>12}"
+        f"   {results['multiply_adds_per_token'] / 1e6:.2f} M multiply-adds/token at "
+        f"{results['matmul_rate'] / 1e9:.0f} G/s"
+    )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m experiments.bench_corpus", description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (≥ 5)")
+    args = parser.parse_args(argv)
+    config = corpus_config()
+    parallel.split_cpu(config.devices, config.batch_size)  # as `make train` does
+    results = measure(max(args.repeats, 5))
+    print("\n".join(rows(results)))
+    ratio = speedup(results)
+    if ratio is not None:
+        verdict = "met" if ratio >= TARGET else "MISSED"
+        print(f"fastest cell vs PyTorch: {ratio:.2f}× (≥ {TARGET}×: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
