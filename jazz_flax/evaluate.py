@@ -10,7 +10,8 @@ L = min(Tx, n) of them laid out as `data.sliding_windows` — EMPTY first, a zer
 training: the first window scores all its L tokens, each later one (stride 1) only its last, so
 every held-out token is scored exactly once, after up to Tx - 1 held-out tokens of its piece and no
 training token. NLL is the mean over the held-out tokens of -log p(token) in nats, perplexity
-exp(NLL), accuracy the share of tokens that are the argmax. With holdout_measures=0 nothing is held
+exp(NLL), accuracy the share of tokens that are the argmax; the n-gram baselines fitted on the
+training segments (`baseline_nlls`) score the same tokens. With holdout_measures=0 nothing is held
 out: the three are NaN (null in eval.json).
 
 Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evaluation config), each
