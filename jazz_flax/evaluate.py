@@ -10,7 +10,8 @@ L = min(Tx, n) of them laid out as `data.sliding_windows` — EMPTY first, a zer
 training: the first window scores all its L tokens, each later one (stride 1) only its last, so
 every held-out token is scored exactly once, after up to Tx - 1 held-out tokens of its piece and no
 training token. NLL is the mean over the held-out tokens of -log p(token) in nats, perplexity
-exp(NLL), accuracy the share of tokens that are the argmax. With holdout_measures=0 nothing is held
+exp(NLL), accuracy the share of tokens that are the argmax; the n-gram baselines fitted on the
+training segments (`baseline_nlls`) score the same tokens. With holdout_measures=0 nothing is held
 out: the three are NaN (null in eval.json).
 
 Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evaluation config), each
@@ -294,21 +295,27 @@ def evaluate(
 ) -> dict:
     """Held-out scores and musical metrics of `params`, trained as `config` says on `corpus`.
 
-    Returns dict(heldout=dict(measures, tokens, nll, perplexity, accuracy), generated=metrics
+    Returns dict(corpus=`corpus_figures`, heldout=dict(measures, tokens, nll, perplexity,
+    accuracy, and the n-gram baselines' NLL on the same tokens when any), generated=metrics
     averaged over the solos, training_solo=the training piece's metrics, eval=the eval config).
     """
     eval_config = eval_config or default_config()
     POSITIVE.check("solos", eval_config.solos)
     model = train.make_model(config, len(corpus.vocab))
-    _, held = corpus.split(config.data.holdout_measures)
+    training, held = corpus.split(config.data.holdout_measures)
     solo = data.default_changes(corpus)  # the solo the generated ones are compared with
     reference = generate.corpus_solo(solo)
     solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config)
+    heldout = dict(
+        measures=config.data.holdout_measures,
+        **heldout_scores(model, params, held, config.data.Tx),
+    )
+    if heldout["tokens"]:
+        ids = [segment.ids for segment in training], [segment.ids for segment in held]
+        heldout["baselines"] = baseline_nlls(*ids, len(corpus.vocab))
     result = dict(
-        heldout=dict(
-            measures=config.data.holdout_measures,
-            **heldout_scores(model, params, held, config.data.Tx),
-        ),
+        corpus=corpus_figures(corpus, training),
+        heldout=heldout,
         generated=mean_metrics(solos, reference),
         training_solo=metrics.musical_metrics(reference, reference),
         eval=eval_config.to_dict(),
@@ -317,6 +324,12 @@ def evaluate(
         result["test"] = scores_on_test_split(model, params, corpus, config.data.Tx)
         result["test_changes"] = over_test_changes(model, params, corpus, eval_config)
     return result
+
+
+def corpus_figures(corpus: data.Corpus, training: Sequence[data.Segment]) -> dict:
+    """The corpus' pieces, its `training` segments' tokens and the vocabulary's size."""
+    tokens = sum(len(segment.ids) for segment in training)
+    return dict(pieces=len(corpus.pieces), training_tokens=tokens, vocabulary=len(corpus.vocab))
 
 
 def evaluate_run(workdir: str | Path, eval_config: ml_collections.ConfigDict | None = None) -> dict:
@@ -372,13 +385,14 @@ def table(result: dict) -> str:
             f"test split: {test['tokens']} tokens (OOV {test['oov_rate']:.2%})   "
             f"NLL {test['nll']:.3f} nats/token   perplexity {test['perplexity']:.2f}   "
             f"accuracy {test['accuracy']:.3f}",
-            "baselines (NLL): " + "   ".join(f"{k} {v:.3f}" for k, v in baselines.items()),
+            _baselines_line(baselines),
         ]
     elif heldout["tokens"]:
         lines = [
             f"held-out: {heldout['measures']} measures, {heldout['tokens']} tokens   "
             f"NLL {heldout['nll']:.3f} nats/token   perplexity {heldout['perplexity']:.2f}   "
-            f"accuracy {heldout['accuracy']:.3f}"
+            f"accuracy {heldout['accuracy']:.3f}",
+            _baselines_line(heldout.get("baselines", {})),  # absent from older eval.json files
         ]
     else:
         lines = ["held-out: none (holdout_measures=0; train with --config.data.holdout_measures=3)"]
@@ -391,6 +405,10 @@ def table(result: dict) -> str:
         lines.append(f"over the changes of {changes['solos']} test solos:")
         lines += _columns("generated", changes["generated"], "test solos", changes["test_solos"])
     return "\n".join(lines)
+
+
+def _baselines_line(baselines: dict) -> str:
+    return "baselines (NLL): " + "   ".join(f"{k} {v:.3f}" for k, v in baselines.items())
 
 
 def _columns(name: str, scores: dict, reference_name: str, reference: dict) -> list[str]:
