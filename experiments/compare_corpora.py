@@ -1,10 +1,9 @@
 """Metheny, OpenEWLD and WJazzD side by side: one markdown table of their evaluated runs.
 
-For each experiment of CORPORA it reads the run's eval.json (`make evaluate`): the one in
-runs/<experiment>/best/ (the checkpoint with the best validation NLL) where there is one, else
-runs/<experiment>/eval.json. Per corpus, two rows: the model's, with the corpus' pieces, training
-tokens and vocabulary, its NLL and the bigram's on the same tokens (the test split of a corpus
-split by piece; Metheny's held-out last measures, so train it with
+For each experiment of CORPORA it reads runs/<experiment>/eval.json (`make evaluate`: the model
+of the run's best validation NLL where it kept one). Per corpus, two rows: the model's, with the
+corpus' pieces, training tokens and vocabulary, its NLL and the bigram's on the same tokens (the
+test split of a corpus split by piece; Metheny's held-out last measures, so train it with
 `--config.data.holdout_measures=3`) and the musical metrics of its solos; below, the same metrics
 of the real solos they are compared with (the test solos; Metheny: its one solo). A run not
 evaluated yet is a one-line note in place of its rows.
@@ -48,9 +47,9 @@ MISSING = "—"
 
 
 def eval_path(runs: Path, experiment: str) -> Path | None:
-    """The eval.json of `experiment`'s best checkpoint, else of its run; None when neither."""
-    found = [runs / experiment / sub / "eval.json" for sub in ("best", ".")]
-    return next((path for path in found if path.is_file()), None)
+    """The eval.json of `experiment`'s run; None when it has none."""
+    path = runs / experiment / "eval.json"
+    return path if path.is_file() else None
 
 
 def facts(result: dict) -> dict:
@@ -121,7 +120,7 @@ def table(runs: Path) -> str:
 def missing_note(runs: Path, experiment: str, train_args: str) -> str:
     train = f"make train EXP={experiment}" + (f' ARGS="{train_args}"' if train_args else "")
     return (
-        f"not evaluated: no eval.json in {runs / experiment} or its best/ "
+        f"not evaluated: no eval.json in {runs / experiment} "
         f"(`{train}`, then `make evaluate EXP={experiment}`)"
     )
 

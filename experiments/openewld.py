@@ -18,7 +18,7 @@ no window) slide by 4 within each piece; an epoch is a fresh sample of 1,600 of 
 
     make openewld
     python -m jazz_flax.data summary --config experiments/openewld.py --json
-    make train EXP=openewld && make evaluate EXP=openewld ARGS="--workdir runs/openewld/best"
+    make train EXP=openewld && make evaluate EXP=openewld
 """
 
 import ml_collections

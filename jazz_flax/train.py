@@ -769,7 +769,9 @@ def plot_loss(history: list[dict], path: Path) -> None:
     ax.set(xlabel="epoch", ylabel="loss (Σ over time of the cross-entropy)", yscale="log")
     if "valid_nll" in history[-1]:
         valid = ax.twinx()
-        valid.plot(epochs, [row.get("valid_nll", math.nan) for row in history], "C1", label="validation")
+        valid.plot(
+            epochs, [row.get("valid_nll", math.nan) for row in history], "C1", label="validation"
+        )
         valid.set(ylabel="validation NLL (nats/token)")
         valid.legend(loc="upper center")
     else:
