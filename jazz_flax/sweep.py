@@ -19,6 +19,15 @@ A definition, experiments/sweeps/<name>.py:
     results.md         one row per point: means ± std over the seeds
     curves.png         mean loss per point with ±std bands, the notebook's 129.9 and 9.2
 
+`--seeds 0,1,2` runs other seeds than the definition's; `--set KEY=VALUE` (repeatable) adds an
+override for every run: `make sweep SWEEP=wjazzd_layers ARGS="--set epochs=60 --seeds 0,1"`.
+
+A corpus split by piece (`data.split_seed`, e.g. experiments/wjazzd.py) trains as `train.train`
+does: `data.windows_per_epoch` windows an epoch, `epochs_per_call` epochs a call, the validation
+NLL after each call (`valid_nll` in metrics.jsonl); the state of the lowest is the one evaluated
+(its test split's scores in summary.json, with `best_epoch` and `best_valid_nll`) and kept in the
+run's best/ folder. results.md then tabulates the test NLL against the bigram baseline's.
+
 A run whose summary.json holds the same config and evaluation settings is finished: a restarted
 sweep reads it instead of training it again. Settings added since the run was written count as
 their defaults (`train.with_defaults`).
@@ -32,13 +41,15 @@ the stacked states). On the project's 2-core CPU, vmap was faster for some hidde
 for others and compiles longer, so one by one is the default; vmap stays an option (on an
 accelerator it should win); the figures are in experiments/BENCHMARKS.md ("Sweeps"). Settings
 that change shapes or the program (n_a, layers, Tx, m, batch size, dropout, init, cell, loss)
-get their own group and compile.
+get their own group and compile. vmap is refused for a corpus split by piece (validated between
+calls) and for `data.windows_per_epoch`.
 
 Groups run in `WORKERS` threads, the costliest first (`cost`): two different executables run in
 parallel, one per core, where one small model's program would use only one (one executable runs
 one call at a time, so a group's runs stay in one thread); BENCHMARKS.md has what it saved. The
 seconds a run reports are wall time in that company. Each run is evaluated with
-`evaluate.evaluate` (held-out windows, `eval.solos` solos) and its directory written; the tables
+`evaluate.evaluate` (held-out windows, `eval.solos` solos; of a corpus split by piece the test
+split and the changes of `eval.test_solos` test solos) and its directory written; the tables
 come last.
 """
 
