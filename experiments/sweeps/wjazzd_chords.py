@@ -1,7 +1,6 @@
 """Chord conditioning on WJazzD (Magenta's Improv RNN): each token's chord joins the input, or not.
 
-Each run is validated after every epoch and scored on the test split at its best validation epoch
-(`sweep.py`); `make sweep SWEEP=wjazzd_chords ARGS="--seeds 0,1,2"` runs more seeds.
+Scored at each run's best validation epoch (sweep.py); `ARGS="--seeds 0,1,2"` for more seeds.
 """
 
 from experiments.sweeps import WJAZZD_EVAL

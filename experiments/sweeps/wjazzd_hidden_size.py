@@ -1,7 +1,6 @@
 """Hidden size of the 2-layer LSTM on WJazzD: 128 to 512 units (the experiment: 256).
 
-Each run is validated after every epoch and scored on the test split at its best validation epoch
-(`sweep.py`); `make sweep SWEEP=wjazzd_hidden_size ARGS="--seeds 0,1,2"` runs more seeds.
+Scored at each run's best validation epoch (sweep.py); `ARGS="--seeds 0,1,2"` for more seeds.
 """
 
 from experiments.sweeps import WJAZZD_EVAL

@@ -1,7 +1,6 @@
 """Stacked LSTM layers of 256 units on WJazzD: 1 to 3 (the experiment: 2).
 
-Each run is validated after every epoch and scored on the test split at its best validation epoch
-(`sweep.py`); `make sweep SWEEP=wjazzd_layers ARGS="--seeds 0,1,2"` runs more seeds.
+Scored at each run's best validation epoch (sweep.py); `ARGS="--seeds 0,1,2"` for more seeds.
 """
 
 from experiments.sweeps import WJAZZD_EVAL
