@@ -69,6 +69,8 @@ flags.DEFINE_string("soundfont", None, "generate: a .sf2 for FluidSynth (default
 flags.DEFINE_integer("solos", 4, "evaluate: solos generated for the musical metrics")
 flags.DEFINE_integer("test_solos", None, "evaluate: test solos whose changes are played (all)")
 flags.DEFINE_string("sweep", None, "sweep: definition, e.g. experiments/sweeps/hidden_size.py")
+flags.DEFINE_list("seeds", None, "sweep: these seeds, not the definition's, e.g. 0,1,2")
+flags.DEFINE_multi_string("set", [], "sweep: KEY=VALUE, a setting of every run, e.g. epochs=60")
 
 
 def config_file() -> str:
@@ -151,7 +153,7 @@ def sweep_command() -> None:
     train.enable_compilation_cache()
     path = Path(FLAGS.sweep)
     root = Path(FLAGS.workdir or Path("runs") / "sweeps" / path.stem)
-    definition = sweep.load(path)
+    definition = sweep.with_changes(sweep.load(path), FLAGS.seeds, FLAGS.set)
     with files.lock(root, "sweep"):  # one sweep at a time in its folder
         sweep.run_sweep(definition, root)
 

@@ -19,6 +19,15 @@ A definition, experiments/sweeps/<name>.py:
     results.md         one row per point: means ± std over the seeds
     curves.png         mean loss per point with ±std bands, the notebook's 129.9 and 9.2
 
+`--seeds 0,1,2` runs other seeds than the definition's; `--set KEY=VALUE` (repeatable) adds an
+override for every run: `make sweep SWEEP=wjazzd_layers ARGS="--set epochs=60 --seeds 0,1"`.
+
+A corpus split by piece (`data.split_seed`, e.g. experiments/wjazzd.py) trains as `train.train`
+does: `data.windows_per_epoch` windows an epoch, `epochs_per_call` epochs a call, the validation
+NLL after each call (`valid_nll` in metrics.jsonl); the state of the lowest is the one evaluated
+(its test split's scores in summary.json, with `best_epoch` and `best_valid_nll`) and kept in the
+run's best/ folder. results.md then tabulates the test NLL against the bigram baseline's.
+
 A run whose summary.json holds the same config and evaluation settings is finished: a restarted
 sweep reads it instead of training it again. Settings added since the run was written count as
 their defaults (`train.with_defaults`).
@@ -32,18 +41,21 @@ the stacked states). On the project's 2-core CPU, vmap was faster for some hidde
 for others and compiles longer, so one by one is the default; vmap stays an option (on an
 accelerator it should win); the figures are in experiments/BENCHMARKS.md ("Sweeps"). Settings
 that change shapes or the program (n_a, layers, Tx, m, batch size, dropout, init, cell, loss)
-get their own group and compile.
+get their own group and compile. vmap is refused for a corpus split by piece (validated between
+calls) and for `data.windows_per_epoch`.
 
 Groups run in `WORKERS` threads, the costliest first (`cost`): two different executables run in
 parallel, one per core, where one small model's program would use only one (one executable runs
 one call at a time, so a group's runs stay in one thread); BENCHMARKS.md has what it saved. The
 seconds a run reports are wall time in that company. Each run is evaluated with
-`evaluate.evaluate` (held-out windows, `eval.solos` solos) and its directory written; the tables
+`evaluate.evaluate` (held-out windows, `eval.solos` solos; of a corpus split by piece the test
+split and the changes of `eval.test_solos` test solos) and its directory written; the tables
 come last.
 """
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures
 import csv
 import functools
@@ -82,6 +94,25 @@ class Run(NamedTuple):
     workdir: Path
 
 
+class Best(NamedTuple):
+    """The state of a run's lowest validation NLL, copied to the host."""
+
+    epoch: int  # 1-based: the last epoch of the call it followed
+    nll: float
+    state: train.TrainState
+
+
+class Trained(NamedTuple):
+    """A run's training: its last state, its loss per epoch and seconds; of a corpus split by
+    piece, its validation NLL after each call ({epoch: NLL}) and the best of them."""
+
+    state: train.TrainState
+    losses: np.ndarray  # float (epochs,)
+    seconds: float
+    valid_nll: dict | None = None
+    best: Best | None = None
+
+
 class Result(NamedTuple):
     """A finished run: its summary.json and its loss per epoch."""
 
@@ -106,6 +137,32 @@ def load(path: str | Path) -> dict:
             raise JazzFlaxError(f"{path}: no base experiment at {base}")
         definition.update(base=call_function(base, "get_config"), base_name=definition["base"])
     return definition
+
+
+def with_changes(definition: dict, seeds=None, settings: Sequence[str] = ()) -> dict:
+    """The definition with other `seeds`, and each of `settings` ("KEY=VALUE", the value as
+    Python reads it, else the text) added to its overrides: the command line's --seeds, --set."""
+    changed = dict(definition)
+    if seeds:
+        try:
+            changed["seeds"] = [int(seed) for seed in seeds]
+        except ValueError:
+            raise JazzFlaxError(f"--seeds takes integers, got {','.join(seeds)}") from None
+    if settings:
+        changed["overrides"] = dict(definition.get("overrides", {}))
+        changed["overrides"].update(_setting(setting) for setting in settings)
+    return changed
+
+
+def _setting(text: str) -> tuple[str, object]:
+    """("data.solos", "JohnColtrane_*") from "data.solos=JohnColtrane_*"; ("epochs", 60) …"""
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise JazzFlaxError(f"--set {text!r} is not KEY=VALUE", hint="e.g. --set epochs=60")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
 
 
 def label(point: dict) -> str:
@@ -151,8 +208,21 @@ def runs(definition: dict, out: Path) -> list[Run]:
         for seed in definition["seeds"]:
             config = override(base, {**point, "seed": seed})
             train.check_config(config)
+            check_vmap(definition, config)
             result.append(Run(name, seed, config, out / name / f"seed{seed}"))
     return result
+
+
+def check_vmap(definition: dict, config: ml_collections.ConfigDict) -> None:
+    """`vmap=True` trains all epochs in one call, on every window: not a corpus split by piece
+    (validated between calls) nor `data.windows_per_epoch`."""
+    split = config.data.get("split_seed") is not None
+    if definition.get("vmap") and (split or config.data.get("windows_per_epoch")):
+        raise JazzFlaxError(
+            "vmap=True cannot validate between calls (a corpus split by piece) nor sample "
+            "data.windows_per_epoch windows an epoch",
+            hint="leave vmap out of the sweep definition: its runs train one after another",
+        )
 
 
 def eval_config(definition: dict) -> ml_collections.ConfigDict:
@@ -201,15 +271,12 @@ def cost(group: Sequence[Run], n_windows: int, n_values: int) -> float:
     return len(group) * config.epochs * rows * config.data.Tx * per_token
 
 
-def train_group(group: Sequence[Run], corpus: data.Corpus, vmap: bool) -> tuple[list, float]:
-    """Trains the group's runs with one compiled program.
-
-    Returns ([(state, losses (E,), seconds)] in the group's order, compile seconds). The keys are
-    derived from each seed as `train.train` does; with `vmap`, `seconds` is each run's share.
-    """
+def start_group(group: Sequence[Run], corpus: data.Corpus, stacked: bool):
+    """(fresh states, training keys, the EpochRunner of them all): the keys derived from each
+    seed as `train.train` does, one optimiser for all (lr and decay live in each state)."""
     config = group[0].config
     model = train.make_model(config, len(corpus.vocab))
-    tx = train.make_optimizer(config)  # shared: lr and decay live in each state
+    tx = train.make_optimizer(config)
     init_keys, train_keys = zip(
         *(jax.random.split(jax.random.key(run.config.seed)) for run in group), strict=True
     )
@@ -217,9 +284,22 @@ def train_group(group: Sequence[Run], corpus: data.Corpus, vmap: bool) -> tuple[
         train.create_state(run.config, model, key, tx)
         for run, key in zip(group, init_keys, strict=True)
     ]
+    windows = train.training_windows(config, corpus)
+    per_epoch = config.data.get("windows_per_epoch")
     runner = train.EpochRunner(
-        train.training_windows(config, corpus), train_keys[0], config.batch_size, stacked=vmap
+        windows, train_keys[0], config.batch_size, stacked=stacked, per_epoch=per_epoch
     )
+    return states, train_keys, runner
+
+
+def train_group(group: Sequence[Run], corpus: data.Corpus, vmap: bool) -> tuple[list, float]:
+    """Trains the group's runs with one compiled program, all epochs in one call.
+
+    Returns ([(state, losses (E,), seconds)] in the group's order, compile seconds). With `vmap`,
+    `seconds` is each run's share.
+    """
+    config = group[0].config
+    states, train_keys, runner = start_group(group, corpus, stacked=vmap)
     epochs = np.arange(config.epochs)
     if vmap:  # stacked on the host: no small stacking programs to compile
         stacked = jax.tree.map(lambda *leaves: np.stack(leaves), *states)
@@ -236,43 +316,101 @@ def train_group(group: Sequence[Run], corpus: data.Corpus, vmap: bool) -> tuple[
     return results, runner.compile_seconds
 
 
+def train_validated(group: Sequence[Run], corpus: data.Corpus, valid: data.Windows):
+    """Trains the group's runs one after another as `train.train` does a corpus split by piece:
+    `epochs_per_call` epochs a call, the validation NLL after each, the best state kept.
+
+    Returns ([Trained] in the group's order, compile seconds).
+    """
+    states, train_keys, runner = start_group(group, corpus, stacked=False)
+    model = train.make_model(group[0].config, len(corpus.vocab))
+    score = functools.partial(train.validation_nll, model, valid=valid)
+    trained = [
+        train_run_validated(run.config, runner, state, key, score)
+        for run, state, key in zip(group, states, train_keys, strict=True)
+    ]
+    return trained, runner.compile_seconds
+
+
+def train_run_validated(config, runner: train.EpochRunner, state, key, score) -> Trained:
+    """One run through `runner` in calls of `epochs_per_call` epochs, `score(params)` (the
+    validation NLL) after each; the state of the lowest copied to the host."""
+    per_call = config.get("epochs_per_call", train.EPOCHS_PER_CALL)
+    losses, nlls, seconds, best = [], {}, 0.0, None
+    for first in range(0, config.epochs, per_call):
+        epochs = np.arange(first, min(first + per_call, config.epochs))
+        state, chunk, took = runner(state, epochs, key)
+        losses.append(np.asarray(chunk))
+        seconds += took
+        epoch = int(epochs[-1]) + 1
+        nlls[epoch] = score(state.params)
+        if best is None or nlls[epoch] < best.nll:
+            best = Best(epoch, nlls[epoch], jax.device_get(state))  # the next call donates it
+    return Trained(state, np.concatenate(losses), seconds, nlls, best)
+
+
 def run_group(group, corpus: data.Corpus, eval_settings, vmap: bool) -> list[Result]:
     """Trains a group, then evaluates and writes each of its runs, printing one line per run."""
-    trained, compile_seconds = train_group(group, corpus, vmap)
-    n_windows = len(train.training_windows(group[0].config, corpus).x)
+    config = group[0].config
+    valid = train.validation_windows(config, corpus)
+    if valid is None:
+        trained, compile_seconds = train_group(group, corpus, vmap)
+        trained = [Trained(*outcome) for outcome in trained]
+    else:
+        trained, compile_seconds = train_validated(group, corpus, valid)
+    n_windows = epoch_windows(config, corpus)
     results = []
-    for run, (state, losses, seconds) in zip(group, trained, strict=True):
-        times = dict(compile=compile_seconds, train=seconds)
-        results.append(
-            finish_run(run, state, np.asarray(losses), times, n_windows, corpus, eval_settings)
-        )
+    for run, outcome in zip(group, trained, strict=True):
+        times = dict(compile=compile_seconds, train=outcome.seconds)
+        results.append(finish_run(run, outcome, times, n_windows, corpus, eval_settings))
         print(progress_line(results[-1]), flush=True)
     return results
 
 
+def epoch_windows(config: ml_collections.ConfigDict, corpus: data.Corpus) -> int:
+    """The windows an epoch of `config` trains on (`data.windows_per_epoch` of them, if set)."""
+    n_windows = len(train.training_windows(config, corpus).x)
+    return train.epoch_windows(n_windows, config.data.get("windows_per_epoch"))
+
+
 def finish_run(
     run: Run,
-    state,
-    losses: np.ndarray,
+    trained: Trained,
     seconds: dict,
     n_windows: int,
     corpus: data.Corpus,
     eval_settings: ml_collections.ConfigDict,
 ) -> Result:
-    """Evaluates a trained run and writes its directory; summary.json last (it marks it done)."""
+    """Evaluates a trained run and writes its directory; summary.json last (it marks it done).
+
+    Of a corpus split by piece, the best validation state is the one evaluated, and saved in the
+    run's BEST folder (as `train.train` does)."""
     began = time.perf_counter()
-    result = evaluate.evaluate(run.config, state.params, corpus, eval_settings)
+    best = trained.best
+    params = (best or trained).state.params
+    result = evaluate.evaluate(run.config, params, corpus, eval_settings)
     seconds = dict(seconds, eval=time.perf_counter() - began)
+    losses = np.asarray(trained.losses)
     history = train.history_rows(
         run.config, n_windows, np.arange(run.config.epochs), losses, seconds["train"]
     )
+    for row in history:
+        if row["epoch"] in (trained.valid_nll or {}):
+            row["valid_nll"] = trained.valid_nll[row["epoch"]]
     atomic_write(run.workdir / "config.json", run.config.to_json(indent=2) + "\n")
-    train.save(run.workdir, state, history, corpus.vocab, run.config)
+    train.save(run.workdir, trained.state, history, corpus.vocab, run.config)
+    validation = {}
+    if best is not None:
+        train.save(
+            run.workdir / train.BEST, best.state, history[: best.epoch], corpus.vocab, run.config
+        )
+        validation = dict(best_epoch=best.epoch, best_valid_nll=best.nll)
     summary = dict(
         config=_plain(run.config),
-        params=count_params(state.params),
+        params=count_params(params),
         epoch_1_loss=float(losses[0]),
         final_loss=float(losses[-1]),
+        **validation,
         **result,
         seconds={key: round(value, 3) for key, value in seconds.items()},
     )
@@ -307,7 +445,7 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
     work = []
     for group in groups(pending):
         corpus = corpora[group[0].config.data.to_json()]
-        n_windows = len(train.training_windows(group[0].config, corpus).x)
+        n_windows = epoch_windows(group[0].config, corpus)
         work.append((cost(group, n_windows, len(corpus.vocab)), group, corpus))
     work.sort(key=lambda item: -item[0])
     vmap = definition.get("vmap", False)
@@ -334,11 +472,17 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
 
 def progress_line(result: Result) -> str:
     summary = result.summary
-    nll = summary["heldout"]["nll"]
     seconds = summary["seconds"]
+    if "best_epoch" in summary:
+        scores = (
+            f"test NLL {_number(summary['test']['nll'], 3):>6} at epoch {summary['best_epoch']} "
+            f"(valid {summary['best_valid_nll']:.3f})"
+        )
+    else:
+        scores = f"held-out NLL {_number(summary['heldout']['nll'], 3):>6}"
     return (
         f"{result.run.label:<20} seed {result.run.seed:<3} loss {summary['final_loss']:8.3f}  "
-        f"held-out NLL {_number(nll, 3):>6}  "
+        f"{scores}  "
         f"{seconds['train'] + seconds['eval']:.2f} s (+ {seconds['compile']:.2f} s compile)"
     )
 
@@ -347,12 +491,21 @@ def progress_line(result: Result) -> str:
 # Results
 
 CSV_SCORES = ("final_loss", "epoch_1_loss", "params")
+TEST_SCORES = ("tokens", "oov_rate", *evaluate.HELDOUT_KEYS)  # of a corpus split by piece
 
 
 def _flat(summary: dict) -> dict:
-    """A run's numbers: losses, held-out scores, the musical metrics, seconds."""
+    """A run's numbers: losses, held-out scores, the musical metrics, seconds; of a corpus split
+    by piece also the best validation epoch, the test split's scores and its baselines' NLL."""
     row = {key: summary[key] for key in CSV_SCORES}
     row.update({f"heldout_{key}": summary["heldout"][key] for key in evaluate.HELDOUT_KEYS})
+    if "test" in summary:
+        test = summary["test"]
+        row.update({key: summary.get(key) for key in ("best_epoch", "best_valid_nll")})
+        row.update({f"test_{key}": test[key] for key in TEST_SCORES})
+        row.update({f"{key}_nll": value for key, value in test["baselines"].items()})
+        generated = summary["test_changes"]["generated"]
+        row.update({f"test_changes_{key}": value for key, value in generated.items()})
     row.update(summary["generated"])
     row.update({f"{key}_seconds": value for key, value in summary["seconds"].items()})
     return {key: math.nan if value is None else value for key, value in row.items()}
@@ -402,13 +555,27 @@ MARKDOWN_METRICS = (  # musical metrics in results.md, with their digits
 )
 
 
-def results_markdown(results: Sequence[Result], definition: dict, name: str) -> str:
-    """A GitHub table, one row per point, and the training solo's musical metrics last."""
-    first = results[0]
-    config, settings = first.run.config, first.summary["eval"]
+def _title(results: Sequence[Result], definition: dict, name: str) -> list[str]:
+    """results.md's title and the line naming the base, the seeds and the epochs."""
     base = definition.get("overrides", {})
     changed = f" + `{label(base)}`" if base else ""
     seeds = ", ".join(str(seed) for seed in definition["seeds"])
+    return [
+        f"# Sweep `{name}`",
+        "",
+        f"Base `{definition.get('base_name', 'config')}`{changed} · seeds {seeds} · "
+        f"{results[0].run.config.epochs} epochs.",
+        "",
+    ]
+
+
+def results_markdown(results: Sequence[Result], definition: dict, name: str) -> str:
+    """A GitHub table, one row per point, and the training solo's musical metrics last; of a
+    corpus split by piece, `split_markdown`'s."""
+    first = results[0]
+    if "test" in first.summary:
+        return split_markdown(results, definition, name)
+    settings = first.summary["eval"]
     heldout = first.summary["heldout"]
     held_text = (
         f"held-out: the last {heldout['measures']} measures, {heldout['tokens']} tokens; NLL in "
@@ -416,12 +583,7 @@ def results_markdown(results: Sequence[Result], definition: dict, name: str) -> 
         if heldout["tokens"]
         else "nothing held out"
     )
-    lines = [
-        f"# Sweep `{name}`",
-        "",
-        f"Base `{definition.get('base_name', 'config')}`{changed} · seeds {seeds} · "
-        f"{config.epochs} epochs.",
-        "",
+    lines = _title(results, definition, name) + [
         f"Final training loss and held-out scores: mean ± std over the seeds ({held_text}). "
         f"Musical metrics: mean over {settings['solos']} solos per seed (temperature "
         f"{settings['temperature']:g}), the training solo's last. s/run: training and evaluation "
@@ -443,8 +605,7 @@ def results_markdown(results: Sequence[Result], definition: dict, name: str) -> 
         for key, digits in MARKDOWN_METRICS:
             values = [s["generated"].get(key) for s in summaries]
             cells.append(_number(np.nanmean([np.nan if v is None else v for v in values]), digits))
-        run_seconds = [s["seconds"]["train"] + s["seconds"]["eval"] for s in summaries]
-        cells += [_number(np.mean(run_seconds), 2), _number(summaries[0]["seconds"]["compile"], 1)]
+        cells += _seconds(summaries)
         lines.append("| " + " | ".join(cells) + " |")
     reference = first.summary["training_solo"]
     cells = ["training solo", "", "", "", ""]
@@ -454,8 +615,56 @@ def results_markdown(results: Sequence[Result], definition: dict, name: str) -> 
     return "\n".join(lines) + "\n"
 
 
+def _seconds(summaries: Sequence[dict]) -> list[str]:
+    """The s/run and compile s cells of a point."""
+    run_seconds = [s["seconds"]["train"] + s["seconds"]["eval"] for s in summaries]
+    return [_number(np.mean(run_seconds), 2), _number(summaries[0]["seconds"]["compile"], 1)]
+
+
+SPLIT_HEADER = ["setting", "params", "best epoch", "valid NLL", "test NLL", "vs bigram"]
+SPLIT_HEADER += ["perplexity", "top-1", "s/run", "compile s"]
+
+
+def split_markdown(results: Sequence[Result], definition: dict, name: str) -> str:
+    """results.md of a corpus split by piece: per point, the best validation epoch and NLL and the
+    test split's scores of that epoch's state, mean ± std over the seeds."""
+    first = results[0]
+    test = first.summary["test"]
+    per_call = first.run.config.get("epochs_per_call", train.EPOCHS_PER_CALL)
+    baselines = ", ".join(f"{key} {value:.3f}" for key, value in test["baselines"].items())
+    lines = _title(results, definition, name) + [
+        f"Each run is scored at its best validation epoch (validated after every {per_call} "
+        f"epoch{'s' * (per_call > 1)}). "
+        f"Test split: {test['tokens']:,} tokens ({test['oov_rate']:.2%} OOV); NLL in "
+        f"nats/token, vs bigram: the test NLL's difference to the bigram's; top-1: accuracy "
+        f"of the argmax. Baselines fitted on the training split: {baselines}. Mean ± std over "
+        "the seeds; s/run: training and evaluation of one run. Musical metrics: results.csv.",
+        "",
+        "| " + " | ".join(SPLIT_HEADER) + " |",
+        "|---" + "|---:" * (len(SPLIT_HEADER) - 1) + "|",
+    ]
+    for point, members in by_point(results).items():
+        summaries = [member.summary for member in members]
+        tests = [s["test"] for s in summaries]
+        gain = [100 * (t["nll"] / t["baselines"]["bigram"] - 1) for t in tests]
+        cells = [
+            f"`{point}`",
+            f"{summaries[0]['params']:,}",
+            _mean_std([s["best_epoch"] for s in summaries], 0),
+            _mean_std([s["best_valid_nll"] for s in summaries], 3),
+            _mean_std([t["nll"] for t in tests], 3),
+            _mean_std(gain, 1) + " %",
+            _mean_std([t["perplexity"] for t in tests], 1),
+            _mean_std([t["accuracy"] for t in tests], 3),
+        ]
+        lines.append("| " + " | ".join(cells + _seconds(summaries)) + " |")
+    lines += ["", "![Mean training loss per setting, ±std over the seeds](curves.png)"]
+    return "\n".join(lines) + "\n"
+
+
 def plot_curves(results: Sequence[Result], path: Path, title: str = "") -> None:
-    """Mean training loss per point (log scale) with ±std bands, and the notebook's two values."""
+    """Mean training loss per point (log scale) with ±std bands, and the notebook's two values
+    (not for a corpus split by piece)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 4.5))
@@ -466,8 +675,9 @@ def plot_curves(results: Sequence[Result], path: Path, title: str = "") -> None:
         epochs = np.arange(1, len(mean) + 1)
         (line,) = ax.plot(epochs, mean, label=point)
         ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-    reference = train.REFERENCE
-    ax.plot([1, 100], [reference["epoch_1"], reference["epoch_100"]], "ko", label="notebook")
+    if "test" not in results[0].summary:  # the notebook's solo, not a corpus split by piece
+        reference = train.REFERENCE
+        ax.plot([1, 100], [reference["epoch_1"], reference["epoch_100"]], "ko", label="notebook")
     ax.set(xlabel="epoch", ylabel="training loss (Σ over time of the cross-entropy)", yscale="log")
     ax.set_title(title)
     ax.legend(fontsize="small")

@@ -461,13 +461,17 @@ def validation_windows(config: ml_collections.ConfigDict, corpus: data.Corpus):
 def validate(state, run: Run, history: list[dict], workdir: Path | None, config) -> None:
     """Adds the validation NLL to the last row of `history`; a run directory keeps the state of
     the lowest one so far in BEST (a run directory of its own: evaluate or generate from it)."""
-    model = make_model(config, len(run.vocab))
-    nll = float(token_scores(model, state.params, run.valid)[0].mean())
+    nll = validation_nll(make_model(config, len(run.vocab)), state.params, run.valid)
     best = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
     history[-1]["valid_nll"] = nll
     print(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < best)}", flush=True)
     if workdir is not None and nll < best:
         save(workdir / BEST, state, history, run.vocab, config)
+
+
+def validation_nll(model: DJModel, params, valid: data.Windows) -> float:
+    """The mean NLL (nats/token) of the validation windows' tokens."""
+    return float(token_scores(model, params, valid)[0].mean())
 
 
 def history_rows(config, n_windows: int, epochs, losses, seconds: float) -> list[dict]:

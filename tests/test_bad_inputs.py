@@ -20,6 +20,7 @@ from jazz_flax import train
 from tests.commands import ROOT, environment, tiny_flags
 
 BASELINE = str(ROOT / "experiments" / "baseline.py")
+HIDDEN_SIZE = str(ROOT / "experiments" / "sweeps" / "hidden_size.py")
 MAIN, DATA, DOWNLOAD = "jazz_flax.main", "jazz_flax.data", "jazz_flax.download"
 
 
@@ -63,6 +64,7 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
     tiny_train = [MAIN, "train", *tiny_flags(tiny), f"--workdir={folder / 'train'}"]
     gen = [MAIN, "generate", "--config", BASELINE, f"--workdir={run}"]
     evaluate = [MAIN, "evaluate", "--config", BASELINE, f"--workdir={run}"]
+    sweep = [MAIN, "sweep", "--sweep", HIDDEN_SIZE, f"--workdir={folder / 'sweep'}"]
     rows = {
         # the command itself
         "no command": [MAIN],
@@ -86,6 +88,10 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "config a folder": [MAIN, "train", "--config", str(folder)],
         "sweep missing": [MAIN, "sweep", "--sweep", "experiments/sweeps/nothing.py"],
         "sweep not python": [MAIN, "sweep", "--sweep", configs["syntax"]],
+        "sweep --set without =": [*sweep, "--set", "epochs"],
+        "sweep --set unknown key": [*sweep, "--set", "data.nope=1"],
+        "sweep --seeds not integers": [*sweep, "--seeds", "0,one"],
+        "sweep --seeds -1": [*sweep, "--seeds=-1"],
         "unknown config key": [*tiny_train, "--config.no_such_key=1"],
         "misspelt data key": [*tiny_train, "--config.data.Txx=5"],
         "wrong type": [*tiny_train, "--config.epochs=abc"],

@@ -1,12 +1,16 @@
 import csv
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
-from jazz_flax import cells, data, sweep, train
+from experiments import baseline
+from experiments.wjazzd import split_by_piece
+from jazz_flax import cells, data, evaluate, sweep, train
 from jazz_flax.errors import JazzFlaxError
+from tests.music import write_solo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -189,9 +193,11 @@ def test_bad_definitions_are_refused(tiny, tmp_path):
 
 
 SHIPPED = sorted((ROOT / "experiments" / "sweeps").glob("[!_]*.py"))
+WJAZZD = [path for path in SHIPPED if path.stem.startswith("wjazzd_")]
+METHENY = [path for path in SHIPPED if path not in WJAZZD]
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=[path.stem for path in SHIPPED])
+@pytest.mark.parametrize("path", METHENY, ids=[path.stem for path in METHENY])
 def test_shipped_sweeps_are_valid(path, tmp_path):
     spec = sweep.load(path)
     runs = sweep.runs(spec, tmp_path)
@@ -213,3 +219,163 @@ def test_the_hidden_size_sweep():
         "init",
         "batch_size",
     }
+
+
+@pytest.mark.parametrize("path", WJAZZD, ids=[path.stem for path in WJAZZD])
+def test_shipped_wjazzd_sweeps_are_valid(path, tmp_path):
+    spec = sweep.load(path)
+    runs = sweep.runs(spec, tmp_path)
+    assert spec["base_name"] == "wjazzd" and len(runs) == len(spec["points"]) >= 2
+    assert all(run.config.data.split_seed == 0 and run.config.epochs_per_call for run in runs)
+    assert sweep.eval_config(spec).test_solos >= 1
+    more = sweep.with_changes(spec, ["0", "1"], ["epochs=2", "data.solos=JohnColtrane_*"])
+    runs = sweep.runs(more, tmp_path)
+    assert [run.seed for run in runs[:2]] == [0, 1]
+    assert {(run.config.epochs, run.config.data.solos) for run in runs} == {(2, "JohnColtrane_*")}
+
+
+def test_the_wjazzd_sweeps_points():
+    def points(name):
+        return sweep.load(ROOT / "experiments" / "sweeps" / f"wjazzd_{name}.py")["points"]
+
+    assert points("hidden_size") == [{"n_a": 128}, {"n_a": 256}, {"n_a": 512}]
+    assert points("layers") == [{"layers": 1}, {"layers": 2}, {"layers": 3}]
+    assert points("chords") == [{"condition_on_chords": False}, {"condition_on_chords": True}]
+
+
+def test_changes_from_the_command_line(tiny):
+    spec = sweep.with_changes(definition(tiny), None, ["lr=0.003", "init=flax", "data.Tx=4"])
+    assert spec["overrides"] == {"data.holdout_measures": 1, "epochs": 3} | dict(
+        lr=0.003, init="flax", **{"data.Tx": 4}
+    )
+    assert definition(tiny)["overrides"] == {"data.holdout_measures": 1, "epochs": 3}
+    assert sweep.with_changes(spec, None, []) == spec
+    with pytest.raises(JazzFlaxError, match="not KEY=VALUE"):
+        sweep.with_changes(spec, None, ["epochs"])
+    with pytest.raises(JazzFlaxError, match="integers"):
+        sweep.with_changes(spec, ["0", "one"])
+
+
+# ---------------------------------------------------------------------------------------------
+# A corpus split by piece: windows_per_epoch, validation between calls, the best state scored
+
+
+def random_solo(seed: int, measures: int = 4) -> list:
+    """Measures of random notes and rests, halves to eighths: a model can only memorise them."""
+    rng = np.random.default_rng(seed)
+    pitches = [None, "C4", "D4", "E4", "F4", "G4", "A4", "B-4", "C5"]
+    solo = []
+    for _ in range(measures):
+        beats = rng.choice([0.5, 1.0, 2.0], size=8)
+        beats = beats[: np.searchsorted(np.cumsum(beats), 4.0, side="right")]
+        beats = [*beats, 4.0 - beats.sum()] if beats.sum() < 4.0 else list(beats)
+        solo.append([(pitches[rng.integers(len(pitches))], float(b)) for b in beats])
+    return solo
+
+
+@pytest.fixture(scope="module")
+def split_config(tmp_path_factory):
+    """Eight solos of random notes, split by piece: 6 train, 1 valid, 1 test; 8 windows of 5
+    tokens an epoch (2 batches of 4), validated after each epoch."""
+    folder = tmp_path_factory.mktemp("pieces")
+    for i in range(8):
+        write_solo(folder / f"solo{i}.musicxml", solo=random_solo(i))
+    config = split_by_piece(baseline.get_config())
+    config.data.update(path=str(folder), Tx=5, stride=1, min_count=1, windows_per_epoch=8)
+    config.data.update(valid_fraction=0.125, test_fraction=0.125)
+    config.update(n_a=16, layers=1, dropout=0.0, batch_size=4, epochs=8, lr=0.03)
+    config.model.embed = 8
+    return config
+
+
+def split_definition(config):
+    return dict(base=config, seeds=[0], points=[{"n_a": 16}], eval={"solos": 1, "test_solos": 1})
+
+
+@pytest.fixture(scope="module")
+def split_swept(split_config, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweeps") / "split"
+    return out, sweep.run_sweep(split_definition(split_config), out)
+
+
+def test_a_split_corpus_sweep_trains_windows_per_epoch_and_validates_each_call(
+    split_swept, split_config
+):
+    _, (result,) = split_swept
+    corpus = data.load_corpus_from_config(split_config.data)
+    assert len(train.training_windows(split_config, corpus).x) > 40  # an epoch trains 8 of them
+    final = train.load_checkpoint(result.run.workdir)
+    assert int(final.raw["state"]["step"]) == 8 * 2  # 8 epochs of 2 batches of 4 windows
+    rows = [json.loads(line) for line in (result.run.workdir / "metrics.jsonl").open()]
+    nlls = [row["valid_nll"] for row in rows]  # epochs_per_call=1: after each epoch
+    assert len(nlls) == 8 and all(np.isfinite(nlls))
+    _, history = train.train(result.run.config)  # the run `make train` makes, bit for bit
+    assert [row["loss"] for row in history] == result.losses.tolist()
+    assert [row["valid_nll"] for row in history] == nlls
+
+
+def test_a_split_corpus_sweep_scores_the_best_validation_state(split_swept, split_config):
+    _, (result,) = split_swept
+    summary, workdir = result.summary, result.run.workdir
+    nlls = [json.loads(line)["valid_nll"] for line in (workdir / "metrics.jsonl").open()]
+    assert summary["best_epoch"] == 1 + int(np.argmin(nlls)) < len(nlls)  # it overfits after
+    assert summary["best_valid_nll"] == min(nlls)
+    best = train.load_checkpoint(workdir / train.BEST)
+    assert best.epoch == summary["best_epoch"]
+    corpus = data.load_corpus_from_config(split_config.data)
+    model = train.make_model(result.run.config, len(corpus.vocab))
+    scored = {
+        name: evaluate.scores_on_test_split(model, checkpoint.params, corpus, 5)["nll"]
+        for name, checkpoint in (("best", best), ("last", train.load_checkpoint(workdir)))
+    }
+    assert summary["test"]["nll"] == pytest.approx(scored["best"], rel=1e-6)
+    assert scored["best"] != pytest.approx(scored["last"], rel=1e-3)
+
+
+def test_a_split_corpus_sweep_tabulates_test_scores(split_swept):
+    out, (result,) = split_swept
+    table = (out / "results.md").read_text()
+    header = (
+        "| setting | params | best epoch | valid NLL | test NLL | vs bigram | perplexity | top-1 |"
+    )
+    assert header in table
+    summary, test = result.summary, result.summary["test"]
+    gain = 100 * (test["nll"] / test["baselines"]["bigram"] - 1)
+    assert (
+        f"| `n_a=16` | {summary['params']:,} | {summary['best_epoch']} | "
+        f"{summary['best_valid_nll']:.3f} | {test['nll']:.3f} | {gain:.1f} % | "
+        f"{test['perplexity']:.1f} | {test['accuracy']:.3f} |"
+    ) in table
+    row = next(csv.DictReader((out / "results.csv").open()))
+    assert float(row["test_nll"]) == test["nll"] and int(row["best_epoch"]) == summary["best_epoch"]
+    assert float(row["bigram_nll"]) == test["baselines"]["bigram"]
+
+
+class StandIn(NamedTuple):
+    params: np.ndarray
+
+
+def test_the_best_state_is_the_lowest_scores(split_config):
+    """`train_run_validated` on a stand-in runner: the validation scores 3, 1, 2 keep epoch 4."""
+    calls = []
+
+    def runner(state, epochs, key):
+        calls.append(epochs.tolist())
+        return StandIn(state.params + len(epochs)), np.ones(len(epochs)), 0.5
+
+    config = sweep.override(split_config, {"epochs": 5, "epochs_per_call": 2})
+    scores = iter([3.0, 1.0, 2.0])
+    trained = sweep.train_run_validated(
+        config, runner, StandIn(np.zeros(1)), None, lambda params: next(scores)
+    )
+    assert calls == [[0, 1], [2, 3], [4]]
+    assert trained.valid_nll == {2: 3.0, 4: 1.0, 5: 2.0} and trained.seconds == 1.5
+    assert trained.best.epoch == 4 and trained.best.nll == 1.0
+    assert trained.best.state.params.tolist() == [4.0] and len(trained.losses) == 5
+    assert trained.state.params.tolist() == [5.0]
+
+
+def test_vmap_is_refused_for_a_split_corpus(split_config, tmp_path):
+    spec = dict(split_definition(split_config), vmap=True)
+    with pytest.raises(JazzFlaxError, match="vmap=True cannot validate"):
+        sweep.runs(spec, tmp_path)
