@@ -50,7 +50,7 @@ generate:  ## improvise with runs/$(EXP)'s model (ARGS="--temperature 0.8 --seed
 evaluate:  ## held-out NLL and musical metrics of runs/$(EXP) into runs/$(EXP)/eval.json (ARGS="--solos 8")
 	$(PY) -m jazz_flax.main evaluate --config experiments/$(EXP).py $(ARGS)
 
-sweep: data  ## train and evaluate experiments/sweeps/$(SWEEP).py into runs/sweeps/$(SWEEP)
+sweep: $(if $(filter wjazzd_%,$(SWEEP)),wjazzd,data)  ## train and evaluate experiments/sweeps/$(SWEEP).py into runs/sweeps/$(SWEEP)
 	$(PY) -m jazz_flax.main sweep --sweep experiments/sweeps/$(SWEEP).py $(ARGS)
 
 fuzz:  ## the property tests of the decoder and the chord parser, 10,000 examples each

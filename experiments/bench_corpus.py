@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from experiments import wjazzd
 from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
@@ -161,9 +163,13 @@ def multiply_adds_per_token(config: ml_collections.ConfigDict, n_values: int) ->
 
 def matmul_rate(config: ml_collections.ConfigDict, n_values: int, repeats: int) -> float:
     """Multiply-adds per second of one float32 matmul of the head's shape, all tokens of a step
-    (batch × Tx rows) at once: what this chip sustains on the step's biggest product."""
+    (batch × Tx rows) at once, the rows split over the devices training splits a batch over (on a
+    CPU, one per core): what this chip sustains on the step's biggest product."""
+    mesh = parallel.make_mesh(config.devices, config.batch_size)
     rows = jnp.ones((tokens_per_step(config), config.n_a), jnp.float32)
-    kernel = jnp.ones((config.n_a, n_values), jnp.float32)
+    kernel = parallel.replicate(jnp.ones((config.n_a, n_values), jnp.float32), mesh)
+    if mesh is not None:
+        rows = jax.device_put(rows, NamedSharding(mesh, P(parallel.AXIS)))
     product = jax.jit(jnp.matmul)
     seconds = repeat(stopwatch(lambda: product(rows, kernel)), max(repeats, 20))["median"]
     return rows.size * n_values / seconds
