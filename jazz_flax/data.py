@@ -1,6 +1,7 @@
 """From MIDI or MusicXML files to a token corpus, a vocabulary and training windows.
 
-    file ──parse (music21, ≈8 s, cached per file)──▶ Piece: tokens, chords and notes per measure
+    file ──parse_file (music21 via `scores`, ≈8 s, cached per file)──▶ Piece: tokens, chords and
+          notes per measure
     pieces ──one sorted vocabulary──▶ Corpus ──segments──▶ Segment(ids, chords) per piece
     segments ──segment_windows (never across two pieces)──▶ Windows(x, y, chords)
 
@@ -36,7 +37,7 @@ from typing import NamedTuple
 import ml_collections
 import numpy as np
 
-from jazz_flax import grammar, interrupts
+from jazz_flax import grammar, interrupts, scores
 from jazz_flax.errors import (
     SEED,
     ArgumentParser,
@@ -47,13 +48,12 @@ from jazz_flax.errors import (
 )
 from jazz_flax.files import atomic_write, call_function
 from jazz_flax.grammar import notebook
+from jazz_flax.scores import BEATS_PER_MEASURE, MUSIC_SUFFIXES
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
 UNK = "<unk>"  # the value of tokens outside a vocabulary built with a min_count
 SPLITS = ("train", "valid", "test")
-BEATS_PER_MEASURE = 4
 PIPELINE_VERSION = 4  # bump when parsing changes: it invalidates every cache entry
-MUSIC_SUFFIXES = (".mid", ".midi", ".xml", ".mxl", ".musicxml")
 CHORD_SYMBOLS = "symbols"  # chord_part: the chord symbols written in the melody part
 PART_RULE_KEYS = ("melody_part", "chord_part")  # what a `parts` rule may set
 CHORD_FEATURES = 24  # chord_vector: 12 pitch classes, then 12 roots
@@ -689,22 +689,22 @@ def parse_file(
     """Parses the section [start, end] of the file: one token list and chord list per measure.
 
     The chords come from the part `chord_part`, or with CHORD_SYMBOLS from the melody part's chord
-    symbols, each lasting until the next. `grammar` v2 re-parses the notes (`_in_grammar_v2`).
+    symbols, each lasting until the next. `grammar` v2 re-parses the notes (`in_grammar_v2`).
     """
-    score = _read_score(path)
-    melody_stream = _melody_part(score, melody_part, path)
+    score = scores.read_score(path)
+    melody_stream = scores.melody_part(score, melody_part, path)
     symbols = chord_part == CHORD_SYMBOLS
     symbols_hint = f"for a lead sheet's chord symbols, use chord_part={CHORD_SYMBOLS!r}"
-    chord_stream = melody_stream if symbols else _part(score, chord_part, path, symbols_hint)
-    melody = _melody(_upper_voice(melody_stream, path), start, end)
-    section = _section_text(start, end)
+    chord_stream = melody_stream if symbols else scores.part(score, chord_part, path, symbols_hint)
+    melody = scores.melody(scores.upper_voice(melody_stream, path), start, end)
+    section = scores.section_text(start, end)
     if not any(not e.isRest for e in melody):
         raise JazzFlaxError(f"no notes in part {melody_part!r} {section} of {path}")
-    chords = _section(chord_stream, start, end, ("ChordSymbol",) if symbols else ("Chord",))
+    chords = scores.section(chord_stream, start, end, ("ChordSymbol",) if symbols else ("Chord",))
     if symbols and not any(c.pitches for c in chords):
         raise JazzFlaxError(f"no chord symbols {section} of {path}", hint="name its chord part")
-    melody_by_measure = _group_by_measure(melody)
-    chords_by_measure = _measure_chords(chords, melody_by_measure, held=symbols)
+    melody_by_measure = scores.group_by_measure(melody)
+    chords_by_measure = scores.measure_chords(chords, melody_by_measure, held=symbols)
     measures, melody_events = [], []
     for number, elements in melody_by_measure.items():
         measure_start = float(number * BEATS_PER_MEASURE)
@@ -716,16 +716,16 @@ def parse_file(
                 hint="choose another chord part (--config.data.chord_part) or section",
             )
         measures.append(tuple(notebook.parse_measure(elements, chords_here, measure_start)))
-        melody_events.append(tuple(_event(e, measure_start) for e in elements))
+        melody_events.append(tuple(scores.event(e, measure_start) for e in elements))
     source = dict(
         path=str(path), melody_part=melody_part, chord_part=chord_part, start=start, end=end
     )
     measure_chords = tuple(chords_by_measure[number] for number in melody_by_measure)
     piece = Piece(tuple(measures), measure_chords, tuple(melody_events), source)
-    return _in_grammar_v2(piece) if grammar == "v2" else piece
+    return in_grammar_v2(piece) if grammar == "v2" else piece
 
 
-def _in_grammar_v2(piece: Piece) -> Piece:
+def in_grammar_v2(piece: Piece) -> Piece:
     """The piece with grammar v2's tokens and monophonic line, and how many notes it snapped."""
     parsed = grammar.v2.parse(piece.melody, piece.chords)
     source = dict(piece.source, grammar="v2", snapped_durations=parsed.snapped)
@@ -735,116 +735,6 @@ def _in_grammar_v2(piece: Piece) -> Piece:
         tuple(map(tuple, parsed.melody)),
         source,
     )
-
-
-def _read_score(path: Path):
-    """The music21 score of a MIDI or MusicXML file."""
-    if path.suffix.lower() not in MUSIC_SUFFIXES:
-        raise JazzFlaxError(
-            f"{path} is not a music file", hint=f"expected one of {', '.join(MUSIC_SUFFIXES)}"
-        )
-    from music21 import converter
-
-    try:
-        score = converter.parse(str(path))
-    except Exception as e:  # music21 raises many types for a file it cannot read
-        raise JazzFlaxError(f"{path} could not be read as MIDI or MusicXML: {e}") from None
-    if not score.recurse().notes:
-        raise JazzFlaxError(f"{path} holds no notes")
-    return score
-
-
-def _upper_voice(part, path: Path):
-    """The part, or where a MusicXML part's measures hold several voices, its first (upper)
-    voice, with a warning: voices merged would interleave two lines into one melody. (MIDI has no
-    voices: those music21 makes of its overlapping notes are read as they sound, as the notebook.)
-    """
-    voiced = [m for m in part.getElementsByClass("Measure") if len(m.voices) > 1]
-    if not voiced or path.suffix.lower() in (".mid", ".midi"):
-        return part
-    warn_once(
-        f"part {part.partName!r} of {path} has several voices in {len(voiced)} measures: "
-        "the melody is its first (upper) voice"
-    )
-    return part.voicesToParts().parts[0]
-
-
-def _melody(part, start: float | None, end: float | None) -> list:
-    """The notes, rests and double stops of the part's section, in time order."""
-    from music21 import harmony
-
-    elements = _section(part, start, end, ("Note", "Rest", "Chord"))
-    return [e for e in elements if not isinstance(e, harmony.Harmony)]  # a chord symbol is a Chord
-
-
-def _measure_chords(chords: Sequence, numbers: Iterable[int], held: bool) -> dict[int, tuple]:
-    """The grammar chords of each measure numbered in `numbers`, offsets within the measure.
-
-    With `held` (chord symbols, each lasting until the next), a measure whose first beat has no
-    chord of its own starts with the one sounding then (`_sounding_before`). Chords without
-    pitches ("N.C.") are left out.
-    """
-    starting = _group_by_measure([c for c in chords if c.pitches])
-    result = {}
-    for number in numbers:
-        measure_start = float(number * BEATS_PER_MEASURE)
-        own = tuple(
-            grammar.Chord.from_music21(c, float(c.offset) - measure_start)
-            for c in starting.get(number, [])
-        )
-        if held and (not own or own[0].offset > 0):
-            own = (grammar.Chord.from_music21(_sounding_before(starting, number), 0.0), *own)
-        result[number] = own
-    return result
-
-
-def _sounding_before(starting: dict[int, list], number: int):
-    """The chord sounding as measure `number` begins: the last one started before it; before the
-    first chord, the first (as `grammar.chord_at` within a measure)."""
-    earlier = [n for n in starting if n < number]
-    return starting[max(earlier)][-1] if earlier else starting[min(starting)][0]
-
-
-def _section_text(start: float | None, end: float | None) -> str:
-    """The section in words, e.g. "between offsets 476 and 548"."""
-    if start is None and end is None:
-        return "in the whole piece"
-    return f"between offsets {start or 0:g} and {'the end' if end is None else f'{end:g}'}"
-
-
-def _event(element, measure_start: float) -> grammar.Event:
-    """A melody element as an Event: rests have no pitch, double stops sound their top note."""
-    pitch = None if element.isRest else max(p.midi for p in element.pitches)
-    return grammar.Event(float(element.offset) - measure_start, float(element.quarterLength), pitch)
-
-
-def _melody_part(score, name: str, path: Path):
-    """The part named `name`; the only part of a file of one part, whatever its name."""
-    return score.parts[0] if len(score.parts) == 1 else _part(score, name, path)
-
-
-def _part(score, name: str, path: Path, hint: str | None = None):
-    for part in score.parts:
-        if part.partName == name:
-            return part
-    names = ", ".join(str(p.partName) for p in score.parts) or "none"
-    raise JazzFlaxError(f"{path} has no part named {name!r}; its parts: {names}", hint=hint)
-
-
-def _section(part, start: float | None, end: float | None, classes: Sequence[str]) -> list:
-    """The part's elements of the given classes with offsets in [start, end], in time order."""
-    flat = part.flatten()
-    first = 0.0 if start is None else start
-    last = flat.highestTime if end is None else end
-    in_section = flat.getElementsByOffset(first, last, includeEndBoundary=True)
-    return list(in_section.getElementsByClass(list(classes)))
-
-
-def _group_by_measure(elements: Sequence) -> dict[int, list]:
-    groups: dict[int, list] = {}
-    for element in elements:
-        groups.setdefault(int(element.offset // BEATS_PER_MEASURE), []).append(element)
-    return groups
 
 
 # ---------------------------------------------------------------------------------------------

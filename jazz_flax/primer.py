@@ -19,7 +19,7 @@ from typing import NamedTuple
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, grammar
+from jazz_flax import data, grammar, scores
 from jazz_flax.errors import JazzFlaxError
 
 UNKNOWN = "<unk>"
@@ -83,17 +83,17 @@ def _over_changes(
     path: Path, melody_part: str, changes: Sequence[Sequence[grammar.Chord]], grammar_name: str
 ) -> data.Piece:
     """The file's melody over `changes`, cycled, in the grammar `grammar_name`."""
-    score = data._read_score(path)
-    part = data._melody_part(score, melody_part, path)
-    by_measure = data._group_by_measure(data._melody(part, None, None))
+    score = scores.read_score(path)
+    part = scores.melody_part(score, melody_part, path)
+    by_measure = scores.group_by_measure(scores.melody(part, None, None))
     measures, chords, melody = [], [], []
     for i, (number, elements) in enumerate(by_measure.items()):
-        start = float(number * data.BEATS_PER_MEASURE)
+        start = float(number * scores.BEATS_PER_MEASURE)
         chords.append(tuple(changes[i % len(changes)]))
         measures.append(grammar.parse_measure(elements, chords[-1], start))
-        melody.append(tuple(data._event(e, start) for e in elements))
+        melody.append(tuple(scores.event(e, start) for e in elements))
     piece = data.Piece(tuple(measures), tuple(chords), tuple(melody), {"path": str(path)})
-    return data._in_grammar_v2(piece) if grammar_name == "v2" else piece
+    return data.in_grammar_v2(piece) if grammar_name == "v2" else piece
 
 
 def nearest(token: str, vocab: data.Vocabulary) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from music21 import stream
 
-from jazz_flax import data, grammar
+from jazz_flax import data, grammar, scores
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.grammar import roundtrip, v2
 from tests.music import measure_elements, write_solo
@@ -26,7 +26,7 @@ def events(*voices) -> list[grammar.Event]:
         for element in measure_elements(specs):
             voice.insert(element.offset, element)
         measure.insert(0, voice)
-    return [data._event(e, 0.0) for e in measure.flatten().notesAndRests]
+    return [scores.event(e, 0.0) for e in measure.flatten().notesAndRests]
 
 
 def parse(*measures, chords=(C_MAJOR,)) -> v2.Parse:
@@ -70,7 +70,7 @@ def test_a_rest_overlapping_a_note_leaves_only_the_gap():
     for offset, element in [(0.0, ("C4", 2.0)), (1.0, (None, 2.0)), (3.0, ("E4", 1.0))]:
         (music21_element,) = measure_elements([element])
         measure.insert(offset, music21_element)
-    parsed = parse([data._event(e, 0.0) for e in measure.flatten().notesAndRests])
+    parsed = parse([scores.event(e, 0.0) for e in measure.flatten().notesAndRests])
     assert parsed.measures[0] == ["C,2.000", "R,1.000", "C,1.000,<P5,m2>"]
 
 
