@@ -618,7 +618,7 @@ def load_piece(path: Path, options: dict, cache_dir: str | os.PathLike | None = 
             hint="`make data` downloads the Metheny solo, `make leadsheets` copies the lead sheets",
         )
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    entry = _cache_entry(cache_dir, sha256, options)
+    entry = cache_entry(cache_dir, sha256, options)
     cached = _read_cache(entry)
     if cached is not None:
         cached.source.update(path=str(path))  # the same music may have been cached from elsewhere
@@ -636,7 +636,8 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jazz_flax"
 
 
-def _cache_entry(cache_dir, sha256: str, options: dict) -> Path:
+def cache_entry(cache_dir, sha256: str, options: dict) -> Path:
+    """The cache file of a source (its sha256) read with `options`, in this PIPELINE_VERSION."""
     key = json.dumps(dict(options, sha256=sha256, version=PIPELINE_VERSION), sort_keys=True)
     name = hashlib.sha256(key.encode()).hexdigest()[:32]
     return Path(cache_dir or cache_root()) / f"corpus-{name}.json"

@@ -476,7 +476,7 @@ def load(
         digest.update(path.read_bytes() if path.is_file() else b"missing")
     options = dict(reader="wjazzd", reader_version=READER_VERSION, solos=names)
     options.update(grammar=grammar.check_name(grammar_name))
-    entry = data._cache_entry(cache_dir, digest.hexdigest(), options)
+    entry = data.cache_entry(cache_dir, digest.hexdigest(), options)
     cached = data.read_cache_payload(entry)
     if cached is not None:
         return Reading.from_json(cached)
