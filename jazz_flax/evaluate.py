@@ -180,16 +180,25 @@ def _witten_bell(train: np.ndarray, test: np.ndarray, unigram: np.ndarray, n_val
     return weight * maximum_likelihood + (1 - weight) * unigram[token]
 
 
+def scores_beside_baselines(model, params, training, held, Tx: int, n_values: int) -> dict:
+    """`heldout_scores` of the `held` segments and, when they hold tokens, the NLL of the n-gram
+    baselines fitted on the `training` segments (`baseline_nlls`) on the same tokens."""
+    scores = heldout_scores(model, params, held, Tx)
+    if scores["tokens"]:
+        ids = [segment.ids for segment in training], [segment.ids for segment in held]
+        scores["baselines"] = baseline_nlls(*ids, n_values)
+    return scores
+
+
 def scores_on_test_split(model, params, corpus: data.SplitCorpus, Tx: int) -> dict:
     """The test split's tokens, OOV rate, the model's scores and the baselines' NLL."""
-    train, test = corpus.split(0)
-    ids = [segment.ids for segment in test]
-    baselines = baseline_nlls([s.ids for s in train], ids, len(corpus.vocab))
-    return dict(
-        **heldout_scores(model, params, test, Tx),
-        oov_rate=corpus.oov_rate("test"),
-        baselines=baselines,
-    )
+    scores = scores_beside_baselines(model, params, *corpus.split(0), Tx, len(corpus.vocab))
+    return split_test_scores(scores, corpus)
+
+
+def split_test_scores(scores: dict, corpus: data.SplitCorpus) -> dict:
+    """`scores_beside_baselines` of the test split, with its OOV rate."""
+    return dict(scores, oov_rate=corpus.oov_rate("test"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,13 +315,9 @@ def evaluate(
     solo = data.default_changes(corpus)  # the solo the generated ones are compared with
     reference = generate.corpus_solo(solo)
     solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config)
-    heldout = dict(
-        measures=config.data.holdout_measures,
-        **heldout_scores(model, params, held, config.data.Tx),
-    )
-    if heldout["tokens"]:
-        ids = [segment.ids for segment in training], [segment.ids for segment in held]
-        heldout["baselines"] = baseline_nlls(*ids, len(corpus.vocab))
+    n_values, Tx = len(corpus.vocab), config.data.Tx
+    scores = scores_beside_baselines(model, params, training, held, Tx, n_values)
+    heldout = dict(measures=config.data.holdout_measures, **scores)
     result = dict(
         corpus=corpus_figures(corpus, training),
         heldout=heldout,
@@ -321,7 +326,7 @@ def evaluate(
         eval=eval_config.to_dict(),
     )
     if isinstance(corpus, data.SplitCorpus):
-        result["test"] = scores_on_test_split(model, params, corpus, config.data.Tx)
+        result["test"] = split_test_scores(scores, corpus)  # `held` is its test split
         result["test_changes"] = over_test_changes(model, params, corpus, eval_config)
     return result
 
