@@ -31,7 +31,7 @@ from jax.sharding import PartitionSpec as P
 
 from experiments import wjazzd
 from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
-from jazz_flax import data, parallel, train
+from jazz_flax import data, parallel, sweep, train
 
 VALUES = 1721  # the experiment's vocabulary (grammar v2, min_count 2), when the corpus is absent
 STEPS = 10  # Adam steps per timed run
@@ -83,12 +83,6 @@ def jazz_flax_rate(config, windows: data.Windows, n_values: int, repeats: int) -
 
     seconds = repeat(run, repeats)
     return dict(seconds=seconds, tokens_per_s=STEPS * tokens_per_step(config) / seconds["median"])
-
-
-def cell_config(config: ml_collections.ConfigDict, cell: str) -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict(config.to_dict())
-    config.model.cell = cell
-    return config
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +178,7 @@ def measure(repeats: int) -> dict:
     config = corpus_config()
     n_values, source = vocabulary_size(config)
     windows = random_windows(config, n_values)
-    cells = {cell: cell_config(config, cell) for cell in (config.model.cell, *CELLS)}
+    cells = {c: sweep.override(config, {"model.cell": c}) for c in (config.model.cell, *CELLS)}
     results = dict(
         shapes=shapes_text(config, n_values, source),
         cell=config.model.cell,

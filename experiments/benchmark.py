@@ -48,7 +48,7 @@ import numpy as np
 
 from experiments import baseline, bench_corpus
 from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
-from jazz_flax import beam, cells, data, parallel, sample, train
+from jazz_flax import beam, cells, data, parallel, sample, sweep, train
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import init_params
 
@@ -106,11 +106,6 @@ def state_maker(config: ml_collections.ConfigDict, n_values: int) -> Callable[[]
     return lambda: train.create_state(config, model, jax.random.key(0), tx)
 
 
-def chunks(epochs: int, per_call: int) -> list[np.ndarray]:
-    """Epoch numbers 0 … epochs-1 in calls of `per_call`, as `train.train` makes them."""
-    return [np.arange(i, min(i + per_call, epochs)) for i in range(0, epochs, per_call)]
-
-
 # ---------------------------------------------------------------------------------------------
 # jazz_flax
 
@@ -149,7 +144,7 @@ def train_100_epochs(config, windows: data.Windows, n_values: int, repeats: int)
 
     def run() -> float:
         state, seconds = states.pop(), 0.0
-        for epochs in chunks(TRAIN_EPOCHS, train.EPOCHS_PER_CALL):
+        for epochs in train.epoch_calls(TRAIN_EPOCHS, train.EPOCHS_PER_CALL):
             state, chunk_losses, chunk_seconds = runner(state, epochs)
             seconds += chunk_seconds
         losses.append(float(chunk_losses[-1]))
@@ -225,8 +220,7 @@ def per_cell(config, windows: data.Windows, n_values: int, repeats: int) -> dict
     """`train_100_epochs` and `sample_greedy` of the baseline with each cell in CELLS."""
     results = {}
     for cell in CELLS:
-        config = ml_collections.ConfigDict(config.to_dict())
-        config.model.cell = cell
+        config = sweep.override(config, {"model.cell": cell})
         results[cell] = dict(
             train_100_epochs=train_100_epochs(config, windows, n_values, repeats),
             sample_greedy=sample_greedy(config, n_values, max(repeats, 50)),

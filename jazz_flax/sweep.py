@@ -335,10 +335,8 @@ def train_validated(group: Sequence[Run], corpus: data.Corpus, valid: data.Windo
 def train_run_validated(config, runner: train.EpochRunner, state, key, score) -> Trained:
     """One run through `runner` in calls of `epochs_per_call` epochs, `score(params)` (the
     validation NLL) after each; the state of the lowest copied to the host."""
-    per_call = config.get("epochs_per_call", train.EPOCHS_PER_CALL)
     losses, nlls, seconds, best = [], {}, 0.0, None
-    for first in range(0, config.epochs, per_call):
-        epochs = np.arange(first, min(first + per_call, config.epochs))
+    for epochs in train.epoch_calls(config.epochs, train.epochs_per_call(config)):
         state, chunk, took = runner(state, epochs, key)
         losses.append(np.asarray(chunk))
         seconds += took
@@ -349,8 +347,11 @@ def train_run_validated(config, runner: train.EpochRunner, state, key, score) ->
     return Trained(state, np.concatenate(losses), seconds, nlls, best)
 
 
-def run_group(group, corpus: data.Corpus, eval_settings, vmap: bool) -> list[Result]:
-    """Trains a group, then evaluates and writes each of its runs, printing one line per run."""
+def run_group(
+    group, corpus: data.Corpus, n_windows: int, eval_settings, vmap: bool
+) -> list[Result]:
+    """Trains a group, then evaluates and writes each of its runs, printing one line per run;
+    `n_windows`: the windows an epoch trains on (`epoch_windows`)."""
     config = group[0].config
     valid = train.validation_windows(config, corpus)
     if valid is None:
@@ -358,7 +359,6 @@ def run_group(group, corpus: data.Corpus, eval_settings, vmap: bool) -> list[Res
         trained = [Trained(*outcome) for outcome in trained]
     else:
         trained, compile_seconds = train_validated(group, corpus, valid)
-    n_windows = epoch_windows(config, corpus)
     results = []
     for run, outcome in zip(group, trained, strict=True):
         times = dict(compile=compile_seconds, train=outcome.seconds)
@@ -446,12 +446,13 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
     for group in groups(pending):
         corpus = corpora[group[0].config.data.to_json()]
         n_windows = epoch_windows(group[0].config, corpus)
-        work.append((cost(group, n_windows, len(corpus.vocab)), group, corpus))
+        work.append((cost(group, n_windows, len(corpus.vocab)), group, corpus, n_windows))
     work.sort(key=lambda item: -item[0])
     vmap = definition.get("vmap", False)
     with concurrent.futures.ThreadPoolExecutor(max(1, min(WORKERS, len(work)))) as pool:
         futures = [
-            pool.submit(run_group, group, corpus, eval_settings, vmap) for _, group, corpus in work
+            pool.submit(run_group, group, corpus, n_windows, eval_settings, vmap)
+            for _, group, corpus, n_windows in work
         ]
         try:
             for future in futures:
@@ -630,7 +631,7 @@ def split_markdown(results: Sequence[Result], definition: dict, name: str) -> st
     test split's scores of that epoch's state, mean ± std over the seeds."""
     first = results[0]
     test = first.summary["test"]
-    per_call = first.run.config.get("epochs_per_call", train.EPOCHS_PER_CALL)
+    per_call = train.epochs_per_call(first.run.config)
     baselines = ", ".join(f"{key} {value:.3f}" for key, value in test["baselines"].items())
     lines = _title(results, definition, name) + [
         f"Each run is scored at its best validation epoch (validated after every {per_call} "

@@ -165,6 +165,17 @@ def train_step(state: TrainState, batch: Batches, key: jax.Array, mesh=None):
     return state.apply_gradients(grads=grads), loss
 
 
+def epoch_calls(epochs: int, per_call: int, first: int = 0) -> list[np.ndarray]:
+    """The epoch numbers `first` … epochs - 1 (0-based) in calls of `per_call`: what each jit
+    call trains."""
+    return [np.arange(i, min(i + per_call, epochs)) for i in range(first, epochs, per_call)]
+
+
+def epochs_per_call(config: ml_collections.ConfigDict) -> int:
+    """Epochs a jit call trains (validation, progress and checkpoint come between calls)."""
+    return config.get("epochs_per_call", EPOCHS_PER_CALL)
+
+
 def epoch_windows(n_windows: int, per_epoch: int | None) -> int:
     """How many windows an epoch trains on: all, or `per_epoch` of them if fewer."""
     return min(n_windows, per_epoch or n_windows)
@@ -393,10 +404,8 @@ def _train(config: ml_collections.ConfigDict, workdir: Path | None):
     saved = len(history)  # the epochs the checkpoint in `workdir` holds
     written = None  # the epochs this process has written to metrics.jsonl; None: nothing yet
     try:
-        per_call = config.get("epochs_per_call", EPOCHS_PER_CALL)
-        for first in range(len(history), config.epochs, per_call):
+        for epochs in epoch_calls(config.epochs, epochs_per_call(config), first=len(history)):
             interrupts.check()  # one a library swallowed stops the run here
-            epochs = np.arange(first, min(first + per_call, config.epochs))
             state, losses, seconds = runner(state, epochs)
             if not np.all(np.isfinite(losses)):
                 raise JazzFlaxError(
