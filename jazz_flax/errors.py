@@ -13,6 +13,10 @@ from typing import NoReturn
 from jazz_flax import interrupts
 
 DEBUG_HINT = "a bug: run again with --debug and report the traceback"
+MEMORY_HINT = (
+    "a setting asked for more memory than this machine has: lower the one you raised "
+    "(batch_size, n_a, layers, model.embed, data.Tx, --num_outputs, --beam_size)"
+)
 
 
 class JazzFlaxError(ValueError):
@@ -62,7 +66,15 @@ def _worded(error: BaseException) -> tuple[Exception, int]:
         return JazzFlaxError("interrupted"), 2
     if isinstance(error, OSError) and error.filename is not None:
         return JazzFlaxError(f"{error.filename}: {error.strerror or error}"), 2
+    if out_of_memory(error):
+        return JazzFlaxError("out of memory", hint=MEMORY_HINT), 2
     return JazzFlaxError(f"{type(error).__name__}: {error}", hint=DEBUG_HINT), 1
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """Whether `error` is Python's MemoryError or XLA's RESOURCE_EXHAUSTED (an allocation that
+    failed on the CPU or the accelerator)."""
+    return isinstance(error, MemoryError) or "RESOURCE_EXHAUSTED" in str(error)
 
 
 _warned: set[str] = set()
@@ -114,11 +126,16 @@ class Range:
     def check(self, name: str, value) -> None:
         """Raises a JazzFlaxError saying `name` must be in this range, unless `value` is."""
         if value not in self:
-            raise JazzFlaxError(f"{name} must be {self}, got {value}")
+            finite = "a finite number " if _not_finite(value) else ""
+            raise JazzFlaxError(f"{name} must be {finite}{self}, got {value}")
 
 
 SEED = Range(0, 2**32 - 1, integer=True, high_open=False)  # what numpy and JAX both take
 POSITIVE = Range(1, integer=True)  # counts: epochs, solos, beams, …
+
+
+def _not_finite(value) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _number(x: float) -> str:

@@ -272,10 +272,9 @@ CASES = [
         keeps=1,
     ),
     Case(
-        # As root, chmod makes no folder unwritable; a file in the folder's place does.
         "work directory is a file",
-        "cannot write .*blocked",
-        hint="check the folder's permissions and free space",
+        ".*blocked is a file, not a folder",
+        hint="choose another --workdir",
         call=lambda s: s.train(workdir=s.file("blocked", "a file")),
     ),
     Case(

@@ -3,7 +3,7 @@ import os
 import pytest
 
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.files import atomic_write
+from jazz_flax.files import atomic_write, lock
 
 
 def test_writes_whole_files_readable_by_others(tmp_path):
@@ -57,3 +57,18 @@ def test_an_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
         atomic_write(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_a_run_folder_that_is_a_file_is_named_as_such(tmp_path):
+    (tmp_path / "run").write_text("a file")
+    with pytest.raises(JazzFlaxError, match=r"run is a file, not a folder \(choose another"):
+        with lock(tmp_path / "run", "train"):
+            pass
+
+
+def test_a_run_folder_that_is_a_dangling_link_is_named_as_such(tmp_path):
+    (tmp_path / "run").symlink_to(tmp_path / "gone")
+    with pytest.raises(JazzFlaxError, match="run is a symbolic link to .*gone, which does not"):
+        with lock(tmp_path / "run", "train"):
+            pass
+    assert not (tmp_path / "gone").exists()
