@@ -340,3 +340,38 @@ def test_the_summary_command_takes_a_grammar(metheny_path, metheny_v2, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["n_values"] == len(metheny_v2.vocab)
     assert summary["corpus_len"] == len(metheny_v2.tokens)
+
+
+# ---------------------------------------------------------------------------------------------
+# The decoder as a distribution
+
+
+def test_pitch_scores_are_a_distribution_over_every_pitch():
+    tokens = ["C,1.000", "S,1.000,<M3,m-3>", "A,1.000,<m3,d-4>", "C,1.000,<m2,M-2>"]
+    for pitch in range(128):
+        pitches = [60, 62, pitch, pitch - 1]
+        assert np.isfinite(v2.pitch_log_probs(tokens, [C_MAJOR], pitches, register=(48, 84))).all()
+    register = (48, 84)
+    second = [
+        v2.pitch_log_probs(tokens[:2], [C_MAJOR], [60, p], register=register) for p in range(128)
+    ]
+    assert np.exp([scores[1] for scores in second]).sum() == pytest.approx(1.0)
+
+
+def test_pitch_scores_are_the_frequencies_of_the_decoders_draws():
+    tokens = ["C,2.000", "S,2.000,<M3,m-3>"]  # a scale tone within a minor third of C4
+    counts = np.zeros(128)
+    for seed in range(2000):
+        decoded = v2.decode(tokens, [C_MAJOR], np.random.default_rng(seed), previous=None)
+        if decoded[0].pitch == 67:
+            counts[decoded[1].pitch] += 1
+    frequencies = counts / counts.sum()
+    scores = [v2.pitch_log_probs(tokens, [C_MAJOR], [67, p])[1] for p in range(128)]
+    expected = np.exp(scores)
+    assert set(np.flatnonzero(frequencies)) == set(np.flatnonzero(expected > 1e-4))
+    assert frequencies == pytest.approx(expected, abs=0.05)
+
+
+def test_a_pitch_the_decoder_cannot_play_scores_the_outside_share():
+    score = v2.pitch_log_probs(["C,4.000"], [C_MAJOR], [61], register=(48, 84))[0]
+    assert score == pytest.approx(np.log(v2.OUTSIDE / 128))

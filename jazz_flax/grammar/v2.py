@@ -340,17 +340,26 @@ def _resolvable(step: _Step, follow: _Step | None) -> _Step:
 
 
 def _pick(step: _Step, previous, register, rng, resolve_to) -> tuple[int, bool]:
-    """A pitch for `step` and whether it had to be repaired: with none of its type in range, the
-    range an octave down or up (the same move, folded back into the register), else `_repair`."""
+    """A pitch for `step` and whether it had to be repaired (`_choices`)."""
+    candidates, probabilities, repaired = _choices(step, previous, register, resolve_to)
+    if probabilities is None:
+        return int(candidates[0]), repaired
+    return int(rng.choice(candidates, p=probabilities)), repaired
+
+
+def _choices(step: _Step, previous, register, resolve_to):
+    """(candidate pitches, their probabilities, whether repaired) of the decoder for `step`: the
+    pitches of its type in range, weighted by `weights`; with none, the range an octave down or up
+    (the same move, folded back into the register); with none there either, `_repair`'s one pitch
+    (probabilities None: certain)."""
     centre = previous if previous is not None else sum(register) // 2
     for shift in (0, -12, 12):
         candidates = _candidates(step, shift, register)
         if resolve_to is not None and np.isin(candidates, resolve_to).any():
             candidates = candidates[np.isin(candidates, resolve_to)]
         if len(candidates):
-            pitch = rng.choice(candidates, p=weights(candidates, centre, register))
-            return int(pitch), shift != 0
-    return _repair(step, register), True
+            return candidates, weights(candidates, centre, register), shift != 0
+    return np.array([_repair(step, register)]), None, True
 
 
 def _candidates(step: _Step, shift: int, register) -> np.ndarray:
@@ -365,3 +374,44 @@ def _repair(step: _Step, register) -> int:
     pitches = range(register[0], register[1] + 1)
     typed = [p for p in pitches if p % 12 in step.allowed] or list(pitches)
     return min(typed, key=lambda p: (max(step.low - p, p - step.high, 0), p))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring: the decoder as a distribution over pitches
+
+# A pitch the decoder cannot produce (outside its register or its token's range) gets this share
+# of the probability, spread over the 128 MIDI pitches, so that every real note has a finite score.
+OUTSIDE = 1e-3
+
+
+def pitch_log_probs(
+    tokens: Sequence[str],
+    chords: Sequence[Chord],
+    pitches: Sequence[int | None],
+    *,
+    previous: int | None = None,
+    register: tuple[int, int] = DEFAULT_REGISTER,
+) -> np.ndarray:
+    """log p(pitch) of each note of a measure under `decode`'s distribution, given its token and
+    the real pitches before it (`pitches`: the measure's real pitch per token, None for rests;
+    `previous`: the real pitch before the measure). Rests score 0. Mixed with OUTSIDE / 128."""
+    parsed = [Token.parse(t) for t in tokens]
+    starts = list(itertools.accumulate((snap(t.duration) for t in parsed), initial=0))
+    scores, resolve_to = np.zeros(len(parsed)), None
+    for i, (token, pitch) in enumerate(zip(parsed, pitches, strict=True)):
+        if token.kind == "R":
+            continue
+        step = _step(token, chords, starts[i], previous, register)
+        if token.kind == "A":
+            step = _resolvable(step, _next_step(parsed, i, chords, starts, register))
+        scores[i] = _log_prob(pitch, *_choices(step, previous, register, resolve_to)[:2])
+        resolve_to = (pitch - 1, pitch + 1) if token.kind == "A" else None
+        previous = pitch
+    return scores
+
+
+def _log_prob(pitch: int, candidates: np.ndarray, probabilities: np.ndarray | None) -> float:
+    """log of the decoder's probability of `pitch`, mixed with OUTSIDE spread over 128 pitches."""
+    chosen = candidates == pitch
+    p = chosen.astype(float) if probabilities is None else np.where(chosen, probabilities, 0.0)
+    return float(np.log((1 - OUTSIDE) * p.sum() + OUTSIDE / 128))

@@ -1,0 +1,77 @@
+"""The pitch grammar: pitch and duration tokens, exact decoding, the chord-relative spelling."""
+
+import pytest
+
+from jazz_flax import grammar
+from jazz_flax.grammar import pitch, v2
+
+C_MAJOR = grammar.Chord(0.0, ("C3", "E3", "G3"))
+D_MINOR7 = grammar.Chord(0.0, ("D3", "F3", "A3", "C4"))
+G7 = grammar.Chord(2.0, ("G2", "B2", "D3", "F3"))
+THIRD = 1 / 3
+Event = grammar.Event
+
+
+def line(*notes) -> list[Event]:
+    """A measure's events from (pitch or None, duration) pairs laid end to end."""
+    events, at = [], 0.0
+    for midi, duration in notes:
+        events.append(Event(at, duration, midi))
+        at += duration
+    return events
+
+
+TRIPLETS_AND_SIXTEENTHS = line(
+    (62, THIRD), (65, THIRD), (69, THIRD), (None, 0.75), (72, 0.25), (71, 1.0), (67, 0.5), (65, 0.5)
+)
+
+
+def test_a_measure_is_its_pitches_and_durations():
+    parsed = pitch.parse([TRIPLETS_AND_SIXTEENTHS], [(D_MINOR7, G7)])
+    assert parsed.measures[0] == [
+        "N,0.333,62", "N,0.333,65", "N,0.333,69", "R,0.750",
+        "N,0.250,72", "N,1.000,71", "N,0.500,67", "N,0.500,65",
+    ]  # fmt: skip
+
+
+def test_relative_tokens_name_the_interval_above_the_sounding_root_and_the_octave():
+    parsed = pitch.parse([TRIPLETS_AND_SIXTEENTHS], [(D_MINOR7, G7)], relative=True)
+    # D minor 7 (root D = 2) until beat 2, then G7 (root G = 7): B4 over G7 is its third
+    assert parsed.measures[0][:3] == ["N,0.333,+0o4", "N,0.333,+3o4", "N,0.333,+7o4"]
+    assert parsed.measures[0][5:] == ["N,1.000,+4o4", "N,0.500,+0o4", "N,0.500,+10o4"]
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_decoding_gives_back_the_line_exactly(relative):
+    chords = [(D_MINOR7, G7), (C_MAJOR,)]
+    melody = [TRIPLETS_AND_SIXTEENTHS, line((60, 1.5), (None, 0.5), (64, 2.0))]
+    parsed = pitch.parse(melody, chords, relative=relative)
+    for tokens, these_chords, original in zip(parsed.measures, chords, parsed.melody, strict=True):
+        decoded = pitch.decode(tokens, these_chords)
+        assert [(e.offset, e.duration, e.pitch) for e in decoded] == [
+            (e.offset, e.duration, e.pitch) for e in original
+        ]
+        assert sum(v2.snap(pitch.duration(t)) for t in tokens) == v2.MEASURE_STEPS
+
+
+def test_relative_tokens_move_with_the_harmony():
+    transposed = [Event(e.offset, e.duration, e.pitch and e.pitch + 5) for e in line((62, 4.0))]
+    d_minor, g_minor = (D_MINOR7,), (grammar.Chord(0.0, ("G3", "B-3", "D4", "F4")),)
+    assert (
+        pitch.parse([line((62, 4.0))], [d_minor], relative=True).measures
+        == pitch.parse([transposed], [g_minor], relative=True).measures
+    )
+    [note] = pitch.decode(["N,4.000,+0o4"], g_minor)
+    assert note.pitch == 67  # the root of G minor in octave 4; over D minor 7 it would be 62
+
+
+def test_absolute_tokens_ignore_the_chords():
+    assert [e.pitch for e in pitch.decode(["N,1.000,70", "R,3.000"], (G7,))] == [70, None]
+
+
+@pytest.mark.parametrize(
+    "token", ["N,1.000", "R,1.000,60", "C,1.000", "N,1.000,+3", "N,x,60", "N,1.000,<m2,M-2>", 7]
+)
+def test_a_malformed_token_is_named(token):
+    with pytest.raises(ValueError, match="malformed pitch-grammar token"):
+        pitch.parse_token(token)
