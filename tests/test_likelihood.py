@@ -1,0 +1,81 @@
+"""Nats per note and continuation prediction, on a few real WJazzD solos and an untrained model."""
+
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from experiments import wjazzd
+from jazz_flax import data, evaluate, likelihood, train
+from jazz_flax.grammar import v2
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "wjazzd"
+
+
+@pytest.fixture(scope="module")
+def setup():
+    """A corpus of Coltrane's solos split by solo, and an untrained small model over it."""
+    if not REAL.exists():
+        pytest.skip(f"{REAL} is absent: run `make wjazzd`")
+    config = wjazzd.get_config()
+    config.data.update(path=str(REAL), solos="JohnColtrane_*", test_fraction=0.3, min_count=1)
+    config.update(n_a=16, layers=1)
+    config.model.embed = 8
+    corpus = data.load_corpus_from_config(config.data)
+    model = train.make_model(config, len(corpus.vocab))
+    params = model.init(jax.random.key(0), np.zeros((1, 4), np.int32))["params"]
+    return config, corpus, model, params
+
+
+def test_the_token_part_is_the_test_nll_over_the_notes(setup):
+    config, corpus, model, params = setup
+    scores = likelihood.nats_per_note(model, params, corpus, config.data.Tx)
+    test = evaluate.scores_on_test_split(model, params, corpus, config.data.Tx)
+    assert scores["token_nats_per_note"] * scores["notes"] == pytest.approx(
+        test["nll"] * test["tokens"], rel=1e-4
+    )
+    assert test["tokens"] > scores["notes"] > 0.6 * test["tokens"]  # rests are tokens too
+
+
+def test_the_decoder_part_scores_each_real_pitch(setup):
+    _, corpus, _, _ = setup
+    piece = corpus.pieces_of("test")[0]
+    nats = likelihood.decoder_nats(piece, corpus.vocab)
+    per_note = nats / likelihood.notes_of(piece)
+    # between certainty and a uniform choice over the register's ~40 pitches
+    assert 0.3 < per_note < np.log(40)
+    worst = -np.log(v2.OUTSIDE / 128)
+    assert per_note < 0.5 * worst  # most real pitches are ones the decoder can play
+
+
+def test_a_continuation_is_scored_after_its_prompt(setup):
+    config, corpus, model, params = setup
+    piece = corpus.pieces_of("test")[0]
+    prompt = list(zip(piece.measures[1:9], piece.chords[1:9], strict=True))
+    truth = piece.measures[9:11]
+    window, scored = likelihood.candidate_window(
+        prompt, truth, piece.chords[9:11], corpus.vocab, config.data.Tx
+    )
+    assert scored == sum(map(len, truth))
+    assert list(corpus.vocab.encode([t for bar in truth for t in bar])) == list(
+        window.y[0, -scored:]
+    )
+    nll = likelihood.candidate_nll(model, params, window, scored)
+    assert nll == pytest.approx(scored * np.log(len(corpus.vocab)), rel=0.05)  # untrained
+
+
+def test_distractors_have_the_true_bars_chord_qualities(setup):
+    _, corpus, _, _ = setup
+    pieces = corpus.pieces_of("test")
+    found = likelihood.distractors(pieces, 0, 9, np.random.default_rng(0))
+    wanted = [likelihood.qualities(c) for c in pieces[0].chords[9:11]]
+    for j, bar in found:
+        assert j != 0
+        assert [likelihood.qualities(c) for c in pieces[j].chords[bar : bar + 2]] == wanted
+
+
+def test_continuation_accuracy_of_an_untrained_model(setup):
+    config, corpus, model, params = setup
+    result = likelihood.continuation_accuracy(model, params, corpus, config.data.Tx)
+    assert result["prompts"] >= 1 and 0.0 <= result["accuracy"] <= 1.0
