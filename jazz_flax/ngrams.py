@@ -16,7 +16,8 @@ codes in base n_values + 1 with np.unique, never in V^n arrays.
   on validation segments (`tuned_discounts`: golden-section searches) and never on the scored ones.
 
 `baseline_nlls` gives the mean NLL (nats/token) of each baseline on the same tokens, the figures
-`evaluate` writes under `baselines`; `best` picks the lowest of them.
+`evaluate` writes under `baselines`; `best` picks the lowest of them, `gain` and `versus` compare
+a model's NLL with the bigram's and the best's, for the tables.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+
+from jazz_flax.errors import JazzFlaxError
 
 WITTEN_BELL_ORDERS = (2, 3)
 KNESER_NEY_ORDERS = (2, 3, 4, 5)
@@ -79,6 +82,11 @@ def grams(segments: Sequence[np.ndarray], order: int, n_values: int) -> np.ndarr
 
 def codes(grams: np.ndarray, n_values: int) -> np.ndarray:
     """One int64 per row of `grams`: its values as the digits of a base n_values + 1 number."""
+    if (n_values + 1) ** grams.shape[1] > np.iinfo(np.int64).max:
+        raise JazzFlaxError(
+            f"{grams.shape[1]}-grams of {n_values} values do not fit int64 codes",
+            hint="use lower orders",
+        )
     result = np.zeros(len(grams), np.int64)
     for column in grams.T:
         result = result * (n_values + 1) + column
@@ -209,10 +217,8 @@ def tuned_discounts(counts: Sequence[Counts], n_values: int, sweeps: int = 2) ->
 
 def split_ends(segments: Sequence[np.ndarray], fraction: float = TUNING_FRACTION):
     """(each segment but its last `fraction` of tokens, those ends), at least one token each."""
-    cuts = [len(s) - max(1, round(fraction * len(s))) for s in segments]
-    return [s[:cut] for s, cut in zip(segments, cuts, strict=True)], [
-        s[cut:] for s, cut in zip(segments, cuts, strict=True)
-    ]
+    cuts = [(s, len(s) - max(1, round(fraction * len(s)))) for s in segments]
+    return [s[:cut] for s, cut in cuts], [s[cut:] for s, cut in cuts]
 
 
 def kneser_ney_nll(train, valid, test, order: int, n_values: int) -> float:

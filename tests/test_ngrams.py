@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from jazz_flax import ngrams
+from jazz_flax.errors import JazzFlaxError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,6 +142,11 @@ def test_without_validation_the_training_ends_tune_the_discounts():
     expected = ngrams.mean_nll(kneser_ney(train, ngrams.grams(test, 3, 5), discounts, 5))
     assert ngrams.kneser_ney_nll(train, [], test, 3, 5) == expected
     assert ngrams.kneser_ney_nll(train, test, test, 3, 5) < expected  # tuned on the test tokens
+
+
+def test_codes_that_would_overflow_are_refused():
+    with pytest.raises(JazzFlaxError, match="5-grams of 10000 values"):
+        ngrams.codes(np.zeros((1, 5), np.int64), 10_000)
 
 
 def test_golden_section_finds_the_minimum():
