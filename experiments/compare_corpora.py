@@ -2,11 +2,12 @@
 
 For each experiment of CORPORA it reads runs/<experiment>/eval.json (`make evaluate`: the model
 of the run's best validation NLL where it kept one). Per corpus, two rows: the model's, with the
-corpus' pieces, training tokens and vocabulary, its NLL and the bigram's on the same tokens (the
-test split of a corpus split by piece; Metheny's held-out last measures, so train it with
-`--config.data.holdout_measures=3`) and the musical metrics of its solos; below, the same metrics
-of the real solos they are compared with (the test solos; Metheny: its one solo). A run not
-evaluated yet is a one-line note in place of its rows.
+corpus' pieces, training tokens and vocabulary, its NLL, the Witten–Bell bigram's and the best
+n-gram's (`ngrams.best`; "—" in eval.json files older than the Kneser–Ney baselines) on the same
+tokens (the test split of a corpus split by piece; Metheny's held-out last measures, so train it
+with `--config.data.holdout_measures=3`) and the musical metrics of its solos; below, the same
+metrics of the real solos they are compared with (the test solos; Metheny: its one solo). A run
+not evaluated yet is a one-line note in place of its rows.
 
     python -m experiments.compare_corpora [--runs runs] [--out FILE]
 """
@@ -17,6 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
+from jazz_flax import ngrams
 from jazz_flax.files import atomic_write
 
 CORPORA = (  # (name, experiment, the `make train` ARGS its row needs)
@@ -32,6 +34,8 @@ RUN_COLUMNS = (  # (column, key path in `facts`, format): on the model's row onl
     ("NLL", "scores.nll", "{:.3f}"),
     ("bigram NLL", "scores.baselines.bigram", "{:.3f}"),
     ("below the bigram", "below_bigram", "{:.1%}"),
+    ("best n-gram NLL", "best_ngram", "{}"),
+    ("below the best n-gram", "below_best", "{:.1%}"),
 )
 METRIC_COLUMNS = (  # (column, key of the musical metrics, format): on both rows
     ("chord tones", "chord_tone_ratio", "{:.3f}"),
@@ -58,16 +62,25 @@ def facts(result: dict) -> dict:
     the training solo."""
     split = "test" in result
     scores = result["test"] if split else result["heldout"]
-    nll, bigram = scores.get("nll"), scores.get("baselines", {}).get("bigram")
+    nll, baselines = scores.get("nll"), scores.get("baselines", {})
+    best = ngrams.best(baselines)
     return dict(
         scored_on="test split" if split else held_out(result["heldout"]["measures"]),
         corpus=result.get("corpus", {}),  # absent from eval.json files of older versions
         scores=scores,
-        below_bigram=None if None in (nll, bigram) else 1 - nll / bigram,
+        below_bigram=_below(nll, baselines, "bigram"),
+        best_ngram=best and f"{best[1]:.3f} ({best[0]})",
+        below_best=_below(nll, baselines),
         generated=result["test_changes"]["generated"] if split else result["generated"],
         real=result["test_changes"]["test_solos"] if split else result["training_solo"],
         real_name="test solos" if split else "its solo",
     )
+
+
+def _below(nll: float | None, baselines: dict, name: str | None = None) -> float | None:
+    """How far `nll` is below the baseline `name` (else the best n-gram), as a share of it."""
+    gain = None if nll is None else ngrams.gain(nll, baselines, name)
+    return None if gain is None else -gain
 
 
 def held_out(measures: int) -> str:

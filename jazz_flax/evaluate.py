@@ -11,8 +11,9 @@ training: the first window scores all its L tokens, each later one (stride 1) on
 every held-out token is scored exactly once, after up to Tx - 1 held-out tokens of its piece and no
 training token. NLL is the mean over the held-out tokens of -log p(token) in nats, perplexity
 exp(NLL), accuracy the share of tokens that are the argmax; the n-gram baselines fitted on the
-training segments (`baseline_nlls`) score the same tokens. With holdout_measures=0 nothing is held
-out: the three are NaN (null in eval.json).
+training segments (`ngrams.baseline_nlls`: Witten–Bell, Kneser–Ney tuned on the validation split)
+score the same tokens. With holdout_measures=0 nothing is held out: the three are NaN (null in
+eval.json).
 
 Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evaluation config), each
 cut into the piece's measures and decoded over its chords, as `make generate` does; the metrics
@@ -41,7 +42,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, generate, metrics, train, verbatim
+from jazz_flax import data, generate, metrics, ngrams, train, verbatim
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
 from jazz_flax.model import token_scores
@@ -132,67 +133,21 @@ def heldout_scores(model, params, held: Sequence[data.Segment], Tx: int) -> dict
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Baselines: n-gram models fitted on the training segments, scored on the same tokens
-
-
-def baseline_nlls(
-    train: Sequence[np.ndarray], test: Sequence[np.ndarray], n_values: int
-) -> dict[str, float]:
-    """Mean NLL (nats/token) of the `test` segments' tokens under three models fitted on `train`:
-
-    * uniform: ln n_values;
-    * unigram: add-one (Laplace) estimates;
-    * bigram: Witten-Bell interpolation with that unigram, λ(v) = c(v) / (c(v) + T(v)) where
-      c(v) counts the tokens after v and T(v) their distinct values; each segment's first token
-      follows a start context of its own (as the model's EMPTY input).
-    """
-    counts = np.bincount(np.concatenate(train), minlength=n_values)
-    unigram = (counts + 1) / (counts.sum() + n_values)
-    tokens = np.concatenate(test)
-    bigram = _witten_bell(_pairs(train, n_values), _pairs(test, n_values), unigram, n_values)
-    return dict(
-        uniform=math.log(n_values),
-        unigram=float(-np.log(unigram[tokens]).mean()),
-        bigram=float(-np.log(bigram).mean()),
-    )
-
-
-def _pairs(segments: Sequence[np.ndarray], n_values: int) -> np.ndarray:
-    """(n, 2) int64: (previous token, token) of every token, `n_values` as the start context."""
-    return np.concatenate(
-        [np.stack([np.concatenate([[n_values], s[:-1]]), s], axis=1) for s in segments if len(s)]
-    ).astype(np.int64)
-
-
-def _witten_bell(train: np.ndarray, test: np.ndarray, unigram: np.ndarray, n_values: int):
-    """The interpolated bigram's probability of each pair of `test`."""
-    codes, pair_counts = np.unique(train[:, 0] * (n_values + 1) + train[:, 1], return_counts=True)
-    context_counts = np.bincount(train[:, 0], minlength=n_values + 1)
-    distinct = np.bincount(codes // (n_values + 1), minlength=n_values + 1)
-    previous, token = test[:, 0], test[:, 1]
-    code = previous * (n_values + 1) + token
-    at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
-    seen = np.where(codes[at] == code, pair_counts[at], 0)
-    c, t = context_counts[previous], distinct[previous]
-    weight = np.divide(c, c + t, out=np.zeros(len(c)), where=c > 0)
-    maximum_likelihood = np.divide(seen, c, out=np.zeros(len(c)), where=c > 0)
-    return weight * maximum_likelihood + (1 - weight) * unigram[token]
-
-
-def scores_beside_baselines(model, params, training, held, Tx: int, n_values: int) -> dict:
+def scores_beside_baselines(model, params, training, held, Tx: int, n_values: int, valid=()):
     """`heldout_scores` of the `held` segments and, when they hold tokens, the NLL of the n-gram
-    baselines fitted on the `training` segments (`baseline_nlls`) on the same tokens."""
+    baselines fitted on the `training` segments, tuned on the `valid` ones, on the same tokens
+    (`ngrams.baseline_nlls`)."""
     scores = heldout_scores(model, params, held, Tx)
     if scores["tokens"]:
-        ids = [segment.ids for segment in training], [segment.ids for segment in held]
-        scores["baselines"] = baseline_nlls(*ids, n_values)
+        ids = [[segment.ids for segment in side] for side in (training, held, valid)]
+        scores["baselines"] = ngrams.baseline_nlls(*ids[:2], n_values, valid=ids[2])
     return scores
 
 
 def scores_on_test_split(model, params, corpus: data.SplitCorpus, Tx: int) -> dict:
     """The test split's tokens, OOV rate, the model's scores and the baselines' NLL."""
-    scores = scores_beside_baselines(model, params, *corpus.split(0), Tx, len(corpus.vocab))
+    valid = corpus.segments_of("valid")
+    scores = scores_beside_baselines(model, params, *corpus.split(0), Tx, len(corpus.vocab), valid)
     return split_test_scores(scores, corpus)
 
 
@@ -316,7 +271,8 @@ def evaluate(
     reference = generate.corpus_solo(solo)
     solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config)
     n_values, Tx = len(corpus.vocab), config.data.Tx
-    scores = scores_beside_baselines(model, params, training, held, Tx, n_values)
+    valid = corpus.segments_of("valid") if isinstance(corpus, data.SplitCorpus) else ()
+    scores = scores_beside_baselines(model, params, training, held, Tx, n_values, valid)
     heldout = dict(measures=config.data.holdout_measures, **scores)
     result = dict(
         corpus=corpus_figures(corpus, training),
@@ -390,14 +346,14 @@ def table(result: dict) -> str:
             f"test split: {test['tokens']} tokens (OOV {test['oov_rate']:.2%})   "
             f"NLL {test['nll']:.3f} nats/token   perplexity {test['perplexity']:.2f}   "
             f"accuracy {test['accuracy']:.3f}",
-            _baselines_line(baselines),
+            _baselines_line(baselines, test["nll"]),
         ]
     elif heldout["tokens"]:
         lines = [
             f"held-out: {heldout['measures']} measures, {heldout['tokens']} tokens   "
             f"NLL {heldout['nll']:.3f} nats/token   perplexity {heldout['perplexity']:.2f}   "
             f"accuracy {heldout['accuracy']:.3f}",
-            _baselines_line(heldout.get("baselines", {})),  # absent from older eval.json files
+            _baselines_line(heldout.get("baselines", {}), heldout["nll"]),  # absent: older files
         ]
     else:
         lines = ["held-out: none (holdout_measures=0; train with --config.data.holdout_measures=3)"]
@@ -412,8 +368,10 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _baselines_line(baselines: dict) -> str:
-    return "baselines (NLL): " + "   ".join(f"{k} {v:.3f}" for k, v in baselines.items())
+def _baselines_line(baselines: dict, nll: float) -> str:
+    """The baselines' NLL; below, the model's against the bigram's and the best n-gram's."""
+    names = "   ".join(f"{k} {v:.3f}" for k, v in baselines.items())
+    return f"baselines (NLL): {names}\n{ngrams.versus(nll, baselines)}"
 
 
 def _columns(name: str, scores: dict, reference_name: str, reference: dict) -> list[str]:

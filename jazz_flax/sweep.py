@@ -73,7 +73,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, evaluate, train
+from jazz_flax import data, evaluate, ngrams, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, call_function, write_figure
 from jazz_flax.model import count_params, init_params
@@ -515,7 +515,8 @@ def _flat(summary: dict) -> dict:
 def write_results(results: Sequence[Result], definition: dict, out: Path, name: str) -> None:
     rows = [dict(point=r.run.label, seed=r.run.seed, **_flat(r.summary)) for r in results]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    fieldnames = list(dict.fromkeys(key for row in rows for key in row))  # older runs: fewer
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write(out / "results.csv", buffer.getvalue())
@@ -623,7 +624,7 @@ def _seconds(summaries: Sequence[dict]) -> list[str]:
 
 
 SPLIT_HEADER = ["setting", "params", "best epoch", "valid NLL", "test NLL", "vs bigram"]
-SPLIT_HEADER += ["perplexity", "top-1", "s/run", "compile s"]
+SPLIT_HEADER += ["vs best n-gram", "perplexity", "top-1", "s/run", "compile s"]
 
 
 def split_markdown(results: Sequence[Result], definition: dict, name: str) -> str:
@@ -637,7 +638,8 @@ def split_markdown(results: Sequence[Result], definition: dict, name: str) -> st
         f"Each run is scored at its best validation epoch (validated after every {per_call} "
         f"epoch{'s' * (per_call > 1)}). "
         f"Test split: {test['tokens']:,} tokens ({test['oov_rate']:.2%} OOV); NLL in "
-        f"nats/token, vs bigram: the test NLL's difference to the bigram's; top-1: accuracy "
+        f"nats/token, vs bigram / best n-gram: the test NLL's difference to the Witten–Bell "
+        f"bigram's / the lowest baseline's; top-1: accuracy "
         f"of the argmax. Baselines fitted on the training split: {baselines}. Mean ± std over "
         "the seeds; s/run: training and evaluation of one run. Musical metrics: results.csv.",
         "",
@@ -647,20 +649,28 @@ def split_markdown(results: Sequence[Result], definition: dict, name: str) -> st
     for point, members in by_point(results).items():
         summaries = [member.summary for member in members]
         tests = [s["test"] for s in summaries]
-        gain = [100 * (t["nll"] / t["baselines"]["bigram"] - 1) for t in tests]
+        vs_bigram = [ngrams.gain(t["nll"], t["baselines"], "bigram") for t in tests]
+        vs_best = [ngrams.gain(t["nll"], t["baselines"]) for t in tests]
         cells = [
             f"`{point}`",
             f"{summaries[0]['params']:,}",
             _mean_std([s["best_epoch"] for s in summaries], 0),
             _mean_std([s["best_valid_nll"] for s in summaries], 3),
             _mean_std([t["nll"] for t in tests], 3),
-            _mean_std(gain, 1) + " %",
+            _percent(vs_bigram),
+            _percent(vs_best),
             _mean_std([t["perplexity"] for t in tests], 1),
             _mean_std([t["accuracy"] for t in tests], 3),
         ]
         lines.append("| " + " | ".join(cells + _seconds(summaries)) + " |")
     lines += ["", "![Mean training loss per setting, ±std over the seeds](curves.png)"]
     return "\n".join(lines) + "\n"
+
+
+def _percent(gains: Sequence[float | None]) -> str:
+    """`_mean_std` of relative differences, in %; "—" where one is missing (older summaries)."""
+    text = _mean_std([None if gain is None else 100 * gain for gain in gains], 1)
+    return text if text == "—" else f"{text} %"
 
 
 def plot_curves(results: Sequence[Result], path: Path, title: str = "") -> None:

@@ -1,4 +1,4 @@
-"""The n-gram baselines of `make evaluate`, against answers computed by hand."""
+"""The n-gram baselines of `make evaluate` on real solos (tests/test_ngrams.py: the models)."""
 
 import json
 import math
@@ -7,46 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jazz_flax import evaluate
-
-# Three values; training segments [0 1 0 1] and [1 2]; the test segment [0 1 2].
-TRAIN = [np.array([0, 1, 0, 1]), np.array([1, 2])]
-TEST = [np.array([0, 1, 2])]
-
-
-def mean_nll(*probabilities: float) -> float:
-    return -sum(math.log(p) for p in probabilities) / len(probabilities)
-
-
-def test_uniform_and_add_one_unigram():
-    nlls = evaluate.baseline_nlls(TRAIN, TEST, 3)
-    assert nlls["uniform"] == pytest.approx(math.log(3))
-    # counts 2, 3, 1 of 6 tokens: (c + 1) / (6 + 3)
-    assert nlls["unigram"] == pytest.approx(mean_nll(3 / 9, 4 / 9, 2 / 9))
-
-
-def test_witten_bell_bigram():
-    # start: followed by 0 and 1 (c 2, T 2, λ 1/2): P(0|start) = 1/2·1/2 + 1/2·3/9 = 5/12
-    # 0: followed by 1 twice (c 2, T 1, λ 2/3):      P(1|0) = 2/3·1 + 1/3·4/9 = 22/27
-    # 1: followed by 0 and 2 (c 2, T 2, λ 1/2):      P(2|1) = 1/2·1/2 + 1/2·2/9 = 13/36
-    nlls = evaluate.baseline_nlls(TRAIN, TEST, 3)
-    assert nlls["bigram"] == pytest.approx(mean_nll(5 / 12, 22 / 27, 13 / 36))
-
-
-def test_an_unseen_context_falls_back_to_the_unigram():
-    nlls = evaluate.baseline_nlls(TRAIN, [np.array([0]), np.array([2, 0])], 3)
-    # P(0|start) = 5/12, P(2|start) = 1/2·0 + 1/2·2/9 = 1/9; 2 was never followed: P(0|2) = 3/9
-    assert nlls["bigram"] == pytest.approx(mean_nll(5 / 12, 1 / 9, 3 / 9))
-
-
-def test_bigram_probabilities_sum_to_one_in_every_context():
-    rng = np.random.default_rng(0)
-    train = [rng.integers(0, 6, size=n) for n in (30, 12, 7)]
-    for previous in range(7):  # 6 is the start context
-        pairs = np.array([[previous, token] for token in range(6)])
-        unigram = np.full(6, 1 / 6)
-        total = evaluate._witten_bell(evaluate._pairs(train, 6), pairs, unigram, 6).sum()
-        assert total == pytest.approx(1.0)
+from jazz_flax import evaluate, ngrams
 
 
 def test_evaluate_a_model_trained_on_real_solos(tmp_path):
@@ -77,10 +38,15 @@ def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     corpus = data.load_corpus_from_config(config.data)
     assert test["tokens"] == len(corpus.tokens_of("test"))
     assert test["oov_rate"] == corpus.oov_rate("test") > 0
-    assert set(test["baselines"]) == {"uniform", "unigram", "bigram"}
+    names = [ngrams.kneser_ney_name(order) for order in ngrams.KNESER_NEY_ORDERS]
+    assert set(test["baselines"]) == {"uniform", "unigram", "bigram", "witten_bell_3", *names}
     assert test["baselines"]["uniform"] == pytest.approx(math.log(len(corpus.vocab)))
+    ids = ([s.ids for s in corpus.segments_of(split)] for split in ("train", "valid", "test"))
+    tuned_on_valid = ngrams.kneser_ney_nll(*ids, 3, len(corpus.vocab))
+    assert test["baselines"]["kneser_ney_3"] == tuned_on_valid
     assert math.isfinite(test["nll"]) and test["perplexity"] == pytest.approx(math.exp(test["nll"]))
     assert "baselines (NLL): uniform" in evaluate.table(result)
+    assert ngrams.versus(test["nll"], test["baselines"]) in evaluate.table(result)
     assert "first test solo" in evaluate.table(result)  # what a split corpus' solos are beside
     test_solo = corpus.pieces_of("test")[0]
     generated = generate.generate(tmp_path, output=tmp_path / "out")  # over the first test solo

@@ -31,7 +31,7 @@ def split_eval(nll: float) -> dict:
         heldout=dict(measures=0, tokens=10, nll=nll),
         generated=metrics(9.0),
         training_solo=metrics(9.0),
-        test=dict(tokens=10, nll=nll, baselines=dict(uniform=6.0, unigram=5.0, bigram=5.0)),
+        test=dict(tokens=10, nll=nll, baselines=dict(uniform=6.0, unigram=5.0, bigram=5.0)),  # old
         test_changes=dict(solos=3, generated=metrics(0.25), test_solos=metrics(0.5)),
     )
 
@@ -63,16 +63,28 @@ def test_the_table_of_two_runs_and_a_note_for_the_missing_one(tmp_path):
     metheny, metheny_solo = (dict(zip(header, cells(line), strict=True)) for line in lines[2:4])
     assert metheny["scored on"] == "last 3 measures" and metheny["NLL"] == "3.000"
     assert metheny["bigram NLL"] == metheny["pieces"] == metheny["below the bigram"] == "—"
+    assert metheny["best n-gram NLL"] == metheny["below the best n-gram"] == "—"
     assert metheny["chord tones"] == "0.125" and metheny_solo["chord tones"] == "0.750"
     assert metheny_solo["solos"] == "its solo" and metheny_solo["NLL"] == ""
     ewld, ewld_solos = (dict(zip(header, cells(line), strict=True)) for line in lines[4:6])
     assert ewld["NLL"] == "4.000" and ewld["bigram NLL"] == "5.000"
     assert ewld["below the bigram"] == "20.0%" and ewld["pieces"] == "1,234"
+    assert ewld["best n-gram NLL"] == ewld["below the best n-gram"] == "—"  # no Kneser–Ney
     assert ewld["training tokens"] == "52,207" and ewld["scored on"] == "test split"
     assert ewld["grooving"] == "0.250" and ewld_solos["grooving"] == "0.500"
     assert ewld_solos["solos"] == "test solos" and ewld_solos["verbatim run (median)"] == "0.5"
     assert cells(lines[6])[0] == "WJazzD" and "not evaluated" in lines[6]
     assert "make train EXP=wjazzd" in lines[6]
+
+
+def test_the_best_ngram_beside_the_bigram(tmp_path):
+    result = split_eval(nll=4.0)
+    result["test"]["baselines"].update(kneser_ney_2=4.8, kneser_ney_3=4.5, kneser_ney_4=4.6)
+    write(tmp_path / "wjazzd" / "eval.json", result)
+    lines = compare_corpora.table(tmp_path).splitlines()
+    row = dict(zip(cells(lines[0]), cells(lines[4]), strict=True))
+    assert row["below the bigram"] == "20.0%" and row["best n-gram NLL"] == "4.500 (kneser_ney_3)"
+    assert row["below the best n-gram"] == "11.1%"
 
 
 def test_the_command_writes_the_table(tmp_path):
@@ -100,6 +112,9 @@ def test_a_real_evaluation_gives_the_figures_and_the_heldout_baselines(condition
     assert row["scored on"] == "last 1 measures" and row["vocabulary"] == str(vocabulary)
     below = 1 - result["heldout"]["nll"] / baselines["bigram"]
     assert row["below the bigram"] == f"{below:.1%}"
+    name, nll = min(baselines.items(), key=lambda item: item[1])
+    assert row["best n-gram NLL"] == f"{nll:.3f} ({name})"
+    assert row["below the best n-gram"] == f"{1 - result['heldout']['nll'] / nll:.1%}"
 
 
 @pytest.fixture(scope="module")

@@ -336,19 +336,22 @@ def test_a_split_corpus_sweep_tabulates_test_scores(split_swept):
     out, (result,) = split_swept
     table = (out / "results.md").read_text()
     header = (
-        "| setting | params | best epoch | valid NLL | test NLL | vs bigram | perplexity | top-1 |"
+        "| setting | params | best epoch | valid NLL | test NLL | vs bigram | vs best n-gram | "
+        "perplexity | top-1 |"
     )
     assert header in table
     summary, test = result.summary, result.summary["test"]
     gain = 100 * (test["nll"] / test["baselines"]["bigram"] - 1)
+    best = 100 * (test["nll"] / min(test["baselines"].values()) - 1)
     assert (
         f"| `n_a=16` | {summary['params']:,} | {summary['best_epoch']} | "
-        f"{summary['best_valid_nll']:.3f} | {test['nll']:.3f} | {gain:.1f} % | "
+        f"{summary['best_valid_nll']:.3f} | {test['nll']:.3f} | {gain:.1f} % | {best:.1f} % | "
         f"{test['perplexity']:.1f} | {test['accuracy']:.3f} |"
     ) in table
     row = next(csv.DictReader((out / "results.csv").open()))
     assert float(row["test_nll"]) == test["nll"] and int(row["best_epoch"]) == summary["best_epoch"]
     assert float(row["bigram_nll"]) == test["baselines"]["bigram"]
+    assert float(row["kneser_ney_5_nll"]) == test["baselines"]["kneser_ney_5"]
 
 
 class StandIn(NamedTuple):
