@@ -1,12 +1,14 @@
-"""A generated solo as files: MIDI (music21), WAV (FluidSynth, or a small numpy synthesiser),
+"""A generated solo as files: MIDI (pretty_midi), WAV (FluidSynth, or a small numpy synthesiser),
 piano roll (PNG).
 
-The MIDI file is the performance: the melody on a General MIDI instrument, the chords comped on
-piano (a mid-register voicing, on beat 1 and the "and" of 2 of every bar and at every change), the
-chord roots on bass if asked for, off-beat eighths swung by `Rendering.swing`. With the `fluidsynth`
-program and a General MIDI soundfont (`make audio`), the WAV is FluidSynth's rendering of that
-file, its level normalised; without them, the numpy synthesiser plays the melody and the held
-chords (no instruments, no bass) and `Renderer` says why.
+The MIDI file is the performance: the melody on a General MIDI instrument, moved by octaves into
+its practical range (`INSTRUMENTS`), the chords comped on piano (a mid-register voicing without
+doubled pitches, on beat 1 and the "and" of 2 of every bar and at every change), the chord roots
+on bass if asked for, off-beat eighths swung by `Rendering.swing`; one named track per instrument,
+480 ticks per beat. With the `fluidsynth` program and a General MIDI soundfont (`make audio`), the
+WAV is FluidSynth's rendering of that file, its level normalised; without them, the numpy
+synthesiser plays the melody as written and the held chords (no instruments, no bass) and
+`Renderer` says why.
 
 Every writer goes through a temporary file and a rename: a file is there whole or not at all.
 """
@@ -56,24 +58,44 @@ class Solo:
 # ---------------------------------------------------------------------------------------------
 # The performance: instruments, comping, bass, swing
 
-INSTRUMENTS = {  # General MIDI programs (0-based) of the melody's instrument
-    "tenor_sax": 66,
-    "alto_sax": 65,
-    "soprano_sax": 64,
-    "baritone_sax": 67,
-    "trumpet": 56,
-    "trombone": 57,
-    "clarinet": 71,
-    "flute": 73,
-    "jazz_guitar": 26,
-    "vibraphone": 11,
-    "piano": 0,
+
+class Instrument(NamedTuple):
+    """A melody instrument: its track's name (one music21 also reads as this instrument: it takes
+    a track's name over its program change), General MIDI program (0-based) and practical range,
+    the lowest and highest MIDI pitch as it sounds (a MIDI file holds sounding pitches)."""
+
+    name: str
+    program: int
+    low: int
+    high: int
+
+    def fold(self, pitch: int) -> int:
+        """`pitch` moved by the fewest octaves that bring it into the range."""
+        up, down = -(-(self.low - pitch) // 12), -(-(pitch - self.high) // 12)
+        return pitch + 12 * (max(0, up) - max(0, down))
+
+
+# Practical ranges as orchestration texts give them (no altissimo, no extreme notes), as sounding
+# pitches; a transposing instrument's written range and the interval it sounds below it follow.
+INSTRUMENTS = {
+    "tenor_sax": Instrument("Tenor Saxophone", 66, 44, 75),  # Ab2–Eb5 (Bb3–F6, M9 lower)
+    "alto_sax": Instrument("Alto Saxophone", 65, 49, 80),  # Db3–Ab5 (Bb3–F6, M6 lower)
+    "soprano_sax": Instrument("Soprano Saxophone", 64, 56, 87),  # Ab3–Eb6 (Bb3–F6, M2 lower)
+    "baritone_sax": Instrument("Baritone Saxophone", 67, 37, 68),  # Db2–Ab4 (Bb3–F6, M13 lower)
+    "trumpet": Instrument("Trumpet", 56, 52, 82),  # E3–Bb5 (F#3–C6, M2 lower)
+    "trombone": Instrument("Trombone", 57, 40, 74),  # E2–D5
+    "clarinet": Instrument("Clarinet", 71, 50, 89),  # D3–F6 (E3–G6, M2 lower)
+    "flute": Instrument("Flute", 73, 60, 93),  # C4–A6
+    "jazz_guitar": Instrument("Electric Guitar (jazz)", 26, 40, 81),  # E2–A5 (E3–A6, P8 lower)
+    "vibraphone": Instrument("Vibraphone", 11, 53, 89),  # F3–F6
+    "piano": Instrument("Solo Piano", 0, 21, 108),  # A0–C8
 }
-PIANO, ACOUSTIC_BASS = 0, 32
+PIANO, ACOUSTIC_BASS = 0, 32  # the General MIDI programs of the comping and the bass
 COMP_BEATS = (0.0, 1.5)  # where in each bar the piano plays (the Charleston rhythm)
 COMP_LENGTH = 1.0  # beats a comping chord is held at most
 COMP_LOW, BASS_LOW = 53, 33  # the comping voicing lies in F3–E4, the bass roots in A1–G#2
 VELOCITY = {"melody": 96, "comping": 56, "bass": 80}
+RESOLUTION = 480  # MIDI ticks per beat
 
 
 class Rendering(NamedTuple):
@@ -97,7 +119,8 @@ def check_rendering(rendering: Rendering) -> None:
 
 
 class Voice(NamedTuple):
-    """One instrument's notes: (offset, duration, MIDI pitch, velocity), in beats."""
+    """One track: its name, General MIDI program and notes (offset, duration, MIDI pitch,
+    velocity), in beats."""
 
     name: str
     program: int
@@ -114,26 +137,42 @@ def swung(beats: float, ratio: float) -> float:
 
 
 def perform(solo: Solo, rendering: Rendering) -> list[Voice]:
-    """The voices the MIDI file holds: melody, then comping and bass as asked for, swung."""
+    """The voices the MIDI file holds: the melody in its instrument's range (`in_range`), then
+    comping and bass as asked for, swung."""
+    instrument = INSTRUMENTS[rendering.instrument]
+    notes = [e for e in solo.notes if e.pitch is not None]
+    pitches = in_range([e.pitch for e in notes], instrument)
     melody = [
-        (e.offset, e.duration, e.pitch, VELOCITY["melody"])
-        for e in solo.notes
-        if e.pitch is not None
+        (e.offset, e.duration, p, VELOCITY["melody"]) for e, p in zip(notes, pitches, strict=True)
     ]
-    voices = [Voice("Melody", INSTRUMENTS[rendering.instrument], tuple(melody))]
+    voices = [Voice(instrument.name, instrument.program, tuple(melody))]
     if rendering.chords:
-        voices.append(Voice("Chords", PIANO, tuple(_comping(solo))))
+        voices.append(Voice("Piano", PIANO, tuple(_comping(solo))))
     if rendering.bass:
-        voices.append(Voice("Bass", ACOUSTIC_BASS, tuple(_bass(solo))))
+        voices.append(Voice("Acoustic Bass", ACOUSTIC_BASS, tuple(_bass(solo))))
     return [_swing(voice, rendering.swing) for voice in voices]
 
 
+def in_range(pitches: list[int], instrument: Instrument) -> list[int]:
+    """The pitches moved by octaves into the instrument's range: the whole line by the octaves
+    that leave the most notes inside (the fewest octaves on a tie), so that it keeps its shape,
+    then each note still outside by the fewest octaves that bring it in."""
+
+    def inside(octaves: int) -> tuple[int, int]:
+        shifted = [p + 12 * octaves for p in pitches]
+        return sum(instrument.low <= p <= instrument.high for p in shifted), -abs(octaves)
+
+    octaves = max(range(-4, 5), key=inside)
+    return [instrument.fold(p + 12 * octaves) for p in pitches]
+
+
 def _comping(solo: Solo):
-    """Piano chords at each change and on COMP_BEATS of every bar, voiced from COMP_LOW up."""
+    """Piano chords at each change and on COMP_BEATS of every bar, voiced from COMP_LOW up, each
+    pitch class once."""
     for start, end, chord in solo.chord_spans():
         bars = range(int(start // 4) * 4, math.ceil(end), 4)
         hits = sorted({start} | {b + o for b in bars for o in COMP_BEATS if start < b + o < end})
-        voicing = sorted(COMP_LOW + (p - COMP_LOW) % 12 for p in set(chord.harmony.midi))
+        voicing = sorted({COMP_LOW + (p - COMP_LOW) % 12 for p in chord.harmony.midi})
         for hit, after in zip(hits, [*hits[1:], end], strict=True):
             for pitch in voicing:
                 yield hit, min(COMP_LENGTH, after - hit), pitch, VELOCITY["comping"]
@@ -197,33 +236,24 @@ def to_score(solo: Solo):
     return score
 
 
-def performance_score(solo: Solo, rendering: Rendering):
-    """The music21 score of `perform`'s voices, at the solo's tempo."""
-    from music21 import instrument, meter, note, pitch, stream, tempo
-
-    score = stream.Score()
-    for voice in perform(solo, rendering):
-        part = stream.Part()
-        part.partName = voice.name
-        player = instrument.Instrument()
-        player.midiProgram = voice.program
-        part.insert(0, player)
-        part.insert(0, meter.TimeSignature("4/4"))
-        for offset, duration, midi_pitch, velocity in voice.notes:
-            element = note.Note(pitch.Pitch(midi=midi_pitch), quarterLength=duration)
-            element.volume.velocity = velocity
-            part.insert(offset, element)
-        score.insert(0, part)
-    score.parts[0].insert(0, tempo.MetronomeMark(number=solo.bpm))
-    return score
-
-
 def write_midi(solo: Solo, path: Path, rendering: Rendering = Rendering()) -> Path:  # noqa: B008
-    """The performance (`perform`) as a MIDI file."""
-    from music21 import midi
+    """The performance (`perform`) as a type 1 MIDI file at RESOLUTION ticks per beat: a track of
+    tempo and metre, then one track per voice, named, with its one program change."""
+    import pretty_midi
 
-    midi_file = midi.translate.streamToMidiFile(performance_score(solo, rendering))
-    return atomic_write(path, midi_file.writestr())
+    performance = pretty_midi.PrettyMIDI(resolution=RESOLUTION, initial_tempo=solo.bpm)
+    performance.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+    seconds = 60.0 / solo.bpm
+    for voice in perform(solo, rendering):
+        track = pretty_midi.Instrument(voice.program, name=voice.name)
+        track.notes = [
+            pretty_midi.Note(velocity, pitch, offset * seconds, (offset + duration) * seconds)
+            for offset, duration, pitch, velocity in voice.notes
+        ]
+        performance.instruments.append(track)
+    written = io.BytesIO()
+    performance.write(written)
+    return atomic_write(path, written.getvalue())
 
 
 # ---------------------------------------------------------------------------------------------

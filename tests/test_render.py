@@ -1,6 +1,9 @@
+import collections
 import wave
 
+import mido
 import numpy as np
+import pretty_midi
 import pytest
 from music21 import converter
 
@@ -45,7 +48,94 @@ def test_midi_round_trip(tmp_path):
     }
     assert score.metronomeMarkBoundaries()[0][2].number == 130
     programs = [part.getInstruments()[0].midiProgram for part in score.parts]
-    assert programs == [render.INSTRUMENTS["tenor_sax"], render.PIANO]
+    assert programs == [render.INSTRUMENTS["tenor_sax"].program, render.PIANO]
+
+
+# A line from A0 to C8 in fifths, far outside every instrument's range at both ends, over a chord
+# with doubled pitch classes (C and E twice) that the comping voicing folds onto the same keys.
+WIDE = render.Solo(
+    notes=tuple(Event(i * 0.5, 0.5, 21 + 7 * i) for i in range(13)),
+    chords=(Chord(0.0, ("C3", "E3", "G3", "C4", "E4")), Chord(4.0, ("G2", "B2", "D3", "F3", "G3"))),
+    length=8.0,
+    bpm=147.0,
+)
+
+
+def midi_file(solo, tmp_path, **rendering):
+    """The performance written to a file, read back by pretty_midi and mido."""
+    path = render.write_midi(solo, tmp_path / "solo.mid", render.Rendering(**rendering))
+    return pretty_midi.PrettyMIDI(str(path)), mido.MidiFile(path)
+
+
+def test_midi_has_named_tracks_one_program_change_each_at_480_ticks(tmp_path):
+    performance, raw = midi_file(WIDE, tmp_path, bass=True, instrument="alto_sax")
+    assert raw.ticks_per_beat == performance.resolution == 480
+    tracks = [(i.name, i.program) for i in performance.instruments]
+    assert tracks == [("Alto Saxophone", 65), ("Piano", 0), ("Acoustic Bass", 32)]
+    with_notes = [t for t in raw.tracks if any(m.type == "note_on" for m in t)]
+    assert [t.name for t in with_notes] == [name for name, _ in tracks]
+    assert [sum(m.type == "program_change" for m in t) for t in raw.tracks] == [0, 1, 1, 1]
+    assert len({m.channel for t in with_notes for m in t if m.type == "note_on"}) == 3
+
+
+def test_midi_tempo_is_the_solos(tmp_path):
+    performance, raw = midi_file(WIDE, tmp_path)
+    times, tempi = performance.get_tempo_changes()
+    assert list(times) == [0.0] and tempi[0] == pytest.approx(147.0, abs=1e-3)
+    assert sum(m.type == "set_tempo" for t in raw.tracks for m in t) == 1
+    last = performance.instruments[0].notes[-1]  # the note on beat 6, for half a beat
+    assert performance.time_to_tick(last.start) == 6 * 480
+    assert (last.start, last.end) == pytest.approx((6 * 60 / 147, 6.5 * 60 / 147), abs=1e-4)
+
+
+def test_no_track_strikes_a_pitch_twice_at_once(tmp_path):
+    performance, _ = midi_file(WIDE, tmp_path, bass=True, swing=2.0)
+    for track in performance.instruments:
+        starts = collections.Counter(
+            (performance.time_to_tick(n.start), n.pitch) for n in track.notes
+        )
+        assert max(starts.values()) == 1, track.name
+    first = sorted(n.pitch for n in performance.instruments[1].notes if n.start == 0.0)
+    assert first == [55, 60, 64]  # C E G once each, in F3–E4
+
+
+@pytest.mark.parametrize("instrument", list(render.INSTRUMENTS))
+def test_the_melody_stays_in_the_instruments_range(instrument, tmp_path):
+    performance, _ = midi_file(WIDE, tmp_path, instrument=instrument)
+    played = render.INSTRUMENTS[instrument]
+    melody = performance.instruments[0].notes
+    assert performance.instruments[0].name == played.name
+    assert all(played.low <= n.pitch <= played.high for n in melody)
+    # moved by whole octaves only, every note kept, at its time
+    written = [e.pitch for e in WIDE.notes]
+    assert [n.pitch % 12 for n in melody] == [p % 12 for p in written]
+    ticks = [performance.time_to_tick(n.start) for n in melody]
+    assert ticks == [round(e.offset * 480) for e in WIDE.notes]
+
+
+def test_a_line_is_moved_whole_before_single_notes_are():
+    tenor = render.INSTRUMENTS["tenor_sax"]  # Ab2–Eb5: 44–75
+    assert render.in_range([70, 74, 77, 81], tenor) == [58, 62, 65, 69]  # an octave down, whole
+    assert render.in_range([50, 60, 70], tenor) == [50, 60, 70]  # inside: untouched
+    assert render.in_range([30, 60, 90], tenor) == [54, 60, 66]  # wider than the range: folded
+    assert [tenor.fold(p) for p in (43, 44, 75, 76, 100)] == [55, 44, 75, 64, 64]
+
+
+def test_the_ranges_are_practical_ones():
+    for name, instrument in render.INSTRUMENTS.items():
+        assert 21 <= instrument.low and instrument.high <= 108, name  # on a piano's keyboard
+        assert 2.5 * 12 <= instrument.high - instrument.low <= 88, name  # 2½ octaves or more
+    assert render.INSTRUMENTS["tenor_sax"][2:] == (44, 75)  # written Bb3–F6, a major 9th lower
+
+
+def test_music21_reads_each_track_as_its_instrument(tmp_path):
+    for name, instrument in render.INSTRUMENTS.items():
+        path = render.write_midi(SOLO, tmp_path / f"{name}.mid", render.Rendering(instrument=name))
+        parts = converter.parse(str(path)).parts
+        assert [p.getInstruments()[0].midiProgram for p in parts] == [
+            instrument.program,
+            render.PIANO,
+        ], name
 
 
 def test_wav_lasts_as_long_as_the_solo_at_its_tempo(tmp_path):
@@ -94,9 +184,12 @@ def test_swing_delays_the_off_beat_eighths():
 
 def test_the_performance_has_the_voices_asked_for():
     names = [v.name for v in render.perform(SOLO, render.Rendering())]
-    assert names == ["Melody", "Chords"]
+    assert names == ["Tenor Saxophone", "Piano"]
     quiet = render.perform(SOLO, render.Rendering(chords=False, bass=True, instrument="trumpet"))
-    assert [(v.name, v.program) for v in quiet] == [("Melody", 56), ("Bass", render.ACOUSTIC_BASS)]
+    assert [(v.name, v.program) for v in quiet] == [
+        ("Trumpet", 56),
+        ("Acoustic Bass", render.ACOUSTIC_BASS),
+    ]
     bass = quiet[1].notes
     assert [n[0] for n in bass] == [float(b) for b in range(8)]
     assert {n[2] % 12 for n in bass[:4]} == {0} and {n[2] % 12 for n in bass[4:]} == {2}
