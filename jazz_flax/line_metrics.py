@@ -37,6 +37,7 @@ from __future__ import annotations
 import collections
 import csv
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -329,7 +330,9 @@ def _pitch_at_onset(solo: Solo) -> dict[int, int]:
 def mean_harmony_sensitivity(solos: Sequence[Solo], others: Sequence[Solo]) -> dict[str, float]:
     """`harmony_sensitivity` of each pair of `solos` and `others`, averaged."""
     pairs = [harmony_sensitivity(a, b) for a, b in zip(solos, others, strict=True)]
-    return {key: float(np.nanmean([pair[key] for pair in pairs])) for key in pairs[0]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of all-NaN values is NaN
+        return {key: float(np.nanmean([pair[key] for pair in pairs])) for key in pairs[0]}
 
 
 def harmony_sensitivity_of(
