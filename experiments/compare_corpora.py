@@ -49,7 +49,7 @@ METRIC_COLUMNS = (  # (column, key of the musical metrics, format): on both rows
     ("4-bar swing", "register_swing", "{:.1f}"),
     ("leap recovery", "leap_recovery", "{:.3f}"),
     ("repeated notes", "repeated_notes", "{:.3f}"),
-    ("16ths", "sixteenths", "{:.3f}"),
+    ("16ths", "spacing_sixteenths", "{:.3f}"),
     ("16ths ≥ 250 bpm", "sixteenths_250_up_bpm", "{:.3f}"),
     ("syncopation", "syncopation", "{:.3f}"),
     ("phrase (notes)", "phrase_notes", "{:.1f}"),

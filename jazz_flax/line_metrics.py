@@ -16,9 +16,9 @@ separate them. The definitions, each named by its constant:
 * leap recovery: after a move of more than LEAP semitones, the share of next moves that step back
   (1–2 semitones, the other way); repeated notes: the share of moves of 0 semitones;
 * the rhythm mix: the spacings between consecutive onsets on the 1/12-beat grid, binned by
-  RHYTHMS (sixteenths and sixteenth triplets, eighth triplets, eighths, longer), and the sixteenths'
-  share per tempo bucket (TEMPO_BUCKETS; NaN for a solo of another bucket, so a mean over solos is
-  the bucket's);
+  RHYTHMS (sixteenths and sixteenth triplets, eighth triplets, eighths, longer: `spacing_<name>`),
+  and the sixteenths' share per tempo bucket (TEMPO_BUCKETS; NaN for a solo of another bucket, so
+  a mean over solos is the bucket's);
 * syncopation: the share of notes starting off the beat (not within ON_BEAT of one) whose next
   onset comes after the next beat, the beat itself unstruck;
 * phrases: runs of notes separated by at least PHRASE_GAP beats of silence; their mean length in
@@ -67,17 +67,20 @@ MOTIF_INTERVALS = 6
 VAMP = "Dm7"  # the progression harmony sensitivity compares a solo's changes with
 DEFAULT_BPM = 130.0  # of a piece whose tempo is not known (`generate`'s default)
 
-LABELS = {  # short names for tables
+LABELS = {  # short names for tables (at most 19 characters)
     "strong_beat_chord_tones": "chord tones 1 & 3",
-    "change_chord_tones": "chord tones at change",
+    "change_chord_tones": "change chord tones",
     "register_span": "span 5–95 % (st)",
     "register_swing": f"{SWING_BARS}-bar swing (st)",
     "leap_recovery": "leap recovery",
     "repeated_notes": "repeated notes",
-    **{name: f"{name.replace('_', ' ')} (spacings)" for name, _ in RHYTHMS},
-    **{
-        f"sixteenths_{name}_bpm": f"16ths {name.replace('_', ' ')} bpm" for name, _ in TEMPO_BUCKETS
-    },
+    "spacing_sixteenths": "16th spacings",
+    "spacing_eighth_triplets": "8th-trip. spacings",
+    "spacing_eighths": "8th spacings",
+    "spacing_longer": "longer spacings",
+    "sixteenths_under_150_bpm": "16ths < 150 bpm",
+    "sixteenths_150_to_250_bpm": "16ths 150–250 bpm",
+    "sixteenths_250_up_bpm": "16ths ≥ 250 bpm",
     "syncopation": "syncopation",
     "phrase_notes": "phrase (notes)",
     "phrase_beats": "phrase (beats)",
@@ -299,7 +302,8 @@ def line_metrics(solo: Solo) -> dict[str, float]:
             repeated_notes,
         )
     }
-    named |= rhythm_mix(solo) | sixteenths_by_tempo(solo)
+    named |= {f"spacing_{name}": share for name, share in rhythm_mix(solo).items()}
+    named |= sixteenths_by_tempo(solo)
     named |= {f.__name__: f(solo) for f in (syncopation, phrase_notes, phrase_beats, motif_reuse)}
     return named
 
