@@ -46,6 +46,19 @@ METRIC_COLUMNS = (  # (column, key of the musical metrics, format): on both rows
     ("rests", "rest_ratio", "{:.3f}"),
     ("grooving", "grooving_similarity", "{:.3f}"),
     ("verbatim run (median)", "verbatim_run_median", "{:g}"),
+    # jazz_flax.line_metrics: of the line, against its tempo, over a vamp
+    ("chord tones on 1 & 3", "strong_beat_chord_tones", "{:.3f}"),
+    ("chord tones at a change", "change_chord_tones", "{:.3f}"),
+    ("span 5–95 %", "register_span", "{:.1f}"),
+    ("4-bar swing", "register_swing", "{:.1f}"),
+    ("leap recovery", "leap_recovery", "{:.3f}"),
+    ("repeated notes", "repeated_notes", "{:.3f}"),
+    ("16ths", "spacing_sixteenths", "{:.3f}"),
+    ("16ths ≥ 250 bpm", "sixteenths_250_up_bpm", "{:.3f}"),
+    ("syncopation", "syncopation", "{:.3f}"),
+    ("phrase (notes)", "phrase_notes", "{:.1f}"),
+    ("motif reuse", "motif_reuse", "{:.3f}"),
+    ("onsets vs vamp", "harmony_onsets_differ", "{:.3f}"),
 )
 MISSING = "—"
 

@@ -2,7 +2,7 @@
 
     params ──heldout_windows (held-out measures only)──▶ NLL (nats/token), perplexity, accuracy
     params ──sample (jit): `solos` streams──▶ cut_into_measures ──▶ solo_from_measures ──▶ Solo
-           ──metrics.musical_metrics, averaged over the solos──▶ beside the training solo's
+           ──line_metrics.all_metrics, averaged over the solos──▶ beside the training solo's
 
 Held-out protocol. `config.data.holdout_measures` keeps each piece's last measures out of every
 training window (`Corpus.split`). A piece's n held-out tokens are scored in windows of
@@ -18,7 +18,9 @@ eval.json).
 Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evaluation config), each
 cut into the piece's measures and decoded over its chords, as `make generate` does; the metrics
 are averaged over the solos and shown beside those of the training solo (`generate.corpus_solo`;
-of a corpus split by piece, its first test solo: `data.default_changes`).
+of a corpus split by piece, its first test solo: `data.default_changes`), at its tempo
+(`line_metrics.piece_bpm`). The same seed over a Dm7 vamp as long gives the model's harmony
+sensitivity (`line_metrics.mean_harmony_sensitivity`), shown with its solos' metrics.
 
 Over the test changes (a corpus split by piece): one solo generated over the changes of each test
 solo (the first `test_solos` of them; None: all), as long, beside the test solos themselves: the
@@ -42,7 +44,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, generate, metrics, ngrams, train, verbatim
+from jazz_flax import data, generate, line_metrics, ngrams, train, verbatim
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
 from jazz_flax.model import token_scores
@@ -67,6 +69,7 @@ LABELS = {  # short names of the scores, for tables
     "clean_measure_ratio": "clean measures",
     "verbatim_run_median": "verbatim run (med.)",
     "verbatim_run_max": "verbatim run (max)",
+    **line_metrics.LABELS,
 }
 
 
@@ -166,7 +169,9 @@ def strategy(eval_config: ml_collections.ConfigDict) -> Strategy:
     )
 
 
-def generated_solos(model, params, vocab: data.Vocabulary, chords, eval_config) -> list[Solo]:
+def generated_solos(
+    model, params, vocab: data.Vocabulary, chords, eval_config, bpm: float = 130.0
+) -> list[Solo]:
     """`eval_config.solos` solos over `chords` (one tuple per measure), sampled in one batch."""
     n_measures = len(chords)
     key, rng = jax.random.key(eval_config.seed), np.random.default_rng(eval_config.seed)
@@ -184,6 +189,7 @@ def generated_solos(model, params, vocab: data.Vocabulary, chords, eval_config) 
             generate.cut_into_measures(vocab.playable(row), n_measures, rng, vocab.rules),
             chords,
             rng,
+            bpm,
             rules=vocab.rules,
         )
         for row in np.asarray(ids)
@@ -191,8 +197,8 @@ def generated_solos(model, params, vocab: data.Vocabulary, chords, eval_config) 
 
 
 def mean_metrics(solos: list[Solo], reference: Solo) -> dict[str, float]:
-    """`metrics.musical_metrics` of each solo, averaged; NaN where every solo's is NaN."""
-    rows = [metrics.musical_metrics(solo, reference) for solo in solos]
+    """`line_metrics.all_metrics` of each solo, averaged; NaN where every solo's is NaN."""
+    rows = [line_metrics.all_metrics(solo, reference) for solo in solos]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the mean of all-NaN values is NaN
         return {key: float(np.nanmean([row[key] for row in rows])) for key in rows[0]}
@@ -207,7 +213,10 @@ def over_test_changes(model, params, corpus: data.SplitCorpus, eval_config) -> d
     pieces = corpus.pieces_of("test")[:limit]
     training = generate.corpus_solo(data.Corpus(tuple(corpus.pieces_of("train"))))
     generated = solos_over_pieces(model, params, corpus.vocab, pieces, eval_config)
-    real = [(p.measures, generate.corpus_solo(data.Corpus((p,)))) for p in pieces]
+    real = [
+        (p.measures, generate.corpus_solo(data.Corpus((p,)), line_metrics.piece_bpm(p)))
+        for p in pieces
+    ]
     index = verbatim.VerbatimIndex([segment.ids for segment in corpus.segments_of("train")])
 
     def scores(solos: list[tuple[Sequence[Sequence[str]], Solo]]) -> dict:
@@ -243,7 +252,8 @@ def solos_over_pieces(model, params, vocab, pieces, eval_config) -> list[tuple[l
             **generate.over_chords(model, vocab, padded),
         ).ids[0]
         tokens = generate.cut_into_measures(vocab.playable(ids), len(chords), rng, vocab.rules)
-        result.append((tokens, generate.solo_from_measures(tokens, chords, rng, rules=vocab.rules)))
+        bpm = line_metrics.piece_bpm(piece)
+        result.append((tokens, generate.solo_from_measures(tokens, chords, rng, bpm, vocab.rules)))
     return result
 
 
@@ -268,8 +278,12 @@ def evaluate(
     model = train.make_model(config, len(corpus.vocab))
     training, held = corpus.split(config.data.holdout_measures)
     solo = data.default_changes(corpus)  # the solo the generated ones are compared with
-    reference = generate.corpus_solo(solo)
-    solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config)
+    bpm = line_metrics.piece_bpm(solo.pieces[0])
+    reference = generate.corpus_solo(solo, bpm)
+    solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config, bpm)
+    vamp = line_metrics.vamp(len(solo.chords))  # the same seed over a vamp: harmony sensitivity
+    over_vamp = generated_solos(model, params, corpus.vocab, vamp, eval_config, bpm)
+    sensitivity = line_metrics.mean_harmony_sensitivity(solos, over_vamp)
     n_values, Tx = len(corpus.vocab), config.data.Tx
     valid = corpus.segments_of("valid") if isinstance(corpus, data.SplitCorpus) else ()
     scores = scores_beside_baselines(model, params, training, held, Tx, n_values, valid)
@@ -277,13 +291,14 @@ def evaluate(
     result = dict(
         corpus=corpus_figures(corpus, training),
         heldout=heldout,
-        generated=mean_metrics(solos, reference),
-        training_solo=metrics.musical_metrics(reference, reference),
+        generated=mean_metrics(solos, reference) | sensitivity,
+        training_solo=line_metrics.all_metrics(reference, reference),
         eval=eval_config.to_dict(),
     )
     if isinstance(corpus, data.SplitCorpus):
         result["test"] = split_test_scores(scores, corpus)  # `held` is its test split
         result["test_changes"] = over_test_changes(model, params, corpus, eval_config)
+        result["test_changes"]["generated"] |= sensitivity  # the model's, beside its figures
     return result
 
 

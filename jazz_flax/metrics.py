@@ -26,7 +26,7 @@ N_DURATION_BINS = round(LONG_NOTE / DURATION_STEP)  # 16: 0.25, 0.5, …, 3.75, 
 GROOVE_STEPS = 48  # onset positions per measure for grooving patterns: the 1/12-beat grid
 
 
-def _notes(solo: Solo) -> list[grammar.Event]:
+def pitched_notes(solo: Solo) -> list[grammar.Event]:
     """The pitched events of `solo`, by onset (stable: simultaneous notes keep their order)."""
     return sorted((e for e in solo.notes if e.pitch is not None), key=lambda e: e.offset)
 
@@ -35,7 +35,7 @@ def _notes_over_chords(solo: Solo) -> list[tuple[grammar.Event, grammar.Chord]]:
     """Each note with the chord sounding at its onset; empty when the solo has no chords."""
     if not solo.chords:
         return []
-    return [(note, grammar.chord_at(solo.chords, note.offset)) for note in _notes(solo)]
+    return [(note, grammar.chord_at(solo.chords, note.offset)) for note in pitched_notes(solo)]
 
 
 def _share_of_notes_in(solo: Solo, kinds: str) -> float:
@@ -69,7 +69,7 @@ def scale_tone_ratio(solo: Solo) -> float:
 def pitch_class_entropy(solo: Solo) -> float:
     """Shannon entropy, in bits, of the notes' pitch-class histogram: 0 (one pitch class) to
     log2(12) ≈ 3.585 (all twelve equally often). NaN: no notes."""
-    counts = np.bincount([note.pitch % 12 for note in _notes(solo)], minlength=12)
+    counts = np.bincount([note.pitch % 12 for note in pitched_notes(solo)], minlength=12)
     if not counts.sum():
         return math.nan
     p = counts[counts > 0] / counts.sum()
@@ -79,7 +79,7 @@ def pitch_class_entropy(solo: Solo) -> float:
 def mean_abs_interval(solo: Solo) -> float:
     """Mean absolute distance, in semitones, between consecutive notes by onset (rests skipped).
     NaN: fewer than two notes."""
-    pitches = np.array([note.pitch for note in _notes(solo)])
+    pitches = np.array([note.pitch for note in pitched_notes(solo)])
     if len(pitches) < 2:
         return math.nan
     return float(np.abs(np.diff(pitches)).mean())
@@ -88,7 +88,7 @@ def mean_abs_interval(solo: Solo) -> float:
 def leaps_over_octave(solo: Solo) -> float:
     """Share (0…1) of moves between consecutive notes by onset (rests skipped) wider than an
     octave. NaN: fewer than two notes."""
-    pitches = np.array([note.pitch for note in _notes(solo)])
+    pitches = np.array([note.pitch for note in pitched_notes(solo)])
     if len(pitches) < 2:
         return math.nan
     return float((np.abs(np.diff(pitches)) > 12).mean())
@@ -96,13 +96,13 @@ def leaps_over_octave(solo: Solo) -> float:
 
 def pitch_range(solo: Solo) -> tuple[float, float]:
     """(lowest, highest) MIDI pitch of the notes; (NaN, NaN): no notes."""
-    pitches = [note.pitch for note in _notes(solo)]
+    pitches = [note.pitch for note in pitched_notes(solo)]
     return (min(pitches), max(pitches)) if pitches else (math.nan, math.nan)
 
 
 def notes_per_measure(solo: Solo) -> float:
     """Number of notes per 4-beat measure: notes / (length / 4). NaN: length 0."""
-    return _ratio(len(_notes(solo)), solo.length / BEATS)
+    return _ratio(len(pitched_notes(solo)), solo.length / BEATS)
 
 
 def rest_ratio(solo: Solo) -> float:
@@ -110,7 +110,7 @@ def rest_ratio(solo: Solo) -> float:
     gaps between events and silence at the end alike; overlapping notes count once and notes are
     cut at the solo's end. NaN: length 0."""
     covered, reach = 0.0, 0.0  # reach: the latest end of the notes so far (never before 0)
-    for start, end in sorted((n.offset, n.offset + n.duration) for n in _notes(solo)):
+    for start, end in sorted((n.offset, n.offset + n.duration) for n in pitched_notes(solo)):
         low, high = max(start, reach), min(end, solo.length)
         covered += max(0.0, high - low)
         reach = max(reach, end)
@@ -124,7 +124,7 @@ def duration_histogram(solo: Solo) -> np.ndarray:
     (≥ 3.875); halves round up, so 0.375 goes to 0.5; shorter than 0.125 goes to 0.25. Sums to 1,
     or is all zeros when there are no notes.
     """
-    durations = np.array([note.duration for note in _notes(solo)], dtype=float)
+    durations = np.array([note.duration for note in pitched_notes(solo)], dtype=float)
     bins = np.floor(durations / DURATION_STEP + 0.5).astype(int)
     counts = np.bincount(np.clip(bins, 1, N_DURATION_BINS) - 1, minlength=N_DURATION_BINS)
     return counts / counts.sum() if counts.sum() else counts.astype(float)
@@ -145,7 +145,7 @@ def onset_patterns(solo: Solo) -> np.ndarray:
     grid (an onset off it at its nearest step); a last, partial measure counts as a measure."""
     n_measures = math.ceil(solo.length / BEATS - 1e-9)
     patterns = np.zeros((n_measures, GROOVE_STEPS), bool)
-    for note in _notes(solo):
+    for note in pitched_notes(solo):
         step = min(round(note.offset * GROOVE_STEPS / BEATS), n_measures * GROOVE_STEPS - 1)
         patterns[step // GROOVE_STEPS, step % GROOVE_STEPS] = True
     return patterns
@@ -170,7 +170,7 @@ def clean_measure_ratio(solo: Solo) -> float:
     found nothing of the token's type in range). A last, partial measure counts as a measure.
     NaN: length 0."""
     n_measures = math.ceil(solo.length / BEATS - 1e-9)
-    repaired = {int(n.offset // BEATS) for n in _notes(solo) if n.repaired}
+    repaired = {int(n.offset // BEATS) for n in pitched_notes(solo) if n.repaired}
     return _ratio(n_measures - len(repaired & set(range(n_measures))), n_measures)
 
 

@@ -554,6 +554,11 @@ MARKDOWN_METRICS = (  # musical metrics in results.md, with their digits
     ("rest_ratio", 2),
     ("duration_distance", 2),
     ("clean_measure_ratio", 2),
+    ("strong_beat_chord_tones", 2),  # jazz_flax.line_metrics
+    ("register_span", 1),
+    ("spacing_sixteenths", 2),
+    ("motif_reuse", 2),
+    ("harmony_onsets_differ", 2),
 )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jazz_flax import data, evaluate, generate, metrics, train
+from jazz_flax import data, evaluate, generate, line_metrics, metrics, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.verbatim import VerbatimIndex
 from tests.commands import ROOT, environment, main_command
@@ -86,9 +86,10 @@ def test_evaluate_improvises_over_the_test_solos_changes_beside_them(wjazzd_run)
     solos = evaluate.solos_over_pieces(model, checkpoint.params, corpus.vocab, pieces, eval_config)
     for (tokens, solo), piece in zip(solos, pieces, strict=True):
         assert len(tokens) == len(piece.measures) and solo.length == 4 * len(piece.measures)
+        assert solo.bpm == line_metrics.piece_bpm(piece) != line_metrics.DEFAULT_BPM
     eval_config.test_solos = 1
     scores = evaluate.over_test_changes(model, checkpoint.params, corpus, eval_config)
-    names = set(metrics.musical_metrics(solos[0][1], solos[0][1]))
+    names = set(line_metrics.all_metrics(solos[0][1], solos[0][1]))
     verbatim = {"verbatim_run_median", "verbatim_run_max"}
     assert scores["solos"] == 1 and set(scores["generated"]) == names | verbatim
     index = VerbatimIndex([segment.ids for segment in corpus.segments_of("train")])
@@ -96,6 +97,8 @@ def test_evaluate_improvises_over_the_test_solos_changes_beside_them(wjazzd_run)
     assert scores["test_solos"]["verbatim_run_max"] == own > 0
     real = generate.corpus_solo(data.Corpus(tuple(pieces[:1])))
     assert scores["test_solos"]["grooving_similarity"] == metrics.grooving_similarity(real)
+    bucket = f"sixteenths_{line_metrics.tempo_bucket(solos[0][1].bpm)}_bpm"  # the solo's tempo
+    assert [key for key, v in scores["test_solos"].items() if "_bpm" in key and v == v] == [bucket]
     eval_config.test_solos = 0
     with pytest.raises(JazzFlaxError, match="test_solos must be ≥ 1, got 0"):
         evaluate.over_test_changes(model, checkpoint.params, corpus, eval_config)

@@ -120,13 +120,18 @@ def test_evaluation_of_a_heldout_run(tiny, tmp_path):
     assert result["heldout"]["tokens"] == len(corpus.measures[-1])
     assert result["heldout"]["perplexity"] == pytest.approx(math.exp(result["heldout"]["nll"]))
     assert 0 <= result["heldout"]["accuracy"] <= 1
-    assert set(result["generated"]) == set(result["training_solo"])
+    sensitivity = {"harmony_onsets_differ", "harmony_pitches_differ"}  # of a model, not a solo
+    assert set(result["generated"]) == set(result["training_solo"]) | sensitivity
     assert result["training_solo"]["duration_distance"] == 0.0  # the solo against itself
+    # A model without chord inputs plays the same tokens over the vamp: only its decoded
+    # pitches change (a repeated pitch merging two notes changes an onset now and then).
+    generated = result["generated"]
+    assert generated["harmony_onsets_differ"] < 0.2 < generated["harmony_pitches_differ"]
     assert result["eval"]["solos"] == 3 and result["epoch"] == config.epochs
     again = evaluate.evaluate_run(tmp_path, settings)
-    assert again["generated"] == result["generated"]  # the same seed, the same solos
+    np.testing.assert_equal(again["generated"], result["generated"])  # the same seed (NaN = NaN)
     text = evaluate.table(result)
-    assert "held-out: 1 measures" in text and "chord tones" in text
+    assert "held-out: 1 measures" in text and "chord tones 1 & 3" in text
 
 
 def test_generated_solos_fill_the_pieces_measures(run_dir, tiny):
@@ -164,4 +169,5 @@ def test_a_chord_conditioned_run_is_scored_with_its_chords(conditioned_run, tmp_
     workdir = copy_of(conditioned_run, tmp_path)
     result = evaluate.evaluate_run(workdir, evaluate.default_config())
     assert result["heldout"]["tokens"] > 0 and math.isfinite(result["heldout"]["nll"])
-    assert set(result["generated"]) == set(result["training_solo"])
+    sensitivity = {"harmony_onsets_differ", "harmony_pitches_differ"}
+    assert set(result["generated"]) == set(result["training_solo"]) | sensitivity

@@ -53,6 +53,7 @@ def test_every_point_and_seed_is_run_and_tabulated(swept):
     ]
     assert float(rows[0]["final_loss"]) == results[0].summary["final_loss"]
     assert {"heldout_nll", "chord_tone_ratio", "train_seconds"} <= set(rows[0])
+    assert {"strong_beat_chord_tones", "motif_reuse", "harmony_onsets_differ"} <= set(rows[0])
     table = (out / "results.md").read_text().splitlines()
     assert table[0] == "# Sweep `tiny`"
     body = [line for line in table if line.startswith("| ")]
@@ -60,6 +61,7 @@ def test_every_point_and_seed_is_run_and_tabulated(swept):
     mean = np.mean([r.summary["final_loss"] for r in results[:2]])
     params = results[0].summary["params"]
     assert body[1].startswith(f"| `n_a=4` | {params:,} | {mean:.2f} ± ")
+    assert "| chord tones 1 & 3 |" in body[0] and "| onsets vs vamp |" in body[0]
     assert (out / "curves.png").read_bytes().startswith(b"\x89PNG")
 
 
