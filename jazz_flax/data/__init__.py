@@ -25,7 +25,7 @@ from jazz_flax.data.cli import (
     split_summary,
     summary,
 )
-from jazz_flax.data.corpus import Corpus, Piece, piece_name, piece_named, piece_names
+from jazz_flax.data.corpus import Corpus, Piece, piece_name, piece_named, piece_names, tokenize
 from jazz_flax.data.features import chord_grid, chord_vector
 from jazz_flax.data.readers import (
     DEFAULT_READER,
@@ -109,5 +109,6 @@ __all__ = [
     "split_indices",
     "split_summary",
     "summary",
+    "tokenize",
     "write_cache_payload",
 ]

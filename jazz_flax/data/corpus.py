@@ -3,7 +3,8 @@
     pieces ──one sorted vocabulary──▶ Corpus ──segments──▶ Segment(ids, chords) per piece
 
 Each token has the features of the chord sounding at its onset (`features.chord_vector`). A reader
-(`readers.READERS`) makes the pieces; `splits.SplitCorpus` splits them by piece.
+(`readers.READERS`) makes the pieces, from a score or from notes and chords (`tokenize`);
+`splits.SplitCorpus` splits them by piece.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from music21 import note as m21note
 
 from jazz_flax import grammar
 from jazz_flax.data.features import chord_vector
@@ -176,6 +178,36 @@ def _pitches(melody) -> np.ndarray:
     if hasattr(melody, "pitches"):
         return melody.pitches
     return np.array([e.pitch for m in melody for e in m if e.pitch is not None], np.int64)
+
+
+def tokenize(
+    melody: Sequence[Sequence[grammar.Event]],
+    chords: Sequence[Sequence[grammar.Chord]],
+    grammar_name: str = "notebook",
+) -> tuple[tuple[str, ...], ...]:
+    """Each measure's tokens in grammar `grammar_name` from its notes and chords (offsets from its
+    start), for a reader that has notes rather than a score: notebook's `grammar.parse_measure` of
+    music21 elements, as `score_files.parse_file` tokenises, or `grammar.v2.parse` of the line."""
+    if grammar.check_name(grammar_name) == "v2":
+        return tuple(map(tuple, grammar.v2.parse(melody, chords).measures))
+    return tuple(
+        tuple(grammar.parse_measure(_elements(events), measure_chords, 0.0))
+        for events, measure_chords in zip(melody, chords, strict=True)
+    )
+
+
+def _elements(events: Sequence[grammar.Event]) -> list[m21note.GeneralNote]:
+    """music21 notes and rests of a bar's events, offsets from its start (as parse_measure
+    reads)."""
+    elements = []
+    for event in events:
+        if event.pitch is None:
+            element = m21note.Rest(quarterLength=event.duration)
+        else:
+            element = m21note.Note(event.pitch, quarterLength=event.duration)
+        element.offset = event.offset
+        elements.append(element)
+    return elements
 
 
 def piece_name(piece: Piece) -> str:

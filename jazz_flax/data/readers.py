@@ -44,4 +44,4 @@ def get_corpus(data_config: ml_collections.ConfigDict) -> Corpus:
     return SplitCorpus.from_config(corpus, data_config)
 
 
-load_corpus_from_config = get_corpus  # the name the callers of data.py used
+load_corpus_from_config = get_corpus  # its older name, which callers use

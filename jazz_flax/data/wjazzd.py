@@ -20,7 +20,7 @@ report, printed by `python -m jazz_flax.data summary`):
 * Chords: the beat track's symbol of each beat, consecutive equal ones merged into one change.
   `NC` (no chord) continues the chord before it, or before the first chord the solo's first one (a
   line over a break is heard against the harmony around it); a solo without any chord is left out.
-* Tokens come from the grammar `data.grammar` names (`tokenize`): the notebook's
+* Tokens come from the grammar `data.grammar` names (`corpus.tokenize`): the notebook's
   `grammar.parse_measure`, the entry point `score_files.parse_file` uses, or v2's
   `grammar.v2.parse`, whose grid is the reader's (nothing is snapped again) and whose intervals
   carry across bar lines.
@@ -45,12 +45,11 @@ from pathlib import Path
 
 import ml_collections
 import numpy as np
-from music21 import note as m21note
 
 from jazz_flax import grammar, meter
 from jazz_flax.data import cache
 from jazz_flax.data.chord_symbols import NO_CHORD, parse_chord
-from jazz_flax.data.corpus import Corpus, Piece
+from jazz_flax.data.corpus import Corpus, Piece, tokenize
 from jazz_flax.errors import JazzFlaxError
 
 FOLDER = Path("data/wjazzd")
@@ -124,20 +123,6 @@ def read_solo(
         source["grammar"] = grammar_name
     measures = tokenize(melody, chords, grammar_name)
     return Piece(measures, tuple(chords), melody, source), counts
-
-
-def tokenize(
-    melody: Melody, chords: Sequence, grammar_name: str = "notebook"
-) -> tuple[tuple[str, ...], ...]:
-    """Each measure's tokens in grammar `grammar_name` from its notes and chords (offsets from its
-    start): notebook's `grammar.parse_measure` of music21 elements, as `score_files.parse_file`
-    tokenises, or `grammar.v2.parse` of the line."""
-    if grammar.check_name(grammar_name) == "v2":
-        return tuple(map(tuple, grammar.v2.parse(melody, chords).measures))
-    return tuple(
-        tuple(grammar.parse_measure(_elements(events), measure_chords, 0.0))
-        for events, measure_chords in zip(melody, chords, strict=True)
-    )
 
 
 def solo_name(melody_path: Path) -> str:
@@ -241,20 +226,6 @@ def _position(row: dict, counts: Counts) -> int:
 def _length(row: dict) -> int:
     """The note's duration in grid steps: seconds over the local beat's, at least one step."""
     return max(1, round(float(row["duration"]) / float(row["beat_duration"]) * GRID))
-
-
-def _elements(events: Sequence[grammar.Event]) -> list[m21note.GeneralNote]:
-    """music21 notes and rests of a bar's events, offsets from its start (as parse_measure
-    reads)."""
-    elements = []
-    for event in events:
-        if event.pitch is None:
-            element = m21note.Rest(quarterLength=event.duration)
-        else:
-            element = m21note.Note(event.pitch, quarterLength=event.duration)
-        element.offset = event.offset
-        elements.append(element)
-    return elements
 
 
 class Melody(collections.abc.Sequence):
