@@ -19,13 +19,13 @@ install:  ## create .venv and install jazz_flax (editable) with the dev extras
 	$(PY) -m pip install --quiet -e '.[dev]'
 
 data:  ## download the Metheny MIDI into data/ (sha256-checked; skipped when present)
-	$(PY) -m jazz_flax.download
+	$(PY) -m jazz_flax.data.download
 
 wjazzd:  ## download the Weimar Jazz Database's 912 CSV files into data/wjazzd (sha256-checked, resumable)
-	$(PY) -m jazz_flax.download wjazzd
+	$(PY) -m jazz_flax.data.download wjazzd
 
 openewld:  ## download OpenEWLD's 502 lead sheets into data/openewld (sha256-checked, resumable)
-	$(PY) -m jazz_flax.download openewld
+	$(PY) -m jazz_flax.data.download openewld
 
 leadsheets:  ## copy the lead sheets music21 ships with into data/leadsheets (no download)
 	$(PY) -m experiments.leadsheets

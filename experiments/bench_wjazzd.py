@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from jazz_flax import wjazzd
+from jazz_flax.data import wjazzd
 
 
 def timed(**kwargs) -> tuple[float, wjazzd.Reading]:

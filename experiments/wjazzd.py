@@ -1,7 +1,8 @@
 """The Weimar Jazz Database: 456 solos by 78 players, split by solo, a 2×256 LSTM with dropout.
 
-`make wjazzd` downloads the solos into data/wjazzd/ (CI copies them); `jazz_flax/wjazzd.py` reads
-them (the solos in 3/4 or with odd bars, and those without chords, are left out and counted).
+`make wjazzd` downloads the solos into data/wjazzd/ (CI copies them); the `wjazzd` reader
+(jazz_flax/data/wjazzd.py) reads them (the solos in 3/4 or with odd bars, and those without
+chords, are left out and counted).
 Solos go to train/valid/test (90/5/5) by `data.split_seed`, or whole performers with
 `--config.data.split_by=performer`; the vocabulary is the training split's tokens seen at least
 `data.min_count` times, the others are `<unk>`. Training windows slide within each solo. Tokens are

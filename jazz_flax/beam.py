@@ -32,9 +32,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jazz_flax import sample
-from jazz_flax.data import EMPTY
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.sample import Strategy
+from jazz_flax.windows import EMPTY
 
 
 class Beam(NamedTuple):

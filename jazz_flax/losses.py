@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jazz_flax.data import EMPTY
 from jazz_flax.errors import JazzFlaxError, Range
+from jazz_flax.windows import EMPTY
 
 DEFAULT = "cross_entropy"
 

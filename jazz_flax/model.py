@@ -28,8 +28,8 @@ import jax.numpy as jnp
 import ml_collections
 
 from jazz_flax import cells
-from jazz_flax.data import EMPTY, Windows
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.windows import EMPTY, Windows
 
 Carry = tuple  # per layer, the cell's carry (LSTM: (c, h); GRU: h), each leaf (B, n_a)
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, grammar, scores
+from jazz_flax import data, grammar, meter, scores
 from jazz_flax.errors import JazzFlaxError
 
 UNKNOWN = "<unk>"
@@ -88,7 +88,7 @@ def _over_changes(
     by_measure = scores.group_by_measure(scores.melody(part, None, None))
     measures, chords, melody = [], [], []
     for i, (number, elements) in enumerate(by_measure.items()):
-        start = float(number * scores.BEATS_PER_MEASURE)
+        start = float(number * meter.BEATS)
         chords.append(tuple(changes[i % len(changes)]))
         measures.append(grammar.parse_measure(elements, chords[-1], start))
         melody.append(tuple(scores.event(e, start) for e in elements))

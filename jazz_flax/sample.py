@@ -7,24 +7,26 @@ sampling (the notebook's argmax) draws no random numbers and is a program of its
 
 A chord-conditioned model (`chord_features` > 0) is fed the chord sounding where each token starts:
 the loop carries each stream's position in beats (the durations of the tokens so far, the primer's
-included) and reads the chord of that grid step of that measure from a `chord_grid`.
+included) and reads the chord of that grid step of that measure from a chord grid (an array that
+`data.chord_grid` builds from the chords).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jazz_flax import grammar
-from jazz_flax.data import BEATS_PER_MEASURE, EMPTY
+from jazz_flax import meter
 from jazz_flax.errors import JazzFlaxError, Range
+from jazz_flax.windows import EMPTY
 
-STEPS = round(BEATS_PER_MEASURE / grammar.GRID)  # grid steps per measure: 16
+GRID = 0.25  # beats per step of the chord grid: the notebook grammar's sixteenth (grammar.GRID)
+STEPS = round(meter.BEATS / GRID)  # grid steps per measure: 16
 # A position this close below a grid line (in grid steps) counts as on it: float32 sums of the
 # 3-decimal durations miss the line, e.g. three triplet eighths (3 × 0.333) make 0.999 beats.
 ON_THE_LINE = 0.01
@@ -127,7 +129,7 @@ def sample(
       primer: token ids the solo starts with (shared by the batch); sampling continues after
         them. None starts from the zero state and an empty input, as the notebook.
       chord_grid: float32 (n_measures, STEPS, F), the chord features at each grid step of each
-        measure (`sample.chord_grid` builds it); the last measure's go on after it. For
+        measure (`data.chord_grid` builds it); the last measure's go on after it. For
         chord-conditioned models only: the others ignore it.
       durations: float32 (V,), each token's duration in beats; with `chord_grid`.
     """
@@ -167,26 +169,11 @@ def chord_inputs(model, chord_grid, durations) -> tuple[jax.Array | None, jax.Ar
     return grid, durations
 
 
-def chord_grid(
-    measure_chords: Sequence[Sequence[grammar.Chord]],
-    vector: Callable[[grammar.Chord], np.ndarray],
-) -> np.ndarray:
-    """float32 (n_measures, STEPS, F): `vector` of the chord sounding at each grid step of each
-    measure (`grammar.chord_at`: the last chord starting at or before the step)."""
-    return np.asarray(
-        [
-            [vector(grammar.chord_at(chords, step * grammar.GRID)) for step in range(STEPS)]
-            for chords in measure_chords
-        ],
-        np.float32,
-    )
-
-
 def chords_at(grid: jax.Array, position: jax.Array) -> jax.Array:
     """The chord features (B, F) at positions (B,) in beats from the start of the first measure:
     grid[measure, step] (a `chord_grid`) of the grid step the position falls in; past the end,
     the last measure's."""
-    grid_step = jnp.floor(position / grammar.GRID + ON_THE_LINE).astype(jnp.int32)
+    grid_step = jnp.floor(position / GRID + ON_THE_LINE).astype(jnp.int32)
     measure = jnp.minimum(grid_step // STEPS, grid.shape[0] - 1)
     return grid[measure, grid_step % STEPS]
 

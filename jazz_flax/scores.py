@@ -1,5 +1,5 @@
 """Reading a score with music21: its parts, a section's melody and chord elements, grouped by
-measure of BEATS_PER_MEASURE beats (`data.parse_file` makes a Piece of them; `primer` reads a
+measure of `meter.BEATS` beats (`data.parse_file` makes a Piece of them; `primer` reads a
 melody over other changes)."""
 
 from __future__ import annotations
@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from jazz_flax import grammar
+from jazz_flax import grammar, meter
 from jazz_flax.errors import JazzFlaxError, warn_once
 
-BEATS_PER_MEASURE = 4  # the measures a part is cut into
 MUSIC_SUFFIXES = (".mid", ".midi", ".xml", ".mxl", ".musicxml")
 
 
@@ -64,7 +63,7 @@ def measure_chords(chords: Sequence, numbers: Iterable[int], held: bool) -> dict
     starting = group_by_measure([c for c in chords if c.pitches])
     result = {}
     for number in numbers:
-        measure_start = float(number * BEATS_PER_MEASURE)
+        measure_start = float(number * meter.BEATS)
         own = tuple(
             grammar.Chord.from_music21(c, float(c.offset) - measure_start)
             for c in starting.get(number, [])
@@ -120,5 +119,5 @@ def section(part, start: float | None, end: float | None, classes: Sequence[str]
 def group_by_measure(elements: Sequence) -> dict[int, list]:
     groups: dict[int, list] = {}
     for element in elements:
-        groups.setdefault(int(element.offset // BEATS_PER_MEASURE), []).append(element)
+        groups.setdefault(int(element.offset // meter.BEATS), []).append(element)
     return groups

@@ -21,7 +21,7 @@ from tests.commands import ROOT, environment, tiny_flags
 
 BASELINE = str(ROOT / "experiments" / "baseline.py")
 HIDDEN_SIZE = str(ROOT / "experiments" / "sweeps" / "hidden_size.py")
-MAIN, DATA, DOWNLOAD = "jazz_flax.main", "jazz_flax.data", "jazz_flax.download"
+MAIN, DATA, DOWNLOAD = "jazz_flax.main", "jazz_flax.data", "jazz_flax.data.download"
 
 
 def spoiled_checkpoints(run, folder):

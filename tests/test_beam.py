@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jazz_flax import beam, sample
-from jazz_flax.data import EMPTY
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, init_params
+from jazz_flax.windows import EMPTY
 from tests import test_sample
 
 

@@ -76,6 +76,19 @@ def test_corpus_of_a_midi_file(tmp_path):
     assert corpus.measures[0][:2] == ("C,1.000", "S,1.000,<m2,P-4>")
 
 
+def test_a_file_whose_name_holds_glob_characters_is_itself(solo_xml, tmp_path):
+    bracketed, lookalike = tmp_path / "tune[1].musicxml", tmp_path / "tune1.musicxml"
+    for path in (bracketed, lookalike):  # as a glob, "tune[1]" would match tune1 only
+        path.write_bytes(solo_xml.read_bytes())
+    assert data.music_files(bracketed) == [bracketed]
+    assert data.music_files(tmp_path / "tune[0-9].musicxml") == [lookalike]  # still a glob
+    (piece,) = load(bracketed, tmp_path / "cache").pieces
+    assert (
+        piece.source["path"] == str(bracketed)
+        and piece.measures == load(solo_xml, tmp_path).measures
+    )
+
+
 def test_second_load_hits_the_cache(solo_xml, tmp_path):
     first = load(solo_xml, tmp_path)
     began = time.perf_counter()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jazz_flax import download
+from jazz_flax.data import download
 from jazz_flax.errors import JazzFlaxError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jazz_flax import data, generate, line_metrics, wjazzd
+from jazz_flax import data, generate, line_metrics
+from jazz_flax.data import wjazzd
 from jazz_flax.grammar import Chord, Event
 from jazz_flax.render import Solo
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from jazz_flax import cells
-from jazz_flax.data import CHORD_FEATURES, EMPTY
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.fused_lstm import FusedLSTMCell
 from jazz_flax.model import DJModel, count_params, init_params
+from jazz_flax.windows import CHORD_FEATURES, EMPTY
 
 CONDITIONING = pytest.mark.parametrize(
     "chord_features", [0, CHORD_FEATURES], ids=["unconditioned", "chords"]

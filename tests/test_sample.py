@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from jazz_flax import cells, grammar, sample
-from jazz_flax.data import CHORD_FEATURES, EMPTY
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, init_params
+from jazz_flax.windows import CHORD_FEATURES, EMPTY
 
 LOGITS = jnp.log(jnp.array([[0.05, 0.4, 0.1, 0.25, 0.2], [0.3, 0.1, 0.2, 0.15, 0.25]]))
 
@@ -246,17 +246,6 @@ def test_chords_at_reads_the_grid_step_of_the_measure():
     positions = jnp.array([0.0, 0.2, 0.25, triplets, 4.0, 7.9, 11.75, 12.0, 50.0], jnp.float32)
     expected = [0, 0, 1, 4, 16, 31, 47, 32, 32 + 8]  # past the end: the last measure, mod 4 beats
     assert sample.chords_at(jnp.asarray(grid), positions)[:, 0].tolist() == expected
-
-
-def test_chord_grid_holds_the_chord_sounding_at_each_step():
-    def chord(offset: float, root: str) -> grammar.Chord:
-        return grammar.Chord(offset, (f"{root}3", f"{root}4"))
-
-    measures = [(chord(0.0, "C"), chord(2.0, "G")), (chord(1.0, "D"),)]
-    grid = sample.chord_grid(measures, lambda c: np.array([c.offset, len(c.pitches)]))
-    assert grid.shape == (2, sample.STEPS, 2) and grid.dtype == np.float32
-    assert grid[0, :, 0].tolist() == [0.0] * 8 + [2.0] * 8  # G from beat 2 (step 8)
-    assert grid[1, :, 0].tolist() == [1.0] * 16  # before the first chord: the first chord
 
 
 def test_unconditioned_models_ignore_the_chords(trained, conditioned):

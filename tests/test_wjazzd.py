@@ -7,7 +7,8 @@ from pathlib import Path
 import ml_collections
 import pytest
 
-from jazz_flax import data, grammar, wjazzd
+from jazz_flax import data, grammar
+from jazz_flax.data import chord_symbols, wjazzd
 from jazz_flax.errors import JazzFlaxError
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "wjazzd"
@@ -98,11 +99,11 @@ def test_chords_change_inside_a_bar_and_nc_continues_the_chord_before(solo):
     piece, _ = solo
     offsets = [[c.offset for c in measure] for measure in piece.chords]
     assert offsets == [[0.0], [0.0, 2.0], [0.0], [0.0], [0.0]]
-    c7, f7 = wjazzd.parse_chord("C7", 0, ""), wjazzd.parse_chord("F7", 0, "")
+    c7, f7 = chord_symbols.parse_chord("C7", 0, ""), chord_symbols.parse_chord("F7", 0, "")
     assert piece.chords[0][0].pitches == c7.pitches  # NC before any chord: the first one
     assert piece.chords[1][1].pitches == f7.pitches
     assert piece.chords[2][0].pitches == f7.pitches  # NC: F7 continues
-    assert piece.chords[3][0].pitches == wjazzd.parse_chord("Bb-7", 0, "").pitches
+    assert piece.chords[3][0].pitches == chord_symbols.parse_chord("Bb-7", 0, "").pitches
 
 
 def test_off_grid_positions_are_snapped_and_counted(solo):
@@ -192,31 +193,6 @@ def test_the_grammar_is_in_the_cache_key_and_the_v2_register_in_the_vocabulary(t
         wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", grammar_name="v3")
 
 
-@pytest.mark.parametrize(
-    ("symbol", "pitch_classes"),
-    [
-        ("Bb6", {10, 2, 5, 7}),
-        ("C-7", {0, 3, 7, 10}),
-        ("Fj7", {5, 9, 0, 4}),
-        ("F7alt", {5, 9, 3, 6, 8, 11, 1}),
-        ("Ab79b", {8, 0, 3, 6, 9}),
-        ("Dm7b5", {2, 5, 8, 0}),
-        ("Co7", {0, 3, 6, 9}),
-        ("Gsus7913", {7, 0, 2, 5, 9, 4}),
-        ("F-7/Bb", {10, 5, 8, 0, 3}),
-        ("E+", {4, 8, 0}),
-    ],
-)
-def test_chord_symbols_parse_by_the_tables(symbol, pitch_classes):
-    midi = wjazzd.chord_midi(symbol)
-    assert {m % 12 for m in midi} == pitch_classes
-
-
-def test_an_unknown_chord_symbol_names_itself_and_its_file():
-    with pytest.raises(JazzFlaxError, match=r"'Cmaj7' in solo_beattrack.csv"):
-        wjazzd.parse_chord("Cmaj7", 0.0, "solo_beattrack.csv")
-
-
 # ---------------------------------------------------------------------------------------------
 # The real corpus (CI copies it from ../shared/data/wjazzd)
 
@@ -230,12 +206,12 @@ def real():
 
 def test_every_chord_symbol_of_the_real_beat_tracks_parses(real):
     symbols = set()
-    for track in (real / wjazzd.BEATS).glob("*.csv"):
+    for track in (real / wjazzd.BEAT_TRACKS).glob("*.csv"):
         with open(track, newline="") as f:
             symbols.update(row["chord"] for row in csv.DictReader(f))
-    symbols.discard(wjazzd.NO_CHORD)
+    symbols.discard(chord_symbols.NO_CHORD)
     assert len(symbols) > 400
-    unparsed = [s for s in symbols if wjazzd.chord_midi(s) is None]
+    unparsed = [s for s in symbols if chord_symbols.chord_midi(s) is None]
     assert unparsed == []
 
 

@@ -1,10 +1,11 @@
-"""The Weimar Jazz Database (WJazzD): each solo's melody and beat track as a `data.Piece`.
+"""The Weimar Jazz Database (WJazzD): each solo's melody and beat track as a corpus `Piece`.
 
     mcsv_melody/<solo>.csv ─┐ notes at (bar, beat, tatum/division), durations in seconds
                             ├─ read_solo ──▶ Piece: grammar tokens, chords and notes per measure
-    mcsv_beat/<solo>_beattrack.csv ─┘ the chord symbol under every beat (Jazzomat notation)
+    mcsv_beat/<solo>_beattrack.csv ─┘ the chord symbol under every beat (`chord_symbols`)
 
-Policies (counted in `Reading`, reported by `python -m jazz_flax.data summary`):
+`read` is the "wjazzd" entry of `readers.READERS`. Policies (counted in `Reading`, the corpus'
+report, printed by `python -m jazz_flax.data summary`):
 * Measures are the bars from a solo's first note to its last, in the beat track's order (a bar
   number that comes again later starts a new measure). A solo with a bar of another length than
   4 beats among them (3/4, 1/4, 5/4 … bars: 25 solos of the shared copy) is left out whole. A pickup
@@ -19,9 +20,10 @@ Policies (counted in `Reading`, reported by `python -m jazz_flax.data summary`):
 * Chords: the beat track's symbol of each beat, consecutive equal ones merged into one change.
   `NC` (no chord) continues the chord before it, or before the first chord the solo's first one (a
   line over a break is heard against the harmony around it); a solo without any chord is left out.
-* Tokens come from the grammar `data.grammar` names (`tokenize`): the notebook's
-  `grammar.parse_measure`, the entry point `data.parse_file` uses, or v2's `grammar.v2.parse`, whose
-  grid is the reader's (nothing is snapped again) and whose intervals carry across bar lines.
+* Tokens come from the grammar `data.grammar` names (`corpus.tokenize`): the notebook's
+  `grammar.parse_measure`, the entry point `score_files.parse_file` uses, or v2's
+  `grammar.v2.parse`, whose grid is the reader's (nothing is snapped again) and whose intervals
+  carry across bar lines.
 """
 
 from __future__ import annotations
@@ -38,98 +40,25 @@ import hashlib
 import json
 import math
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import ml_collections
 import numpy as np
-from music21 import note as m21note
-from music21 import pitch as m21pitch
 
-from jazz_flax import data, grammar
+from jazz_flax import grammar, meter
+from jazz_flax.data import cache
+from jazz_flax.data.chord_symbols import NO_CHORD, parse_chord
+from jazz_flax.data.corpus import Corpus, Piece, tokenize
 from jazz_flax.errors import JazzFlaxError
 
 FOLDER = Path("data/wjazzd")
-MELODY, BEATS = "mcsv_melody", "mcsv_beat"
+MELODY, BEAT_TRACKS = "mcsv_melody", "mcsv_beat"
 GRID = 12  # positions and durations in twelfths of a beat: sixteenths and triplets
 MIN_REST = 3  # grid steps: a shorter silence between two notes is articulation, not a rest
-METER = data.BEATS_PER_MEASURE
-NO_CHORD = "NC"
 REST = -1  # the pitch of a rest in a Melody's rows
 Row = tuple[int, int, "int | None"]  # a note or rest: onset and length in grid steps, MIDI pitch
 READER_VERSION = 3  # bump when reading changes: it invalidates the cached corpora
-
-
-# ---------------------------------------------------------------------------------------------
-# Chord symbols (Jazzomat notation): root, triad, seventh, extensions, optional /bass
-
-ROOTS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-ACCIDENTALS = {"": 0, "b": -1, "#": 1}
-TRIADS = {  # semitones above the root
-    "": (4, 7),
-    "-": (3, 7),
-    "+": (4, 8),
-    "o": (3, 6),
-    "sus": (5, 7),
-    "m7b5": (3, 6, 10),  # half-diminished: its seventh is part of the name
-}
-SEVENTHS = {"": (), "6": (9,), "7": (10,), "j7": (11,)}
-DIMINISHED_SEVENTH = 9  # `o7`: the seventh of a diminished triad is diminished
-ALTERED = (4, 10, 13, 15, 18, 20)  # `7alt`: 3, b7, b9, #9, #11 (b5), b13; no fifth
-EXTENSIONS = {"9": 14, "9b": 13, "9#": 15, "11": 17, "11#": 18, "13": 21, "13b": 20}
-_SYMBOL = re.compile(
-    r"(?P<root>[A-G][b#]?)(?P<triad>m7b5|-|\+|o|sus)?(?P<seventh>j7|7alt|7|6)?"
-    r"(?P<extensions>(?:(?:9|11|13)[b#]?)*)(?:/(?P<bass>[A-G][b#]?))?"
-)
-_EXTENSION = re.compile(r"(?:9|11|13)[b#]?")
-
-
-def pitch_class(name: str) -> int:
-    """`Bb` -> 10, `F#` -> 6."""
-    return (ROOTS[name[0]] + ACCIDENTALS[name[1:]]) % 12
-
-
-@functools.cache
-def chord_midi(symbol: str) -> tuple[int, ...] | None:
-    """MIDI pitches of a Jazzomat chord symbol, root in octave 3 (a /bass below it); None for
-    NC or a symbol the tables do not cover."""
-    match = _SYMBOL.fullmatch(symbol)
-    if match is None:
-        return None
-    triad, seventh = match["triad"] or "", match["seventh"] or ""
-    if seventh == "7alt":
-        intervals = ALTERED if triad == "" else None
-    else:
-        sevenths = (DIMINISHED_SEVENTH,) if (triad, seventh) == ("o", "7") else SEVENTHS[seventh]
-        intervals = TRIADS[triad] + sevenths
-    if intervals is None:
-        return None
-    extensions = tuple(EXTENSIONS[e] for e in _EXTENSION.findall(match["extensions"]))
-    root = 48 + pitch_class(match["root"])
-    bass = (36 + pitch_class(match["bass"]),) if match["bass"] else ()
-    return (*bass, root, *(root + i for i in intervals + extensions))
-
-
-def parse_chord(symbol: str, offset: float, where: str) -> grammar.Chord:
-    """The grammar chord of a Jazzomat symbol, e.g. `Ab79b` (A♭7♭9) or `F-7/Bb`.
-
-    Pitches are spelt as music21 spells MIDI numbers, as the melody's are. An unknown symbol is a
-    JazzFlaxError naming it and `where` it was found.
-    """
-    midi = chord_midi(symbol)
-    if midi is None:
-        raise JazzFlaxError(
-            f"unknown chord symbol {symbol!r} in {where}",
-            hint="WJazzD symbols are root, quality (- + o sus m7b5), 6/7/j7/7alt, 9 11 13 "
-            "with b or #, /bass",
-        )
-    return grammar.Chord(offset, tuple(_pitch_name(m) for m in midi))
-
-
-@functools.cache
-def _pitch_name(midi: int) -> str:
-    return m21pitch.Pitch(midi=midi).nameWithOctave
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,18 +99,18 @@ REASONS = ("time signature", "no chords")
 
 def solo_paths(folder: Path, name: str) -> tuple[Path, Path]:
     """(melody CSV, beat track CSV) of the solo `name`, e.g. `JohnColtrane_GiantSteps-1_FINAL`."""
-    return folder / MELODY / f"{name}.csv", folder / BEATS / f"{name}_beattrack.csv"
+    return folder / MELODY / f"{name}.csv", folder / BEAT_TRACKS / f"{name}_beattrack.csv"
 
 
 def read_solo(
     melody_path: Path, beats_path: Path, grammar_name: str = "notebook"
-) -> tuple[data.Piece, Counts]:
+) -> tuple[Piece, Counts]:
     """The Piece of one solo in grammar `grammar_name` and what reading it changed; raises LeftOut
     for a solo the corpus leaves out (see the module's policies)."""
     bars = _bars(_rows(beats_path))
     _assign_notes(bars, _rows(melody_path), melody_path)
     bars = _played(bars)
-    if any(bar.period != METER for bar in bars):
+    if any(bar.period != meter.BEATS for bar in bars):
         raise LeftOut(REASONS[0])
     chords = _measure_chords(bars, beats_path)
     counts = Counts()
@@ -193,21 +122,7 @@ def read_solo(
     if grammar_name != "notebook":
         source["grammar"] = grammar_name
     measures = tokenize(melody, chords, grammar_name)
-    return data.Piece(measures, tuple(chords), melody, source), counts
-
-
-def tokenize(
-    melody: Melody, chords: Sequence, grammar_name: str = "notebook"
-) -> tuple[tuple[str, ...], ...]:
-    """Each measure's tokens in grammar `grammar_name` from its notes and chords (offsets from its
-    start): notebook's `grammar.parse_measure` of music21 elements, as `data.parse_file`
-    tokenises, or `grammar.v2.parse` of the line."""
-    if grammar.check_name(grammar_name) == "v2":
-        return tuple(map(tuple, grammar.v2.parse(melody, chords).measures))
-    return tuple(
-        tuple(grammar.parse_measure(_elements(events), measure_chords, 0.0))
-        for events, measure_chords in zip(melody, chords, strict=True)
-    )
+    return Piece(measures, tuple(chords), melody, source), counts
 
 
 def solo_name(melody_path: Path) -> str:
@@ -280,7 +195,7 @@ def _line(notes: Sequence[dict], counts: Counts) -> list[Row]:
     rows, end = [], 0
     for i, note in enumerate(notes):
         onset, length = onsets[i], _length(note)
-        limit = onsets[i + 1] if i + 1 < len(onsets) else METER * GRID
+        limit = onsets[i + 1] if i + 1 < len(onsets) else meter.BEATS * GRID
         if limit <= onset:
             counts.dropped += 1
             continue
@@ -292,10 +207,10 @@ def _line(notes: Sequence[dict], counts: Counts) -> list[Row]:
         end = min(onset + length, limit)
         counts.shortened += end < onset + length
         rows.append((onset, end - onset, int(note["pitch"])))
-    if METER * GRID - end >= MIN_REST or not rows:
-        rows.append((end, METER * GRID - end, None))
-    elif end < METER * GRID:
-        rows[-1] = (rows[-1][0], METER * GRID - rows[-1][0], rows[-1][2])
+    if meter.BEATS * GRID - end >= MIN_REST or not rows:
+        rows.append((end, meter.BEATS * GRID - end, None))
+    elif end < meter.BEATS * GRID:
+        rows[-1] = (rows[-1][0], meter.BEATS * GRID - rows[-1][0], rows[-1][2])
     counts.notes += len(notes)
     return rows
 
@@ -305,26 +220,12 @@ def _position(row: dict, counts: Counts) -> int:
     beat, tatum, division = int(row["beat"]), int(row["tatum"]), int(row["division"])
     exact = (beat - 1 + (tatum - 1) / division) * GRID
     counts.snapped += not math.isclose(exact, round(exact), abs_tol=1e-6)
-    return min(round(exact), METER * GRID - 1)
+    return min(round(exact), meter.BEATS * GRID - 1)
 
 
 def _length(row: dict) -> int:
     """The note's duration in grid steps: seconds over the local beat's, at least one step."""
     return max(1, round(float(row["duration"]) / float(row["beat_duration"]) * GRID))
-
-
-def _elements(events: Sequence[grammar.Event]) -> list[m21note.GeneralNote]:
-    """music21 notes and rests of a bar's events, offsets from its start (as parse_measure
-    reads)."""
-    elements = []
-    for event in events:
-        if event.pitch is None:
-            element = m21note.Rest(quarterLength=event.duration)
-        else:
-            element = m21note.Note(event.pitch, quarterLength=event.duration)
-        element.offset = event.offset
-        elements.append(element)
-    return elements
 
 
 class Melody(collections.abc.Sequence):
@@ -388,7 +289,7 @@ def _array(text: str, dtype) -> np.ndarray:
 class Reading:
     """The corpus read from a WJazzD folder, the solos it left out and what reading changed."""
 
-    corpus: data.Corpus
+    corpus: Corpus
     left_out: dict[str, str]  # solo -> reason (REASONS)
     counts: Counts
 
@@ -424,7 +325,7 @@ class Reading:
         values = raw["values"]
         chords = [grammar.Chord(offset, tuple(pitches)) for offset, pitches in raw["chords"]]
         pieces = tuple(
-            data.Piece(
+            Piece(
                 tuple(tuple(values[i] for i in m) for m in piece["measures"]),
                 tuple(tuple(chords[i] for i in m) for m in piece["chords"]),
                 Melody.from_json(piece["melody"]),
@@ -433,7 +334,7 @@ class Reading:
             )
             for piece in raw["pieces"]
         )
-        return cls(data.Corpus(pieces), raw["left_out"], Counts(**raw["counts"]))
+        return cls(Corpus(pieces), raw["left_out"], Counts(**raw["counts"]))
 
 
 def _index(items: Sequence) -> dict:
@@ -476,18 +377,21 @@ def load(
         digest.update(path.read_bytes() if path.is_file() else b"missing")
     options = dict(reader="wjazzd", reader_version=READER_VERSION, solos=names)
     options.update(grammar=grammar.check_name(grammar_name))
-    entry = data.cache_entry(cache_dir, digest.hexdigest(), options)
-    cached = data.read_cache_payload(entry)
+    entry = cache.cache_entry(cache_dir, digest.hexdigest(), options)
+    cached = cache.read_cache_payload(entry)
     if cached is not None:
         return Reading.from_json(cached)
     reading = _read_all(paths, jobs, grammar_name)
-    data.write_cache_payload(entry, reading.to_json())
+    cache.write_cache_payload(entry, reading.to_json())
     return reading
 
 
-def load_from_config(data_config: ml_collections.ConfigDict) -> Reading:
+def read(data_config: ml_collections.ConfigDict) -> Corpus:
+    """The READERS entry: the solos `data.solos` of the folder `data.path`, in `data.grammar`;
+    what reading left out and changed is the corpus' report."""
     grammar_name = data_config.get("grammar", "notebook")
-    return load(data_config.path, data_config.get("solos", "*"), grammar_name=grammar_name)
+    reading = load(data_config.path, data_config.get("solos", "*"), grammar_name=grammar_name)
+    return dataclasses.replace(reading.corpus, report=reading.report())
 
 
 def _read_all(paths: Sequence[tuple[Path, Path]], jobs: int, grammar_name: str) -> Reading:
@@ -505,12 +409,12 @@ def _read_all(paths: Sequence[tuple[Path, Path]], jobs: int, grammar_name: str) 
         else:
             pieces.append(piece)
             counts.add(solo_counts)
-    return Reading(data.Corpus(tuple(pieces)), left_out, counts)
+    return Reading(Corpus(tuple(pieces)), left_out, counts)
 
 
 def _read_or_leave_out(
     pair: tuple[Path, Path], grammar_name: str
-) -> tuple[data.Piece | None, Counts | None, str]:
+) -> tuple[Piece | None, Counts | None, str]:
     try:
         return (*read_solo(*pair, grammar_name), "")
     except LeftOut as e:

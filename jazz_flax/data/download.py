@@ -1,4 +1,4 @@
-"""`python -m jazz_flax.download [metheny|wjazzd|openewld]`: fetch a corpus into data/, by sha256.
+"""`python -m jazz_flax.data.download [metheny|wjazzd|openewld]`: a corpus into data/, by sha256.
 
 Every file a corpus holds is listed, with its sha256, in a manifest committed with the project
 (`data/<corpus>.sha256`, the format of `sha256sum`); the files themselves are downloaded from the
@@ -31,7 +31,7 @@ from jazz_flax.errors import ArgumentParser, JazzFlaxError, one_line_errors
 URL = "https://raw.githubusercontent.com/jisungk/deepjazz/master/midi/original_metheny.mid"
 SHA256 = "0da8322ceab36b036682b5ece0c315193f7b701a3340a0ca5a523b107c6f428d"
 DEFAULT_PATH = Path("data/original_metheny.mid")
-MANIFESTS = Path(__file__).resolve().parent.parent / "data"
+MANIFESTS = Path(__file__).resolve().parents[2] / "data"
 CHUNK = 1 << 16
 
 
@@ -249,7 +249,7 @@ def progress_bar(done: int, total: int, width: int = 30) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = ArgumentParser(prog="python -m jazz_flax.download", description=__doc__)
+    parser = ArgumentParser(prog="python -m jazz_flax.data.download", description=__doc__)
     parser.add_argument("corpus", nargs="?", default="metheny", choices=["metheny", *CORPORA])
     parser.add_argument("--path", type=Path, help="metheny: the file; a corpus: its folder")
     parser.add_argument("--jobs", type=int, default=8, help="parallel downloads")
