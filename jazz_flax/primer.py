@@ -93,7 +93,7 @@ def _over_changes(
         measures.append(grammar.parse_measure(elements, chords[-1], start))
         melody.append(tuple(scores.event(e, start) for e in elements))
     piece = data.Piece(tuple(measures), tuple(chords), tuple(melody), {"path": str(path)})
-    return data.in_grammar_v2(piece) if grammar_name == "v2" else piece
+    return data.in_line_grammar(piece, grammar_name) if grammar_name != "notebook" else piece
 
 
 def nearest(token: str, vocab: data.Vocabulary) -> str:

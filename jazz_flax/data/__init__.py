@@ -37,7 +37,7 @@ from jazz_flax.data.readers import (
 from jazz_flax.data.score_files import (
     CHORD_SYMBOLS,
     PART_RULE_KEYS,
-    in_grammar_v2,
+    in_line_grammar,
     load_corpus,
     load_piece,
     music_files,
@@ -86,7 +86,7 @@ __all__ = [
     "default_config",
     "experiment_summary",
     "get_corpus",
-    "in_grammar_v2",
+    "in_line_grammar",
     "load_config_file",
     "load_corpus",
     "load_corpus_from_config",

@@ -187,9 +187,10 @@ def tokenize(
 ) -> tuple[tuple[str, ...], ...]:
     """Each measure's tokens in grammar `grammar_name` from its notes and chords (offsets from its
     start), for a reader that has notes rather than a score: notebook's `grammar.parse_measure` of
-    music21 elements, as `score_files.parse_file` tokenises, or `grammar.v2.parse` of the line."""
-    if grammar.check_name(grammar_name) == "v2":
-        return tuple(map(tuple, grammar.v2.parse(melody, chords).measures))
+    music21 elements, as `score_files.parse_file` tokenises, or a line grammar's parse of the line
+    (`grammar.parse_line`)."""
+    if grammar.check_name(grammar_name) != "notebook":
+        return tuple(map(tuple, grammar.parse_line(grammar_name, melody, chords).measures))
     return tuple(
         tuple(grammar.parse_measure(_elements(events), measure_chords, 0.0))
         for events, measure_chords in zip(melody, chords, strict=True)

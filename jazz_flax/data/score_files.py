@@ -167,7 +167,7 @@ def parse_file(
     """Parses the section [start, end] of the file: one token list and chord list per measure.
 
     The chords come from the part `chord_part`, or with CHORD_SYMBOLS from the melody part's chord
-    symbols, each lasting until the next. `grammar` v2 re-parses the notes (`in_grammar_v2`).
+    symbols, each lasting until the next. `grammar` v2 re-parses the notes (`in_line_grammar`).
     """
     score = scores.read_score(path)
     melody_stream = scores.melody_part(score, melody_part, path)
@@ -200,13 +200,14 @@ def parse_file(
     )
     measure_chords = tuple(chords_by_measure[number] for number in melody_by_measure)
     piece = Piece(tuple(measures), measure_chords, tuple(melody_events), source)
-    return in_grammar_v2(piece) if grammar == "v2" else piece
+    return in_line_grammar(piece, grammar) if grammar != "notebook" else piece
 
 
-def in_grammar_v2(piece: Piece) -> Piece:
-    """The piece with grammar v2's tokens and monophonic line, and how many notes it snapped."""
-    parsed = grammar.v2.parse(piece.melody, piece.chords)
-    source = dict(piece.source, grammar="v2", snapped_durations=parsed.snapped)
+def in_line_grammar(piece: Piece, name: str) -> Piece:
+    """The piece in the line grammar `name` (v2, pitch, …): its tokens and monophonic line, and
+    how many notes it snapped to the grid."""
+    parsed = grammar.parse_line(name, piece.melody, piece.chords)
+    source = dict(piece.source, grammar=name, snapped_durations=parsed.snapped)
     return Piece(
         tuple(map(tuple, parsed.measures)),
         piece.chords,

@@ -28,7 +28,7 @@ def default_config() -> ml_collections.ConfigDict:
             window_seed=0,  # notebook mode: np.random.seed of the window starts
             stride=1,  # sliding mode
             holdout_measures=0,  # each piece's last measures, kept out of training (held-out NLL)
-            grammar="notebook",  # "notebook" (the seed's, exactly) or "v2" (jazz_flax.grammar.v2)
+            grammar="notebook",  # "notebook" (the seed's, exactly), "v2", "pitch", "pitch_relative"
         )
     )
 

@@ -74,10 +74,10 @@ class Vocabulary:
 
     @functools.cached_property
     def durations(self) -> np.ndarray:
-        """float32 (V,): each value's duration in beats (v2's exactly, not to three decimals;
-        UNK's 0)."""
-        durations = [0.0 if v == UNK else grammar.Token.parse(v).duration for v in self.values]
-        if self.grammar == "v2":
+        """float32 (V,): each value's duration in beats (a line grammar's exactly, not to three
+        decimals; UNK's 0)."""
+        durations = [0.0 if v == UNK else grammar.duration(v) for v in self.values]
+        if self.grammar != "notebook":
             durations = grammar.v2.prune_durations(durations, rng=None)
         return np.array(durations, np.float32)
 

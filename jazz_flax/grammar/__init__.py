@@ -4,6 +4,11 @@
   this package's (`grammar.decode`, `grammar.parse_measure`, `grammar.Chord`, ...).
 * `v2` (jazz_flax.grammar.v2): the same token syntax on a grid of sixteenths and triplets, a
   monophonic line, intervals carried across bar lines and types from chord-scales.
+* `pitch` and `pitch_relative` (jazz_flax.grammar.pitch): v2's line, each note its pitch (or its
+  interval above the chord root and its octave) and its duration; nothing decoded at random.
+
+v2 and the pitch grammars tokenise a line of notes (`parse_line`); the notebook grammar parses
+music21 elements (`parse_measure`).
 
 `rules(name, register)` gives what generating with a grammar needs; `python -m jazz_flax.grammar
 roundtrip` measures how much of a solo survives a grammar (jazz_flax.grammar.roundtrip).
@@ -12,17 +17,23 @@ roundtrip` measures how much of a solo survives a grammar (jazz_flax.grammar.rou
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.grammar import v2
+from jazz_flax.grammar import pitch, v2
 from jazz_flax.grammar.notebook import *  # noqa: F403 (the notebook grammar is the package's)
-from jazz_flax.grammar.notebook import GRID, decode, prune_durations
+from jazz_flax.grammar.notebook import GRID, Token, decode, prune_durations
 
-GRAMMARS = ("notebook", "v2")
+LINE_PARSERS = {  # the grammars that tokenise v2's monophonic line: (melody, chords) -> v2.Parse
+    "v2": v2.parse,
+    "pitch": pitch.parse,
+    "pitch_relative": functools.partial(pitch.parse, relative=True),
+}
+GRAMMARS = ("notebook", *LINE_PARSERS)
 
 
 class Rules(NamedTuple):
@@ -45,8 +56,27 @@ def rules(name: str = "notebook", register: tuple[int, int] | None = None) -> Ru
     """The rules of grammar `name`; v2 decodes inside `register` (None: v2.DEFAULT_REGISTER)."""
     if check_name(name) == "notebook":
         return Rules(name, GRID, prune_durations, decode)
+    if name in pitch.NAMES:
+        return Rules(name, pitch.GRID, v2.prune_durations, pitch.decode)
     decode_v2 = functools.partial(v2.decode, register=tuple(register or v2.DEFAULT_REGISTER))
     return Rules(name, v2.GRID, v2.prune_durations, decode_v2)
+
+
+def parse_line(name: str, melody, chords) -> v2.Parse:
+    """Tokens and lines of consecutive measures in the line grammar `name` (`LINE_PARSERS`)."""
+    return LINE_PARSERS[check_name(name)](melody, chords)
+
+
+def duration(token: str) -> float:
+    """A token's duration in beats, in any grammar (a rest is written alike in all)."""
+    return pitch.duration(token) if token.startswith("N,") else Token.parse(token).duration
+
+
+def onsets(tokens: Sequence[str]) -> list[float]:
+    """Where each token of a measure starts, in any grammar: the summed durations of the tokens
+    before it, rounded to hundredths (three triplet eighths, 0.333 each, reach the next beat)."""
+    starts = itertools.accumulate(map(duration, tokens), initial=0.0)
+    return [round(onset, 2) for onset in list(starts)[:-1]]
 
 
 NOTEBOOK = rules("notebook")
