@@ -19,7 +19,7 @@ Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evalu
 cut into the piece's measures and decoded over its chords, as `make generate` does; the metrics
 are averaged over the solos and shown beside those of the training solo (`generate.corpus_solo`;
 of a corpus split by piece, its first test solo: `data.default_changes`), at its tempo
-(`line_metrics.piece_bpm`). The same seed over a Dm7 vamp as long gives the model's harmony
+(`data.piece_bpm`). The same seed over a Dm7 vamp as long gives the model's harmony
 sensitivity (`line_metrics.mean_harmony_sensitivity`), shown with its solos' metrics.
 
 Over the test changes (a corpus split by piece): one solo generated over the changes of each test
@@ -214,7 +214,7 @@ def over_test_changes(model, params, corpus: data.SplitCorpus, eval_config) -> d
     training = generate.corpus_solo(data.Corpus(tuple(corpus.pieces_of("train"))))
     generated = solos_over_pieces(model, params, corpus.vocab, pieces, eval_config)
     real = [
-        (p.measures, generate.corpus_solo(data.Corpus((p,)), line_metrics.piece_bpm(p)))
+        (p.measures, generate.corpus_solo(data.Corpus((p,)), data.piece_bpm(p)))
         for p in pieces
     ]
     index = verbatim.VerbatimIndex([segment.ids for segment in corpus.segments_of("train")])
@@ -252,7 +252,7 @@ def solos_over_pieces(model, params, vocab, pieces, eval_config) -> list[tuple[l
             **generate.over_chords(model, vocab, padded),
         ).ids[0]
         tokens = generate.cut_into_measures(vocab.playable(ids), len(chords), rng, vocab.rules)
-        bpm = line_metrics.piece_bpm(piece)
+        bpm = data.piece_bpm(piece)
         result.append((tokens, generate.solo_from_measures(tokens, chords, rng, bpm, vocab.rules)))
     return result
 
@@ -278,7 +278,7 @@ def evaluate(
     model = train.make_model(config, len(corpus.vocab))
     training, held = corpus.split(config.data.holdout_measures)
     solo = data.default_changes(corpus)  # the solo the generated ones are compared with
-    bpm = line_metrics.piece_bpm(solo.pieces[0])
+    bpm = data.piece_bpm(solo.pieces[0])
     reference = generate.corpus_solo(solo, bpm)
     solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config, bpm)
     vamp = line_metrics.vamp(len(solo.chords))  # the same seed over a vamp: harmony sensitivity

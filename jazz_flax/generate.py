@@ -306,7 +306,7 @@ def over_chords(model, vocab, measure_chords: Sequence[Sequence[grammar.Chord]])
     grid and the tokens' durations; nothing for other models."""
     if not model.chord_features:
         return {}
-    return dict(chord_grid=data.chord_grid(measure_chords), durations=vocab.durations)
+    return dict(chord_grid=data.context_grid(measure_chords), durations=vocab.durations)
 
 
 NO_CHORD = ("N.C.", "NC", "N.C")

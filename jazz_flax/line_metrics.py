@@ -29,17 +29,15 @@ separate them. The definitions, each named by its constant:
   onset sets, and the share of shared onsets whose pitch differs. A grammar's pitches are decoded
   over the chords at random, so only the onsets tell whether a grammar model heard the chords.
 
-The tempo of a WJazzD solo is read from its melody CSV (`piece_bpm`).
+The tempo of a WJazzD solo is the one its reader keeps (`data.piece_bpm`).
 """
 
 from __future__ import annotations
 
 import collections
-import csv
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -65,7 +63,6 @@ TEMPO_BUCKETS = (("under_150", 0.0), ("150_to_250", 150.0), ("250_up", 250.0))  
 PHRASE_GAP = 1.0  # beats of silence between two phrases
 MOTIF_INTERVALS = 6
 VAMP = "Dm7"  # the progression harmony sensitivity compares a solo's changes with
-DEFAULT_BPM = 130.0  # of a piece whose tempo is not known (`generate`'s default)
 
 LABELS = {  # short names for tables (at most 19 characters)
     "strong_beat_chord_tones": "chord tones 1 & 3",
@@ -350,14 +347,3 @@ def harmony_sensitivity_of(
 def vamp(n_measures: int) -> list[tuple[grammar.Chord, ...]]:
     """`n_measures` measures of the VAMP chord."""
     return generate.parse_chords(VAMP) * n_measures
-
-
-def piece_bpm(piece) -> float:
-    """The tempo of a WJazzD piece (a `data.Piece`): 60 over the median beat duration (seconds)
-    of its melody CSV's notes; DEFAULT_BPM for a piece of another corpus or without its file."""
-    path = Path(piece.source.get("path", ""))
-    if path.suffix != ".csv" or not path.is_file():
-        return DEFAULT_BPM
-    with open(path, newline="", encoding="utf-8") as f:
-        durations = [float(row["beat_duration"]) for row in csv.DictReader(f)]
-    return 60.0 / float(np.median(durations)) if durations else DEFAULT_BPM

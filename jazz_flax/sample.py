@@ -25,11 +25,11 @@ from jazz_flax import meter
 from jazz_flax.errors import JazzFlaxError, Range
 from jazz_flax.windows import EMPTY
 
-GRID = 0.25  # beats per step of the chord grid: the notebook grammar's sixteenth (grammar.GRID)
-STEPS = round(meter.BEATS / GRID)  # grid steps per measure: 16
-# A position this close below a grid line (in grid steps) counts as on it: float32 sums of the
-# 3-decimal durations miss the line, e.g. three triplet eighths (3 × 0.333) make 0.999 beats.
-ON_THE_LINE = 0.01
+GRID = 1 / 12  # beats per step of the context grid: sixteenths and triplets (data.CONTEXT_STEPS)
+STEPS = round(meter.BEATS / GRID)  # grid steps per measure: 48
+# A position this close below a grid line (in grid steps; 0.0025 beats) counts as on it: float32
+# sums of 3-decimal durations miss the line, e.g. three triplet eighths (3 × 0.333) make 0.999.
+ON_THE_LINE = 0.03
 
 
 class Strategy(NamedTuple):

@@ -86,7 +86,7 @@ def test_evaluate_improvises_over_the_test_solos_changes_beside_them(wjazzd_run)
     solos = evaluate.solos_over_pieces(model, checkpoint.params, corpus.vocab, pieces, eval_config)
     for (tokens, solo), piece in zip(solos, pieces, strict=True):
         assert len(tokens) == len(piece.measures) and solo.length == 4 * len(piece.measures)
-        assert solo.bpm == line_metrics.piece_bpm(piece) != line_metrics.DEFAULT_BPM
+        assert solo.bpm == data.piece_bpm(piece) != data.features.DEFAULT_BPM
     eval_config.test_solos = 1
     scores = evaluate.over_test_changes(model, checkpoint.params, corpus, eval_config)
     names = set(line_metrics.all_metrics(solos[0][1], solos[0][1]))

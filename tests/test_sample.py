@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jazz_flax import cells, grammar, sample
+from jazz_flax import cells, sample
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, init_params
 from jazz_flax.windows import CHORD_FEATURES, EMPTY
@@ -122,7 +122,7 @@ def python_loop(
         if chord_grid is not None:
             position += np.where(inputs == EMPTY, 0.0, durations[inputs])
             measure = np.minimum(position // 4, len(chord_grid) - 1).astype(int)
-            step = (position % 4 // grammar.GRID).astype(int)
+            step = np.floor(position % 4 / sample.GRID + sample.ON_THE_LINE).astype(int)
             chords = chord_grid[measure, step]
         carry, logits = model.sample_step(params, carry, jnp.asarray(inputs, jnp.int32), chords)
         if t < len(primer):
@@ -244,7 +244,7 @@ def test_chords_at_reads_the_grid_step_of_the_measure():
     grid = np.arange(3 * sample.STEPS, dtype=np.float32).reshape(3, sample.STEPS, 1)  # its index
     triplets = np.float32(0.333) + np.float32(0.333) + np.float32(0.333)  # 0.999 beats
     positions = jnp.array([0.0, 0.2, 0.25, triplets, 4.0, 7.9, 11.75, 12.0, 50.0], jnp.float32)
-    expected = [0, 0, 1, 4, 16, 31, 47, 32, 32 + 8]  # past the end: the last measure, mod 4 beats
+    expected = [0, 2, 3, 12, 48, 94, 141, 96, 96 + 24]  # past the end: the last measure, mod 4
     assert sample.chords_at(jnp.asarray(grid), positions)[:, 0].tolist() == expected
 
 

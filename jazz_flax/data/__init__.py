@@ -26,7 +26,7 @@ from jazz_flax.data.cli import (
     summary,
 )
 from jazz_flax.data.corpus import Corpus, Piece, piece_name, piece_named, piece_names, tokenize
-from jazz_flax.data.features import chord_grid, chord_vector
+from jazz_flax.data.features import chord_vector, context_grid, piece_bpm
 from jazz_flax.data.readers import (
     DEFAULT_READER,
     READERS,
@@ -80,7 +80,8 @@ __all__ = [
     "cache_entry",
     "cache_root",
     "check_config",
-    "chord_grid",
+    "context_grid",
+    "piece_bpm",
     "chord_vector",
     "default_changes",
     "default_config",

@@ -19,7 +19,7 @@ import numpy as np
 from music21 import note as m21note
 
 from jazz_flax import grammar
-from jazz_flax.data.features import chord_vector
+from jazz_flax.data.features import chord_vector, token_context
 from jazz_flax.data.vocab import Vocabulary
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.windows import CHORD_FEATURES, Segment
@@ -91,6 +91,9 @@ class Corpus:
     report: Mapping[str, object] = dataclasses.field(
         default_factory=dict, compare=False, kw_only=True
     )
+    # the parts of each token's context (`data.context`, features.PARTS); () keeps the chord's
+    # features, which only a chord-conditioned model reads
+    context: tuple[str, ...] = dataclasses.field(default=(), kw_only=True)
 
     @property
     def cache_hit(self) -> bool:
@@ -140,13 +143,18 @@ class Corpus:
 
     @functools.cached_property
     def segments(self) -> tuple[Segment, ...]:
-        """Each piece's ids (cut from `ids`) and chord features."""
+        """Each piece's ids (cut from `ids`) and context features."""
         ends = np.cumsum([len(piece.tokens) for piece in self.pieces])
         ids = np.split(self.ids, ends[:-1])
         return tuple(
-            Segment(piece_ids, piece.chord_features)
+            Segment(piece_ids, self.features_of(piece))
             for piece_ids, piece in zip(ids, self.pieces, strict=True)
         )
+
+    def features_of(self, piece: Piece) -> np.ndarray:
+        """float32 (len(piece.tokens), F): the context of each of the piece's tokens
+        (`features.token_context`), or its chord's features when no context is chosen."""
+        return token_context(piece, self.context) if self.context else piece.chord_features
 
     def split(self, holdout_measures: int) -> tuple[list[Segment], list[Segment]]:
         """(training segments, held-out segments), one of each per piece: each piece's last

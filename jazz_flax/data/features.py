@@ -1,21 +1,23 @@
-"""Chord features: the vector a chord-conditioned model reads beside each token.
+"""Context features: what a model conditioned on the music reads beside each token.
 
-`chord_vector` is a chord's 12 pitch classes (multi-hot), then its root (one-hot); a corpus gives
-it for the chord sounding at each token's onset, `chord_grid` for every grid step of the measures a
-solo is sampled over (`sample.sample` takes the grid as an array).
+`data.context` names the parts (PARTS): the chord sounding (`chord_vector`: its 12 pitch classes,
+multi-hot, then its root, one-hot), the next chord, the position in the bar on the 1/12-beat
+grid, the whole beats until the next change and the tempo's bucket; `condition_on_chords` alone is
+the chord. A corpus gives the context at each token's onset (`token_context`), `context_grid` at
+every grid step of the measures a solo is sampled over (`sample.sample` reads it by position).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from jazz_flax import grammar, meter
+from jazz_flax.errors import JazzFlaxError
 from jazz_flax.windows import CHORD_FEATURES
-
-STEPS = round(meter.BEATS / grammar.GRID)  # grid steps per measure: 16, as `sample.STEPS`
 
 
 def chord_vector(chord: grammar.Chord) -> np.ndarray:
@@ -34,16 +36,130 @@ def _chord_vector(pitches: tuple[str, ...]) -> np.ndarray:
     return vector
 
 
-def chord_grid(
+# ---------------------------------------------------------------------------------------------
+# Context: what a jazz player knows beside the chord (`data.context`)
+
+CHANGE_CAP = 8  # beats to the next chord change are counted up to this
+TEMPO_EDGES = (110.0, 150.0, 190.0, 230.0, 270.0)  # bpm: the edges of the tempo buckets
+DEFAULT_BPM = 130.0  # a piece that states no tempo: the notebook's
+CONTEXT_STEPS = 12  # positions per beat: the 1/12-beat grid of v2 and the pitch grammars
+PARTS = {  # each part of the context and its width
+    "chord": CHORD_FEATURES,  # the chord sounding: pitch classes, root
+    "next_chord": CHORD_FEATURES,  # the next different chord (zeros after the last)
+    "position": meter.BEATS + CONTEXT_STEPS,  # the beat of the bar, the twelfth of the beat
+    "to_change": CHANGE_CAP + 1,  # whole beats until the next change, up to CHANGE_CAP
+    "tempo": len(TEMPO_EDGES) + 1,  # the tempo's bucket
+}
+
+
+def context_parts(text: str) -> tuple[str, ...]:
+    """The parts `data.context` names ("chord,position"; "" for none), in PARTS' order."""
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = sorted(names - PARTS.keys())
+    if unknown:
+        raise JazzFlaxError(
+            f"unknown context part {unknown[0]!r} in data.context={text!r}",
+            hint=f"name some of {', '.join(PARTS)}, separated by commas",
+        )
+    return tuple(name for name in PARTS if name in names)
+
+
+def width(parts: Sequence[str]) -> int:
+    """The features of the context `parts`."""
+    return sum(PARTS[part] for part in parts)
+
+
+class Timeline(NamedTuple):
+    """A piece's chords laid end to end: each change's beat from the start of its first measure,
+    and the chord; a chord repeated at a bar line is no change."""
+
+    beats: np.ndarray
+    chords: tuple[grammar.Chord, ...]
+
+
+def timeline(measure_chords: Sequence[Sequence[grammar.Chord]]) -> Timeline:
+    """The Timeline of consecutive measures' chords (offsets within each measure)."""
+    beats, chords = [], []
+    for number, measure in enumerate(measure_chords):
+        for chord in measure:
+            if not chords or chord.pitches != chords[-1].pitches:
+                beats.append(number * meter.BEATS + chord.offset)
+                chords.append(chord)
+    return Timeline(np.array(beats, np.float64), tuple(chords))
+
+
+def context_vector(line: Timeline, beat: float, parts: Sequence[str], bpm: float) -> np.ndarray:
+    """float32 (width(parts),): the context of a note starting `beat` beats into `line`."""
+    now = max(int(np.searchsorted(line.beats, beat + 1e-6, side="right")) - 1, 0)
+    later = now + 1 if now + 1 < len(line.chords) else None
+    vectors = {
+        "chord": lambda: chord_vector(line.chords[now]),
+        "next_chord": lambda: _next_chord(line, later),
+        "position": lambda: _position(beat),
+        "to_change": lambda: _one_hot(_beats_to(line, later, beat), CHANGE_CAP + 1),
+        "tempo": lambda: _one_hot(int(np.searchsorted(TEMPO_EDGES, bpm)), len(TEMPO_EDGES) + 1),
+    }
+    return np.concatenate([vectors[part]() for part in parts] or [np.zeros(0)], dtype=np.float32)
+
+
+def _next_chord(line: Timeline, later: int | None) -> np.ndarray:
+    return (
+        np.zeros(CHORD_FEATURES, np.float32) if later is None else chord_vector(line.chords[later])
+    )
+
+
+def _beats_to(line: Timeline, later: int | None, beat: float) -> int:
+    if later is None:
+        return CHANGE_CAP
+    return min(int(line.beats[later] - beat + 1e-6), CHANGE_CAP)
+
+
+def _position(beat: float) -> np.ndarray:
+    """The beat of the bar (one-hot) and the twelfth of the beat (one-hot) of `beat`."""
+    step = round(beat * CONTEXT_STEPS) % (meter.BEATS * CONTEXT_STEPS)
+    beat_of_bar, twelfth = divmod(step, CONTEXT_STEPS)
+    return np.concatenate([_one_hot(beat_of_bar, meter.BEATS), _one_hot(twelfth, CONTEXT_STEPS)])
+
+
+def _one_hot(index: int, size: int) -> np.ndarray:
+    vector = np.zeros(size, np.float32)
+    vector[index] = 1.0
+    return vector
+
+
+def piece_bpm(piece) -> float:
+    """The tempo a piece states (`source["bpm"]`, as the WJazzD reader keeps it), else
+    DEFAULT_BPM."""
+    return float(piece.source.get("bpm", DEFAULT_BPM))
+
+
+def token_context(piece, parts: Sequence[str]) -> np.ndarray:
+    """float32 (len(piece.tokens), width(parts)): the context of each training token (every
+    measure's but the first's) at its onset."""
+    line, bpm = timeline(piece.chords), piece_bpm(piece)
+    rows = [
+        context_vector(line, number * meter.BEATS + onset, parts, bpm)
+        for number, measure in enumerate(piece.measures[1:], start=1)
+        for onset in grammar.onsets(measure)
+    ]
+    return np.array(rows, np.float32).reshape(-1, width(parts))
+
+
+def context_grid(
     measure_chords: Sequence[Sequence[grammar.Chord]],
-    vector: Callable[[grammar.Chord], np.ndarray] = chord_vector,
+    parts: Sequence[str] = ("chord",),
+    bpm: float = DEFAULT_BPM,
 ) -> np.ndarray:
-    """float32 (n_measures, STEPS, F): `vector` of the chord sounding at each grid step of each
-    measure (`grammar.chord_at`: the last chord starting at or before the step)."""
-    return np.asarray(
+    """float32 (n_measures, BEATS × CONTEXT_STEPS, width(parts)): the context at each 1/12-beat
+    step of each measure a solo is sampled over (`sample.sample` reads it by position)."""
+    line, steps = timeline(measure_chords), meter.BEATS * CONTEXT_STEPS
+    return np.array(
         [
-            [vector(grammar.chord_at(chords, step * grammar.GRID)) for step in range(STEPS)]
-            for chords in measure_chords
+            [
+                context_vector(line, m * meter.BEATS + s / CONTEXT_STEPS, parts, bpm)
+                for s in range(steps)
+            ]
+            for m in range(len(measure_chords))
         ],
         np.float32,
-    )
+    ).reshape(len(measure_chords), steps, width(parts))

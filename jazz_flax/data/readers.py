@@ -7,12 +7,14 @@ splits and `data summary` go through the corpus, never the reader's name.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 
 import ml_collections
 
 from jazz_flax.data import score_files, wjazzd
 from jazz_flax.data.corpus import Corpus, Piece
+from jazz_flax.data.features import context_parts
 from jazz_flax.data.splits import SplitCorpus
 from jazz_flax.errors import JazzFlaxError
 
@@ -36,9 +38,12 @@ def reader(name: str) -> Reader:
 def get_corpus(data_config: ml_collections.ConfigDict) -> Corpus:
     """The corpus `data_config` names, read by its `reader`; a SplitCorpus when it sets
     `split_seed`."""
-    corpus = reader(data_config.get("reader", DEFAULT_READER))(data_config)
-    if not isinstance(corpus, Corpus):
-        corpus = Corpus(tuple(corpus))
+    read = reader(data_config.get("reader", DEFAULT_READER))(data_config)
+    context = context_parts(data_config.get("context", ""))
+    if isinstance(read, Corpus):
+        corpus = dataclasses.replace(read, context=context)
+    else:
+        corpus = Corpus(tuple(read), context=context)
     if data_config.get("split_seed") is None:
         return corpus
     return SplitCorpus.from_config(corpus, data_config)

@@ -45,7 +45,9 @@ class SplitCorpus(Corpus):
         )
         indices = split_indices(keys, data_config.split_seed, valid, test)
         min_count = data_config.get("min_count", 1)
-        return cls(corpus.pieces, indices, min_count, report=corpus.report)
+        return cls(
+            corpus.pieces, indices, min_count, report=corpus.report, context=corpus.context
+        )
 
     def pieces_of(self, split: str) -> list[Piece]:
         return [self.pieces[i] for i in self.indices[split]]
@@ -64,7 +66,7 @@ class SplitCorpus(Corpus):
     @functools.cached_property
     def segments(self) -> tuple[Segment, ...]:
         """Each piece's ids (UNK for those outside the vocabulary) and chord features."""
-        return tuple(Segment(self.vocab.encode(p.tokens), p.chord_features) for p in self.pieces)
+        return tuple(Segment(self.vocab.encode(p.tokens), self.features_of(p)) for p in self.pieces)
 
     def segments_of(self, split: str) -> list[Segment]:
         return [self.segments[i] for i in self.indices[split]]

@@ -58,7 +58,7 @@ GRID = 12  # positions and durations in twelfths of a beat: sixteenths and tripl
 MIN_REST = 3  # grid steps: a shorter silence between two notes is articulation, not a rest
 REST = -1  # the pitch of a rest in a Melody's rows
 Row = tuple[int, int, "int | None"]  # a note or rest: onset and length in grid steps, MIDI pitch
-READER_VERSION = 3  # bump when reading changes: it invalidates the cached corpora
+READER_VERSION = 4  # bump when reading changes: it invalidates the cached corpora
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,8 +107,8 @@ def read_solo(
 ) -> tuple[Piece, Counts]:
     """The Piece of one solo in grammar `grammar_name` and what reading it changed; raises LeftOut
     for a solo the corpus leaves out (see the module's policies)."""
-    bars = _bars(_rows(beats_path))
-    _assign_notes(bars, _rows(melody_path), melody_path)
+    bars, notes = _bars(_rows(beats_path)), _rows(melody_path)
+    _assign_notes(bars, notes, melody_path)
     bars = _played(bars)
     if any(bar.period != meter.BEATS for bar in bars):
         raise LeftOut(REASONS[0])
@@ -119,10 +119,16 @@ def read_solo(
     source = dict(
         path=str(melody_path), beats=str(beats_path), solo=name, performer=performer(name)
     )
+    source["bpm"] = tempo(notes)
     if grammar_name != "notebook":
         source["grammar"] = grammar_name
     measures = tokenize(melody, chords, grammar_name)
     return Piece(measures, tuple(chords), melody, source), counts
+
+
+def tempo(notes: Sequence[dict]) -> float:
+    """The solo's tempo in bpm: 60 over the median beat duration (seconds) of its notes."""
+    return round(60.0 / float(np.median([float(row["beat_duration"]) for row in notes])), 1)
 
 
 def solo_name(melody_path: Path) -> str:
