@@ -39,10 +39,8 @@ import numpy as np
 
 from jazz_flax import grammar, interrupts, scores
 from jazz_flax.errors import (
-    SEED,
     ArgumentParser,
     JazzFlaxError,
-    Range,
     one_line_errors,
     warn_once,
 )
@@ -60,47 +58,10 @@ CHORD_FEATURES = 24  # chord_vector: 12 pitch classes, then 12 roots
 
 
 def default_config() -> ml_collections.ConfigDict:
-    """The data settings of the seed notebook (the Metheny file)."""
-    return ml_collections.ConfigDict(
-        dict(
-            path="data/original_metheny.mid",  # a file, a folder of them or a glob
-            melody_part="Guitar",  # a file of one part: that part, whatever its name
-            chord_part="Piano",  # or "symbols": the melody part's chord symbols (lead sheets)
-            parts={},  # per file: {"<stem or glob of stems>": {"melody_part": …, "chord_part": …}}
-            start=476.0,  # the accompanied solo, in quarter notes; None: the whole piece
-            end=548.0,
-            windows="notebook",  # "notebook": m random windows; "sliding": every window
-            m=60,  # notebook mode: number of windows
-            Tx=30,
-            window_seed=0,  # notebook mode: np.random.seed of the window starts
-            stride=1,  # sliding mode
-            holdout_measures=0,  # each piece's last measures, kept out of training (held-out NLL)
-            grammar="notebook",  # "notebook" (the seed's, exactly) or "v2" (jazz_flax.grammar.v2)
-        )
-    )
+    """The data settings' defaults: `config.defaults().data`."""
+    from jazz_flax import config  # config imports losses, which imports this module
 
-
-SETTINGS = {  # the range of each numeric data setting
-    "m": Range(1, integer=True),
-    "Tx": Range(1, integer=True),
-    "window_seed": SEED,
-    "stride": Range(1, integer=True),
-    "holdout_measures": Range(0, integer=True),
-}
-
-
-def check_config(data_config: ml_collections.ConfigDict) -> None:
-    """Raises a JazzFlaxError for a data setting out of its range."""
-    for key, allowed in SETTINGS.items():
-        allowed.check(f"data.{key}", data_config[key])
-    if data_config.windows == "notebook" and data_config.Tx < 2:
-        raise JazzFlaxError(
-            f"notebook windows need Tx ≥ 2 (their last target is empty), got {data_config.Tx}",
-            hint="use a larger --config.data.Tx",
-        )
-    bounds = (data_config.start, data_config.end)
-    if None not in bounds and not bounds[0] < bounds[1]:
-        raise JazzFlaxError(f"data.start must be before data.end, got {bounds[0]} and {bounds[1]}")
+    return config.defaults().data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,12 +347,9 @@ class SplitCorpus(Corpus):
     @classmethod
     def from_config(cls, corpus: Corpus, data_config: ml_collections.ConfigDict) -> SplitCorpus:
         keys = [piece.source[_split_key(data_config, piece)] for piece in corpus.pieces]
-        valid, test = (
-            data_config.get("valid_fraction", 0.05),
-            data_config.get("test_fraction", 0.05),
-        )
+        valid, test = data_config.valid_fraction, data_config.test_fraction
         indices = split_indices(keys, data_config.split_seed, valid, test)
-        return cls(corpus.pieces, indices, data_config.get("min_count", 1))
+        return cls(corpus.pieces, indices, data_config.min_count)
 
     def pieces_of(self, split: str) -> list[Piece]:
         return [self.pieces[i] for i in self.indices[split]]
@@ -467,7 +425,7 @@ def piece_named(corpus: Corpus, name: str) -> Piece:
 def _split_key(data_config: ml_collections.ConfigDict, piece: Piece) -> str:
     """The source field that keeps pieces together in one split: "path" (each piece on its
     own) or e.g. "performer"."""
-    key = data_config.get("split_by", "path")
+    key = data_config.split_by
     if key not in piece.source:
         raise JazzFlaxError(
             f"split_by={key!r}: the pieces do not say it", hint=f"use one of {sorted(piece.source)}"
@@ -534,25 +492,24 @@ def load_corpus(
 def load_corpus_from_config(data_config: ml_collections.ConfigDict) -> Corpus:
     """The corpus `data_config` names; a SplitCorpus when it sets `split_seed`."""
     corpus = _read_corpus(data_config)
-    if data_config.get("split_seed") is None:
+    if data_config.split_seed is None:
         return corpus
     return SplitCorpus.from_config(corpus, data_config)
 
 
 def _read_corpus(data_config: ml_collections.ConfigDict) -> Corpus:
-    if data_config.get("reader") == "wjazzd":
+    if data_config.reader == "wjazzd":
         from jazz_flax import wjazzd
 
         return wjazzd.load_from_config(data_config).corpus
-    parts = data_config.get("parts")  # absent from the configs of older checkpoints
     return load_corpus(
         data_config.path,
         data_config.melody_part,
         data_config.chord_part,
         data_config.start,
         data_config.end,
-        parts=parts.to_dict() if parts is not None else None,
-        grammar=data_config.get("grammar", "notebook"),  # absent from older checkpoints' configs
+        parts=data_config.parts.to_dict(),
+        grammar=data_config.grammar,
     )
 
 
@@ -888,12 +845,12 @@ def load_config_file(path: str | os.PathLike) -> ml_collections.ConfigDict:
 def experiment_summary(data_config: ml_collections.ConfigDict) -> dict:
     """The summary of an experiment's corpus: `summary`, its splits', and the reader's counts."""
     reading = None
-    if data_config.get("reader") == "wjazzd":
+    if data_config.reader == "wjazzd":
         from jazz_flax import wjazzd
 
         reading = wjazzd.load_from_config(data_config)
     corpus = load_corpus_from_config(data_config) if reading is None else reading.corpus
-    if data_config.get("split_seed") is not None:
+    if data_config.split_seed is not None:
         corpus = SplitCorpus.from_config(corpus, data_config)
     info = summary(corpus, data_config)
     if isinstance(corpus, SplitCorpus):

@@ -486,8 +486,7 @@ def load(
 
 
 def load_from_config(data_config: ml_collections.ConfigDict) -> Reading:
-    grammar_name = data_config.get("grammar", "notebook")
-    return load(data_config.path, data_config.get("solos", "*"), grammar_name=grammar_name)
+    return load(data_config.path, data_config.solos, grammar_name=data_config.grammar)
 
 
 def _read_all(paths: Sequence[tuple[Path, Path]], jobs: int, grammar_name: str) -> Reading:

@@ -175,7 +175,7 @@ def corpus_of(midi: str | None, experiment: str | None, grammar: str | None) -> 
         data_config = _experiment(experiment).data
     if midi is not None:
         data_config.path = midi
-    data_config.grammar = grammar or data_config.get("grammar", "notebook")
+    data_config.grammar = grammar or data_config.grammar
     return data.load_corpus_from_config(data_config)
 
 
