@@ -36,6 +36,7 @@ from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from jazz_flax import checkpoints, evaluate, files, generate, parallel, render, sweep, train  # noqa: E402
+from jazz_flax import config as config_lib  # noqa: E402
 from jazz_flax.beam import Beam  # noqa: E402
 from jazz_flax.errors import SEED, JazzFlaxError, exit_with, one_line_errors  # noqa: E402
 from jazz_flax.sample import Strategy  # noqa: E402
@@ -83,6 +84,7 @@ def workdir() -> Path:
 
 
 def train_command() -> None:
+    config_lib.check(FLAGS.config)  # its devices and batch size split the CPU next
     parallel.split_cpu(FLAGS.config.devices, FLAGS.config.batch_size)  # before JAX starts
     train.enable_compilation_cache()
     train.train(FLAGS.config, workdir=workdir())

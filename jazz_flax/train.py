@@ -355,7 +355,12 @@ def _train(config: ml_collections.ConfigDict, workdir: Path | None):
 # ---------------------------------------------------------------------------------------------
 # The training loop, of `train` and of each run of a sweep
 
-PRINT = functools.partial(print, flush=True)
+PRINT = functools.partial(print, flush=True)  # `fit`'s progress lines, as `train` prints them
+
+
+def silent(line: str) -> None:
+    """`fit`'s progress lines dropped (each run of a sweep)."""
+    del line
 
 
 class Best(NamedTuple):
@@ -375,10 +380,10 @@ class Fitted(NamedTuple):
     best: Best | None = None
 
 
-def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, log=None) -> Fitted:
+def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, log=silent) -> Fitted:
     """Trains `start` up to `config.epochs` through `runner` (with `key`, else the runner's), in
     calls of `config.epochs_per_call` epochs. After each call: the losses checked finite, their
-    history rows, a progress line to `log` (None: silent), the validation NLL of `start.valid`
+    history rows, a progress line to `log`, the validation NLL of `start.valid`
     (the best state kept), and with a `workdir` the run directory written (config.json, then
     metrics.jsonl and the checkpoint; the best in its BEST folder). Every random choice derives
     from the key and the epoch number, so resuming repeats an uninterrupted run exactly."""
@@ -393,7 +398,7 @@ def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, lo
             state, losses, seconds = runner(state, epochs, key)
             check_finite(losses, epochs, checkpoints.kept(workdir, saved))
             history += history_rows(config, n_windows, epochs, losses, seconds)
-            (log or _silent)(progress_line(history[-1], config.epochs, seconds))
+            log(progress_line(history[-1], config.epochs, seconds))
             if start.valid is not None:
                 best = validate(model, state, start, history, workdir, config, log) or best
             if workdir is not None:
@@ -408,10 +413,6 @@ def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, lo
             hint="continue with --config.resume=True" if saved else None,
         ) from None
     return Fitted(state, history, best)
-
-
-def _silent(line: str) -> None:
-    del line
 
 
 def check_finite(losses: np.ndarray, epochs: np.ndarray, kept: str) -> None:
@@ -444,14 +445,14 @@ def validation_windows(config: ml_collections.ConfigDict, corpus: data.Corpus):
     return data.segment_windows(corpus.segments_of("valid"), side_by_side)
 
 
-def validate(model, state, start: Start, history, workdir, config, log=None) -> Best | None:
+def validate(model, state, start: Start, history, workdir, config, log=silent) -> Best | None:
     """Adds the validation NLL to the last row of `history`; returns the state as the Best when
     it is the lowest so far (None otherwise), which a run directory keeps in BEST (a run
     directory of its own: evaluate or generate from it)."""
     nll = validation_nll(model, state.params, start.valid)
     lowest = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
     history[-1]["valid_nll"] = nll
-    (log or _silent)(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < lowest)}")
+    log(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < lowest)}")
     if not nll < lowest:
         return None
     best = Best(history[-1]["epoch"], nll, jax.device_get(state))  # the next call donates it
