@@ -13,7 +13,7 @@ from pathlib import Path
 import ml_collections
 from ml_collections.config_dict import placeholder
 
-from experiments import baseline
+from jazz_flax import config as config_lib
 from jazz_flax import data
 from jazz_flax.files import atomic_write
 
@@ -21,7 +21,7 @@ FOLDER = Path("data/leadsheets")
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = baseline.get_config()
+    config = config_lib.defaults()
     config.data.update(path=str(FOLDER), chord_part=data.CHORD_SYMBOLS, windows="sliding")
     config.data.start = placeholder(float)  # None: the whole piece (--config.data.start=8 works)
     config.data.end = placeholder(float)

@@ -23,12 +23,13 @@ no window) slide by 4 within each piece; an epoch is a fresh sample of 1,600 of 
 
 import ml_collections
 
-from experiments import baseline, wjazzd
+from experiments import wjazzd
+from jazz_flax import config as config_lib
 from jazz_flax import data
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = wjazzd.split_by_piece(baseline.get_config())
+    config = wjazzd.split_by_piece(config_lib.defaults())
     config.data.update(
         path="data/openewld/dataset/**/*.mxl", chord_part=data.CHORD_SYMBOLS, Tx=32, stride=4
     )

@@ -1,4 +1,4 @@
-"""Saving a run does not grow with the run: one `train.save` after 100 and after 100,000 epochs.
+"""Saving a run does not grow with the run: one `checkpoints.save` after 100 and 100,000 epochs.
 
 A training run saves every `train.EPOCHS_PER_CALL` epochs: it appends those epochs' rows to
 metrics.jsonl and writes the checkpoint (the baseline's model, 85 values), which holds no history.
@@ -20,7 +20,7 @@ from pathlib import Path
 import jax
 
 from experiments import baseline
-from jazz_flax import data, files, train
+from jazz_flax import checkpoints, data, files, train
 
 EPOCHS = (100, 100_000)
 
@@ -45,11 +45,11 @@ def timings(epochs: int, repeats: int, folder: Path) -> dict:
     vocab = data.Vocabulary(tuple(f"C,{i / 4:.3f}" for i in range(85)))
     state = train.create_state(config, train.make_model(config, 85), jax.random.key(0))
     rows = history(epochs + train.EPOCHS_PER_CALL * repeats)
-    train.save(folder, state, rows[:epochs], vocab, config)
+    checkpoints.save(folder, state, rows[:epochs], vocab, config)
 
     def save(i: int) -> None:
         done = epochs + train.EPOCHS_PER_CALL * i
-        train.save(folder, state, rows[: done + 10], vocab, config, saved=done)
+        checkpoints.save(folder, state, rows[: done + 10], vocab, config, saved=done)
 
     def rewrite(i: int) -> None:
         text = "".join(json.dumps(row) + "\n" for row in rows[: epochs + 10 * i])
@@ -58,7 +58,7 @@ def timings(epochs: int, repeats: int, folder: Path) -> dict:
     return dict(
         save_ms=median_ms(save, repeats),
         rewrite_ms=median_ms(rewrite, repeats),
-        checkpoint_bytes=(folder / train.CHECKPOINT).stat().st_size,
+        checkpoint_bytes=(folder / checkpoints.CHECKPOINT).stat().st_size,
     )
 
 

@@ -17,29 +17,26 @@ grammar v2's (a triplet grid, intervals across bar lines, chord-scale types): th
 import ml_collections
 from ml_collections.config_dict import placeholder
 
-from experiments import baseline
+from jazz_flax import config as config_lib
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = split_by_piece(baseline.get_config())
+    config = split_by_piece(config_lib.defaults())
     config.data.update(path="data/wjazzd", Tx=64, stride=16)
     config.data.reader = "wjazzd"
     config.data.grammar = "v2"
-    config.data.solos = "*"  # a glob of solo names, e.g. "JohnColtrane_*"
     config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64
     config.epochs = 40  # 2,000 steps: the validation NLL was lowest at epoch 35 of 60 (README)
     return config
 
 
 def split_by_piece(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """`config` (the baseline's) for a corpus of whole pieces split by piece, and a model sized
-    for it: an embedding of 128, 2 layers of 256 with dropout, validated after each epoch (the
-    best kept)."""
+    """`config` (the defaults: the baseline's) for a corpus of whole pieces split by piece, and a
+    model sized for it: an embedding of 128, 2 layers of 256 with dropout, validated after each
+    epoch (the best kept)."""
     config.data.update(windows="sliding", start=placeholder(float), end=placeholder(float))
     config.data.split_seed = 0
-    config.data.split_by = "path"  # each piece on its own; "performer" (WJazzD): a player's
-    config.data.valid_fraction = 0.05  # of the pieces; train gets the rest
-    config.data.test_fraction = 0.05
+    # split_by="path" (each piece on its own), valid_fraction = test_fraction = 0.05: defaults
     config.data.min_count = 2
     config.update(n_a=256, layers=2, dropout=0.3, init="flax", lr=2e-3, decay=0.0, batch_size=64)
     config.model.embed = 128  # thousands of tokens: a learnt embedding, not one-hot inputs

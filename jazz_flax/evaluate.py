@@ -44,10 +44,11 @@ import jax
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, generate, line_metrics, ngrams, train, verbatim
+from jazz_flax import checkpoints, data, generate, line_metrics, ngrams, verbatim
+from jazz_flax import config as config_lib
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
-from jazz_flax.model import token_scores
+from jazz_flax.model import make_model, token_scores
 from jazz_flax.render import Solo
 from jazz_flax.sample import Strategy, sample
 
@@ -207,7 +208,7 @@ def mean_metrics(solos: list[Solo], reference: Solo) -> dict[str, float]:
 def over_test_changes(model, params, corpus: data.SplitCorpus, eval_config) -> dict:
     """Solos generated over the changes of the test solos beside the test solos themselves:
     dict(solos, generated=metrics, test_solos=metrics) (see the module's docstring)."""
-    limit = eval_config.get("test_solos")
+    limit = eval_config.test_solos
     if limit is not None and limit < 1:
         raise JazzFlaxError(f"test_solos must be ≥ 1, got {limit}", hint="or None: all of them")
     pieces = corpus.pieces_of("test")[:limit]
@@ -275,7 +276,7 @@ def evaluate(
     """
     eval_config = eval_config or default_config()
     POSITIVE.check("solos", eval_config.solos)
-    model = train.make_model(config, len(corpus.vocab))
+    model = make_model(config, len(corpus.vocab))
     training, held = corpus.split(config.data.holdout_measures)
     solo = data.default_changes(corpus)  # the solo the generated ones are compared with
     bpm = data.piece_bpm(solo.pieces[0])
@@ -309,17 +310,16 @@ def corpus_figures(corpus: data.Corpus, training: Sequence[data.Segment]) -> dic
 
 
 def evaluate_run(workdir: str | Path, eval_config: ml_collections.ConfigDict | None = None) -> dict:
-    """Evaluates the model of the run in `workdir` (`train.model_checkpoint`: its best checkpoint
+    """Evaluates the model of the run in `workdir` (`checkpoints.load_run`: its best checkpoint
     when it kept one) with the config it was trained with; writes EVAL into `workdir`."""
     began = time.perf_counter()
-    path = train.model_checkpoint(workdir)
-    checkpoint = train.load_checkpoint(path)
-    corpus = train.checkpoint_corpus(checkpoint)
-    result = evaluate(checkpoint.config, checkpoint.params, corpus, eval_config)
+    run = checkpoints.load_run(workdir)
+    corpus = checkpoints.checkpoint_corpus(run.checkpoint)
+    result = evaluate(run.config, run.params, corpus, eval_config)
     result.update(
-        config=checkpoint.config.to_dict(),
-        epoch=checkpoint.epoch,
-        checkpoint=str(path.relative_to(workdir)),
+        config=run.config.to_dict(),
+        epoch=run.checkpoint.epoch,
+        checkpoint=str(run.path.relative_to(workdir)),
         seconds=round(time.perf_counter() - began, 3),
     )
     atomic_write(Path(workdir) / EVAL, dumps(result))
@@ -332,7 +332,7 @@ def changed_settings(config: ml_collections.ConfigDict, trained: dict) -> list[s
     `evaluate_run` always evaluates a run as it was trained; this says where a config given with
     it, e.g. on the command line, would have meant something else.
     """
-    given, used = train.flat_settings(config.to_dict()), train.flat_settings(trained)
+    given, used = config_lib.flat_settings(config.to_dict()), config_lib.flat_settings(trained)
     keys = sorted(set(given) | set(used))
     return [key for key in keys if key != "resume" and given.get(key) != used.get(key)]
 

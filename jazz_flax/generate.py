@@ -27,7 +27,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from jazz_flax import data, grammar, render, sample, train
+from jazz_flax import checkpoints, data, grammar, render, sample
 from jazz_flax import primer as primers
 from jazz_flax.beam import Beam, beam_search, check_beam
 from jazz_flax.errors import POSITIVE, JazzFlaxError, Range
@@ -99,7 +99,7 @@ def improvise(
 
     Args:
       workdir: the run directory; its best checkpoint when it kept one
-        (`train.model_checkpoint`), else its last.
+        (`checkpoints.load_run`), else its last.
       num_outputs: how many solos.
       seed: seeds both the sampler and the decoder: the same seed writes the same files.
       strategy: how tokens are sampled (greedy, temperature, top-k, top-p).
@@ -121,10 +121,10 @@ def improvise(
     sample.check_strategy(strategy, length=1)
     render.check_rendering(rendering)
     renderer = render.find_renderer(rendering.soundfont)  # a missing soundfont fails first
-    checkpoint = train.load_checkpoint(train.model_checkpoint(workdir))
+    run = checkpoints.load_run(workdir)
+    model, checkpoint = run.model, run.checkpoint
     given = chords is not None or changes_of is not None
     changes = tuple(changes_to_play(checkpoint, chords, changes_of)) * choruses
-    model = train.make_model(checkpoint.config, len(checkpoint.vocab))
     check_model(model, mode, len(changes))
     opening = opening_of(checkpoint, primer, primer_midi, changes if given else None)
     sampled = functools.partial(
@@ -169,7 +169,7 @@ def changes_to_play(checkpoint, chords: str | None, changes_of: str | None) -> l
         raise JazzFlaxError("give --chords or --changes_of, not both")
     if chords is not None:
         return parse_chords(chords)
-    corpus = train.checkpoint_corpus(checkpoint)
+    corpus = checkpoints.checkpoint_corpus(checkpoint)
     if changes_of is not None:
         return list(data.piece_named(corpus, changes_of).chords)
     return list(data.default_changes(corpus).chords)
@@ -177,7 +177,7 @@ def changes_to_play(checkpoint, chords: str | None, changes_of: str | None) -> l
 
 def solos(workdir: str | Path) -> list[tuple[str, str]]:
     """(name, split) of the pieces of the corpus the model in `workdir` was trained on."""
-    return data.piece_names(train.checkpoint_corpus(train.load_checkpoint(workdir)))
+    return data.piece_names(checkpoints.checkpoint_corpus(checkpoints.load_checkpoint(workdir)))
 
 
 def check_options(mode, num_outputs, choruses, bpm, beam, primer, primer_midi) -> None:
@@ -231,7 +231,7 @@ class Sampled(NamedTuple):
 
 def sample_tokens(
     model,
-    checkpoint: train.Checkpoint,
+    checkpoint: checkpoints.Checkpoint,
     key: jax.Array,
     batch: int,
     length: int,

@@ -35,7 +35,8 @@ import ml_collections  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from jazz_flax import evaluate, files, generate, parallel, render, sweep, train  # noqa: E402
+from jazz_flax import checkpoints, evaluate, files, generate, parallel, render, sweep, train  # noqa: E402
+from jazz_flax import config as config_lib  # noqa: E402
 from jazz_flax.beam import Beam  # noqa: E402
 from jazz_flax.errors import SEED, JazzFlaxError, exit_with, one_line_errors  # noqa: E402
 from jazz_flax.sample import Strategy  # noqa: E402
@@ -83,6 +84,7 @@ def workdir() -> Path:
 
 
 def train_command() -> None:
+    config_lib.check(FLAGS.config)  # its devices and batch size split the CPU next
     parallel.split_cpu(FLAGS.config.devices, FLAGS.config.batch_size)  # before JAX starts
     train.enable_compilation_cache()
     train.train(FLAGS.config, workdir=workdir())
@@ -118,7 +120,7 @@ def generate_command() -> None:
         for path in result.paths.values():
             print(path)
         print(f"{result.paths['midi'].stem}: {result.describe()}")
-    note_differences(train.load_checkpoint(workdir()).config.to_dict(), "generated")
+    note_differences(checkpoints.load_checkpoint(workdir()).config.to_dict(), "generated")
 
 
 def evaluate_command() -> None:

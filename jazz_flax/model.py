@@ -29,19 +29,10 @@ import ml_collections
 
 from jazz_flax import cells
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.windows import EMPTY, Windows
+from jazz_flax.windows import CHORD_FEATURES, EMPTY, Windows, context_parts, width
 
 Carry = tuple  # per layer, the cell's carry (LSTM: (c, h); GRU: h), each leaf (B, n_a)
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """`config.model`: the recurrent cell by name and the input encoding."""
-    return ml_collections.ConfigDict(
-        dict(
-            cell="lstm",  # a name in cells.CELLS: lstm, optimized_lstm, gru, layernorm_lstm, …
-            embed=0,  # 0: one-hot inputs (the notebook's); E > 0: a learnt E-feature embedding
-        )
-    )
+INITS = ("keras", "flax")  # the initial parameters `init_params` makes (`config.init`)
 
 
 class DJModel(nn.Module):
@@ -134,6 +125,18 @@ class DJModel(nn.Module):
         return self.apply({"params": params}, carry, ids, chords, method=DJModel.step)
 
 
+def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
+    """The model a training config describes (`config.model`, n_a, layers, dropout) over
+    `n_values` token values; `data.context` (or `condition_on_chords`, the chord alone) feeds it
+    each token's context."""
+    features = width(context_parts(config.data.context))
+    features = features or (CHORD_FEATURES if config.condition_on_chords else 0)
+    settings = config.model
+    return DJModel(
+        n_values, config.n_a, config.layers, config.dropout, features, settings.cell, settings.embed
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Initialisation
 
@@ -151,7 +154,7 @@ def init_params(model: DJModel, key: jax.Array, scheme: str = "keras"):
     and gives the head a glorot-uniform kernel. Other parameters (layer norms, the embedding) keep
     Flax's initial values.
     """
-    if scheme not in ("keras", "flax"):
+    if scheme not in INITS:
         raise JazzFlaxError(f"unknown init scheme {scheme!r}", hint="use 'keras' or 'flax'")
     flax_key, keras_key = jax.random.split(key)
     chords = jnp.zeros((1, 1, model.chord_features)) if model.chord_features else None

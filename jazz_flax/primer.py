@@ -71,7 +71,7 @@ def from_file(
 
 def _parts(path: Path, data_config: ml_collections.ConfigDict) -> tuple[str, str]:
     """The melody and chord parts the data config names for this file (its `parts` rules)."""
-    rules = (data_config.get("parts") or ml_collections.ConfigDict()).to_dict()
+    rules = data_config.parts.to_dict()
     rule = data.part_rule(path, rules)
     return (
         rule.get("melody_part", data_config.melody_part),

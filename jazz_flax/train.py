@@ -1,4 +1,4 @@
-"""Training: the notebook's loss and optimiser, many epochs per `jax.jit` call, the run directory.
+"""Training: the notebook's loss and optimiser, many epochs per `jax.jit` call, one loop (`fit`).
 
     config ──data──▶ Windows (m, Tx) ──train_epochs (jit; scan over epochs, then batches)──▶ state
 
@@ -7,30 +7,21 @@ smaller (padded here with weight-0 rows), the epoch loss as the size-weighted me
 losses, and the batch loss `config.loss` (losses.py), by default the sum over time of the
 batch-mean cross-entropy — the number the notebook printed (129.9 at chance for 90 values).
 Every random choice derives from `config.seed` and the epoch number, so a resumed run repeats an
-uninterrupted one exactly.
-
-The learning rate and its decay live in the optimiser state (`scale_by_keras_decay`), so runs that
-differ only in them, or in the seed, share one compiled program (`sweep.py` relies on it).
-
-Run directory: config.json, metrics.jsonl (one line per epoch, appended to), summary.json, loss.png
-and checkpoint.msgpack (params, optimiser state, step, epoch, vocabulary, config, the folder it was
-trained from; in an envelope with its sha256). The other files are written whole through a
-temporary file and a rename. One train at a time holds the directory (`files.lock`), and writes
-to it only once its first epochs have trained.
+uninterrupted one exactly. The learning rate and its decay live in the optimiser state
+(`scale_by_keras_decay`), so runs that differ only in them, or in the seed, share one compiled
+program. `fit` is the one training loop, of `train` and of every run of a sweep; the run
+directory it writes is checkpoints.py's, and one train at a time holds it (`files.lock`).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import NamedTuple
 
-import flax.serialization
 import flax.struct
 import jax
 import jax.numpy as jnp
@@ -39,21 +30,13 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import cells, data, files, interrupts, losses, parallel
-from jazz_flax import model as model_lib
-from jazz_flax.errors import POSITIVE, SEED, JazzFlaxError, Range, warn_once
-from jazz_flax.files import atomic_write, write_figure
-from jazz_flax.model import DJModel, count_params, init_params, token_scores
+from jazz_flax import checkpoints, data, files, interrupts, losses, parallel, report
+from jazz_flax import config as config_lib
+from jazz_flax.errors import JazzFlaxError, warn_once
+from jazz_flax.files import atomic_write
+from jazz_flax.model import DJModel, count_params, init_params, make_model, token_scores
 
-REFERENCE = {"epoch_1": 129.9, "epoch_100": 9.2}  # the notebook's printed losses
-BEST = "best"  # the run directory's folder of the checkpoint with the lowest validation NLL
-EPOCHS_PER_CALL = 10  # epochs per jit call; progress, metrics and checkpoint come between calls
-CHECKPOINT = "checkpoint.msgpack"
-CHECKPOINT_FORMAT = 2  # 2: an envelope with the sha256 of the checkpoint, which holds no history
-METRICS = "metrics.jsonl"
-NO_RESUME = "train it again without resume"
-RESUMABLE_CHANGES = ("epochs", "resume", "devices")  # config keys a resumed run may change
-HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a metrics row
+EPOCHS_PER_CALL = config_lib.defaults().epochs_per_call  # the default (the benchmarks use it)
 
 
 class TrainState(train_state.TrainState):
@@ -171,11 +154,6 @@ def epoch_calls(epochs: int, per_call: int, first: int = 0) -> list[np.ndarray]:
     return [np.arange(i, min(i + per_call, epochs)) for i in range(first, epochs, per_call)]
 
 
-def epochs_per_call(config: ml_collections.ConfigDict) -> int:
-    """Epochs a jit call trains (validation, progress and checkpoint come between calls)."""
-    return config.get("epochs_per_call", EPOCHS_PER_CALL)
-
-
 def epoch_windows(n_windows: int, per_epoch: int | None) -> int:
     """How many windows an epoch trains on: all, or `per_epoch` of them if fewer."""
     return min(n_windows, per_epoch or n_windows)
@@ -223,62 +201,14 @@ def train_epochs_stacked(
     return jax.vmap(one)(states, keys)
 
 
-class Run(NamedTuple):
-    """What training starts from: the windows, their vocabulary, and the state to continue."""
-
-    windows: data.Windows
-    vocab: data.Vocabulary
-    state: TrainState
-    history: list[dict]  # one row per epoch already trained: epoch, loss, lr, seconds
-    valid: data.Windows | None = None  # a corpus split by piece: its validation split
-
-
-def _kept(workdir: Path | None, saved: int) -> str:
-    """What the run directory keeps, for a message about a stopped run."""
-    if workdir is None:
-        return ""
-    return f"; {workdir / CHECKPOINT} keeps epoch {saved}" if saved else "; nothing was saved"
-
-
-def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
-    """The model `config` describes; `condition_on_chords` feeds it each token's chord."""
-    features = data.CHORD_FEATURES if config.get("condition_on_chords", False) else 0
-    settings = config.get("model", model_lib.default_config())
-    return DJModel(
-        n_values, config.n_a, config.layers, config.dropout, features, settings.cell, settings.embed
-    )
-
-
 def make_loss(config: ml_collections.ConfigDict) -> losses.Loss:
     """The loss `config.loss` names, with its `label_smoothing`."""
-    return losses.Loss(config.get("loss", losses.DEFAULT), config.get("label_smoothing", 0.0))
+    return losses.Loss(config.loss, config.label_smoothing)
 
 
-SETTINGS = {  # the range of each numeric setting; check_config holds a config to them
-    "seed": SEED,
-    "epochs": POSITIVE,
-    "batch_size": POSITIVE,
-    "n_a": POSITIVE,
-    "layers": POSITIVE,
-    "devices": Range(0, integer=True, note="(0: all)"),
-    "dropout": Range(0, 1),
-    "lr": Range(0, low_open=True),
-    "b1": Range(0, 1),
-    "b2": Range(0, 1),
-    "decay": Range(0),
-}
-
-
-def check_config(config: ml_collections.ConfigDict) -> None:
-    """Raises a JazzFlaxError for a setting out of its range (the data's: `data.check_config`),
-    an unknown cell or loss, or cell settings the cell cannot honour."""
-    for key, allowed in SETTINGS.items():
-        allowed.check(key, config[key])
-    settings = config.get("model", model_lib.default_config())
-    cells.make(settings.cell, config.n_a)
-    Range(0, integer=True, note="(0: one-hot inputs)").check("model.embed", settings.embed)
-    make_loss(config)
-    data.check_config(config.data)
+def run_keys(config: ml_collections.ConfigDict) -> tuple[jax.Array, jax.Array]:
+    """(the initial parameters' key, the training key), both from `config.seed`."""
+    return tuple(jax.random.split(jax.random.key(config.seed)))
 
 
 def create_state(
@@ -312,17 +242,28 @@ def training_windows(config: ml_collections.ConfigDict, corpus: data.Corpus) -> 
     return data.segment_windows(trained, config.data)
 
 
-def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | None) -> Run:
+class Start(NamedTuple):
+    """What training starts from: the windows, their vocabulary, and the state to continue."""
+
+    windows: data.Windows
+    vocab: data.Vocabulary
+    state: TrainState
+    history: list[dict]  # one row per epoch already trained: epoch, loss, lr, seconds
+    valid: data.Windows | None = None  # a corpus split by piece: its validation split
+
+
+def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | None) -> Start:
     """Loads the corpus and builds a fresh state, or the checkpoint's when `config.resume`."""
     corpus = data.load_corpus_from_config(config.data)
     windows = training_windows(config, corpus)
     valid = validation_windows(config, corpus)
     state = create_state(config, make_model(config, len(corpus.vocab)), key)
     if not config.resume:
-        return Run(windows, corpus.vocab, state, [], valid)
+        return Start(windows, corpus.vocab, state, [], valid)
     if workdir is None:
         raise JazzFlaxError("resuming needs the run directory", hint="pass workdir")
-    return Run(windows, corpus.vocab, *restore(workdir, state, corpus.vocab, config), valid)
+    restored = checkpoints.restore(workdir, state, corpus.vocab, config)
+    return Start(windows, corpus.vocab, *restored, valid)
 
 
 class EpochRunner:
@@ -377,10 +318,11 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     """Trains as `config` says; returns (state, history), history one dict per epoch.
 
     With a `workdir`, writes the run directory there (and `config.resume` continues from its
-    checkpoint); without one, writes nothing. One run at a time per directory (`files.lock`), and
-    nothing in it changes before the first epochs have trained: a run that fails its checks leaves
-    the directory as it found it.
+    checkpoint); without one, writes nothing. The config is checked first (`config.check`), one
+    run at a time per directory (`files.lock`), and nothing in it changes before the first epochs
+    have trained: a run that fails its checks leaves the directory as it found it.
     """
+    config_lib.check(config)
     if workdir is None:
         return _train(config, None)
     with files.lock(Path(workdir), "train"):
@@ -388,69 +330,105 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
 
 
 def _train(config: ml_collections.ConfigDict, workdir: Path | None):
-    check_config(config)
-    init_key, train_key = jax.random.split(jax.random.key(config.seed))
-    run = prepare(config, init_key, workdir)
+    init_key, train_key = run_keys(config)
+    start = prepare(config, init_key, workdir)
     mesh = parallel.make_mesh(config.devices, config.batch_size)
-    per_epoch = config.data.get("windows_per_epoch")
-    runner = EpochRunner(run.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch)
-    state, history = run.state, list(run.history)
+    per_epoch = config.data.windows_per_epoch
+    runner = EpochRunner(
+        start.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch
+    )
     print(
-        f"training {count_params(state.params):,} parameters on {len(run.windows.x)} windows "
-        f"of {run.windows.x.shape[1]} tokens ({len(run.vocab)} values), "
+        f"training {count_params(start.state.params):,} parameters on {len(start.windows.x)} "
+        f"windows of {start.windows.x.shape[1]} tokens ({len(start.vocab)} values), "
         f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}",
         flush=True,
     )
+    state, history, _ = fit(config, runner, start, workdir=workdir, log=PRINT)
+    summary = report.summarize(state, history, len(start.vocab), runner)
+    print(report.summary_table(summary), flush=True)
+    if workdir is not None:
+        atomic_write(workdir / checkpoints.SUMMARY, json.dumps(summary, indent=2) + "\n")
+        report.plot_loss(history, workdir / "loss.png")
+    return state, history
+
+
+# ---------------------------------------------------------------------------------------------
+# The training loop, of `train` and of each run of a sweep
+
+PRINT = functools.partial(print, flush=True)  # `fit`'s progress lines, as `train` prints them
+
+
+def silent(line: str) -> None:
+    """`fit`'s progress lines dropped (each run of a sweep)."""
+    del line
+
+
+class Best(NamedTuple):
+    """The state of a run's lowest validation NLL, copied to the host."""
+
+    epoch: int  # 1-based: the last epoch of the call it followed
+    nll: float
+    state: TrainState
+
+
+class Fitted(NamedTuple):
+    """What `fit` trained: the last state, one history row per epoch (those of the start
+    first), and of a corpus split by piece the state of the lowest validation NLL."""
+
+    state: TrainState
+    history: list[dict]
+    best: Best | None = None
+
+
+def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, log=silent) -> Fitted:
+    """Trains `start` up to `config.epochs` through `runner` (with `key`, else the runner's), in
+    calls of `config.epochs_per_call` epochs. After each call: the losses checked finite, their
+    history rows, a progress line to `log`, the validation NLL of `start.valid`
+    (the best state kept), and with a `workdir` the run directory written (config.json, then
+    metrics.jsonl and the checkpoint; the best in its BEST folder). Every random choice derives
+    from the key and the epoch number, so resuming repeats an uninterrupted run exactly."""
+    state, history, best = start.state, list(start.history), None
+    n_windows = epoch_windows(len(start.windows.x), config.data.windows_per_epoch)
+    model = make_model(config, len(start.vocab))
     saved = len(history)  # the epochs the checkpoint in `workdir` holds
     written = None  # the epochs this process has written to metrics.jsonl; None: nothing yet
     try:
-        for epochs in epoch_calls(config.epochs, epochs_per_call(config), first=len(history)):
+        for epochs in epoch_calls(config.epochs, config.epochs_per_call, first=len(history)):
             interrupts.check()  # one a library swallowed stops the run here
-            state, losses, seconds = runner(state, epochs)
-            if not np.all(np.isfinite(losses)):
-                raise JazzFlaxError(
-                    f"the loss is not finite at epoch {epochs[~np.isfinite(losses)][0] + 1}"
-                    + _kept(workdir, saved),
-                    hint="lower --config.lr",
-                )
-            trained = epoch_windows(len(run.windows.x), per_epoch)
-            history += history_rows(config, trained, epochs, losses, seconds)
-            row = history[-1]
-            print(
-                f"epoch {row['epoch']:4d}/{config.epochs}  loss {row['loss']:8.3f}  "
-                f"lr {row['lr']:.5f}  ({seconds:.3f} s)",
-                flush=True,
-            )
-            if run.valid is not None:
-                validate(state, run, history, workdir, config)
+            state, losses, seconds = runner(state, epochs, key)
+            check_finite(losses, epochs, checkpoints.kept(workdir, saved))
+            history += history_rows(config, n_windows, epochs, losses, seconds)
+            log(progress_line(history[-1], config.epochs, seconds))
+            if start.valid is not None:
+                best = validate(model, state, start, history, workdir, config, log) or best
             if workdir is not None:
                 if written is None:
-                    start_writing(workdir, config)
-                save(workdir, state, history, run.vocab, config, saved=written or 0)
+                    checkpoints.start_writing(workdir, config)
+                checkpoints.save(workdir, state, history, start.vocab, config, saved=written or 0)
                 saved = written = len(history)
         interrupts.check()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through main.py
         raise JazzFlaxError(
-            f"interrupted after epoch {len(history)}" + _kept(workdir, saved),
+            f"interrupted after epoch {len(history)}" + checkpoints.kept(workdir, saved),
             hint="continue with --config.resume=True" if saved else None,
         ) from None
-    summary = summarize(state, history, len(run.vocab), runner)
-    print(summary_table(summary), flush=True)
-    if workdir is not None:
-        atomic_write(workdir / "summary.json", json.dumps(summary, indent=2) + "\n")
-        plot_loss(history, workdir / "loss.png")
-    return state, history
+    return Fitted(state, history, best)
 
 
-STALE = ("summary.json", "loss.png")  # the results of a finished run, removed when another starts
+def check_finite(losses: np.ndarray, epochs: np.ndarray, kept: str) -> None:
+    """Raises a JazzFlaxError at the first epoch whose loss is not finite."""
+    if not np.all(np.isfinite(losses)):
+        raise JazzFlaxError(
+            f"the loss is not finite at epoch {epochs[~np.isfinite(losses)][0] + 1}{kept}",
+            hint="lower --config.lr",
+        )
 
 
-def start_writing(workdir: Path, config: ml_collections.ConfigDict) -> None:
-    """The run's first write to its directory, once its first epochs have trained: config.json,
-    and no results of an earlier run left beside it."""
-    atomic_write(workdir / "config.json", config.to_json(indent=2) + "\n")
-    for name in STALE:
-        (workdir / name).unlink(missing_ok=True)
+def progress_line(row: dict, epochs: int, seconds: float) -> str:
+    return (
+        f"epoch {row['epoch']:4d}/{epochs}  loss {row['loss']:8.3f}  "
+        f"lr {row['lr']:.5f}  ({seconds:.3f} s)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,15 +445,20 @@ def validation_windows(config: ml_collections.ConfigDict, corpus: data.Corpus):
     return data.segment_windows(corpus.segments_of("valid"), side_by_side)
 
 
-def validate(state, run: Run, history: list[dict], workdir: Path | None, config) -> None:
-    """Adds the validation NLL to the last row of `history`; a run directory keeps the state of
-    the lowest one so far in BEST (a run directory of its own: evaluate or generate from it)."""
-    nll = validation_nll(make_model(config, len(run.vocab)), state.params, run.valid)
-    best = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
+def validate(model, state, start: Start, history, workdir, config, log=silent) -> Best | None:
+    """Adds the validation NLL to the last row of `history`; returns the state as the Best when
+    it is the lowest so far (None otherwise), which a run directory keeps in BEST (a run
+    directory of its own: evaluate or generate from it)."""
+    nll = validation_nll(model, state.params, start.valid)
+    lowest = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
     history[-1]["valid_nll"] = nll
-    print(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < best)}", flush=True)
-    if workdir is not None and nll < best:
-        save(workdir / BEST, state, history, run.vocab, config)
+    log(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < lowest)}")
+    if not nll < lowest:
+        return None
+    best = Best(history[-1]["epoch"], nll, jax.device_get(state))  # the next call donates it
+    if workdir is not None:
+        checkpoints.save(workdir / checkpoints.BEST, best.state, history, start.vocab, config)
+    return best
 
 
 def validation_nll(model: DJModel, params, valid: data.Windows) -> float:
@@ -499,298 +482,6 @@ def history_rows(config, n_windows: int, epochs, losses, seconds: float) -> list
         )
         for number, loss in zip(epochs, losses, strict=True)
     ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Run directory
-
-
-def save(workdir: Path, state, history: list[dict], vocab: data.Vocabulary, config, saved=0):
-    """Appends the rows of `history` after the first `saved` to metrics.jsonl (a new file when
-    `saved` is 0), then writes the checkpoint of the epochs trained so far. The checkpoint holds
-    no history: its size, and the time to save, do not grow with the epochs run."""
-    append_metrics(workdir / METRICS, history[saved:], new=saved == 0)
-    checkpoint = dict(
-        state=flax.serialization.to_state_dict(state),
-        epoch=len(history),
-        vocab=vocab.to_json(),
-        config=config.to_json(),
-        cwd=os.getcwd(),  # where a relative data path starts (`trained_data`)
-    )
-    write_checkpoint(workdir / CHECKPOINT, checkpoint)
-
-
-def append_metrics(path: Path, rows: list[dict], new: bool = False) -> None:
-    """metrics.jsonl, one JSON line per epoch: appended to (or `new`, written whole). An append
-    that fails or is interrupted is undone; one that kill -9 cuts leaves a half line, which a
-    resumed run drops as it cuts the file back to its checkpoint's epoch (`read_metrics`)."""
-    text = "".join(json.dumps(row) + "\n" for row in rows)
-    if new:
-        atomic_write(path, text)
-        return
-    try:
-        with open(path, "ab", buffering=0) as f:
-            size = f.seek(0, os.SEEK_END)
-            try:
-                _write_all(f, text.encode())
-                os.fsync(f.fileno())
-            except BaseException:  # an interrupt or a full disk: no half line stays
-                os.ftruncate(f.fileno(), size)
-                raise
-    except OSError as e:
-        raise files.unwritable(path, e) from e
-
-
-def _write_all(f, payload: bytes) -> None:
-    while payload:
-        payload = payload[f.write(payload) :]
-
-
-def read_metrics(path: Path, epochs: int) -> list[dict]:
-    """The first `epochs` rows of metrics.jsonl (a run killed while appending may leave more)."""
-    try:
-        with open(path) as f:
-            lines = [line for _, line in zip(range(epochs), f, strict=False)]
-        rows = [json.loads(line) for line in lines]
-        history = [{key: type_(row[key]) for key, type_ in HISTORY_KEYS.items()} for row in rows]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise JazzFlaxError(f"cannot read {path}: {e}", hint=NO_RESUME) from None
-    if len(history) < epochs:
-        raise JazzFlaxError(
-            f"{path} holds {len(history)} epochs, the checkpoint {epochs}", hint=NO_RESUME
-        )
-    return history
-
-
-def write_checkpoint(path: Path, checkpoint: dict) -> None:
-    """The checkpoint as msgpack, inside an envelope that carries its sha256."""
-    payload = flax.serialization.msgpack_serialize(checkpoint)
-    envelope = dict(format=CHECKPOINT_FORMAT, sha256=hashlib.sha256(payload).hexdigest())
-    atomic_write(path, flax.serialization.msgpack_serialize(dict(envelope, checkpoint=payload)))
-
-
-def read_checkpoint(path: Path) -> dict:
-    """The checkpoint `write_checkpoint` wrote, its checksum verified (one written before
-    checksums, as it is)."""
-    raw = flax.serialization.msgpack_restore(path.read_bytes())
-    if "sha256" not in raw:
-        return raw
-    if hashlib.sha256(raw["checkpoint"]).hexdigest() != raw["sha256"]:
-        raise ValueError("its checksum does not match: the file is damaged")
-    return flax.serialization.msgpack_restore(raw["checkpoint"])
-
-
-class Checkpoint(NamedTuple):
-    """A checkpoint as plain data: enough to sample without the training code."""
-
-    params: dict
-    vocab: data.Vocabulary
-    config: ml_collections.ConfigDict
-    epoch: int
-    raw: dict  # everything saved, the optimiser state and history included
-
-
-def defaults() -> dict:
-    """The settings that have defaults (`data.*`, `model.*`, the loss), as JSON reads them back.
-
-    A run saved before one of them existed behaved as its default does: `with_defaults` fills it
-    into the saved config, so the run still resumes, evaluates and counts as a finished sweep run.
-    """
-    return json.loads(
-        json.dumps(
-            dict(
-                data=data.default_config().to_dict(),
-                model=model_lib.default_config().to_dict(),
-                loss=losses.DEFAULT,
-                label_smoothing=0.0,
-            )
-        )
-    )
-
-
-def with_defaults(saved: dict, defaults_: dict | None = None) -> dict:
-    """A saved config (a dict) with each setting it lacks taken from `defaults()`."""
-    filled = dict(saved)
-    for key, default in (defaults() if defaults_ is None else defaults_).items():
-        if key not in filled:
-            filled[key] = default
-        elif isinstance(default, dict) and isinstance(filled[key], dict):
-            filled[key] = with_defaults(filled[key], default)
-    return filled
-
-
-def flat_settings(tree: dict, prefix: str = "") -> dict:
-    """A nested config dict as {dotted key: value}: {"data.Tx": 30, …}."""
-    items = {}
-    for key, value in tree.items():
-        if isinstance(value, dict) and value:
-            items.update(flat_settings(value, f"{prefix}{key}."))
-        else:
-            items[f"{prefix}{key}"] = value
-    return items
-
-
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Reads a checkpoint written by `train` (a run directory or the file itself): its checksum
-    verified, its weights finite."""
-    path = Path(path)
-    path = path if path.suffix == Path(CHECKPOINT).suffix else path / CHECKPOINT
-    if not path.is_file():
-        raise JazzFlaxError(
-            f"no checkpoint at {path}", hint=f"train first: {_train_hint(path.parent)}"
-        )
-    try:
-        raw = read_checkpoint(path)
-        vocab = data.Vocabulary.from_json(raw["vocab"])
-        config = ml_collections.ConfigDict(with_defaults(json.loads(raw["config"])))
-        checkpoint = Checkpoint(raw["state"]["params"], vocab, config, int(raw["epoch"]), raw)
-    except OSError as e:
-        raise JazzFlaxError(f"cannot read the checkpoint {path}: {e.strerror or e}") from None
-    except Exception as e:  # msgpack raises many types for a damaged file
-        raise JazzFlaxError(f"cannot read the checkpoint {path}: {e}") from None
-    if not all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(checkpoint.params)):
-        raise JazzFlaxError(
-            f"the checkpoint {path} holds weights that are not finite (NaN or infinity)",
-            hint="train it again",
-        )
-    return checkpoint
-
-
-def model_checkpoint(workdir: str | Path) -> Path:
-    """The checkpoint a run's model is used from (evaluate, generate): its BEST, the state of the
-    lowest validation NLL, when the run kept one; else its last."""
-    best = Path(workdir) / BEST / CHECKPOINT
-    return best if best.is_file() else Path(workdir) / CHECKPOINT
-
-
-def _train_hint(workdir: Path) -> str:
-    """How to train into `workdir`: by `make train` where it is a default run directory."""
-    if workdir.parent.name == "runs":  # runs/<experiment>
-        return f"make train EXP={workdir.name}"
-    return f"python -m jazz_flax.main train --config <experiment> --workdir {workdir}"
-
-
-def trained_data(checkpoint: Checkpoint) -> ml_collections.ConfigDict:
-    """The checkpoint's data settings; a relative path that is not found from here is taken from
-    where the run was trained."""
-    settings, trained_in = checkpoint.config.data, checkpoint.raw.get("cwd")
-    path = Path(settings.path)
-    if trained_in is None or path.is_absolute() or path.exists():
-        return settings
-    return ml_collections.ConfigDict(dict(settings.to_dict(), path=str(Path(trained_in) / path)))
-
-
-def checkpoint_corpus(checkpoint: Checkpoint) -> data.Corpus:
-    """The corpus the checkpoint was trained on, which must still have its vocabulary."""
-    corpus = data.load_corpus_from_config(trained_data(checkpoint))
-    if corpus.vocab != checkpoint.vocab:
-        raise JazzFlaxError(
-            f"the checkpoint's vocabulary ({len(checkpoint.vocab)} values) is not that of "
-            f"{checkpoint.config.data.path} ({len(corpus.vocab)} values)",
-            hint="retrain on this data (or, to generate, pass --chords)",
-        )
-    return corpus
-
-
-def restore(workdir: Path, state, vocab: data.Vocabulary, config):
-    """(state, history) from the checkpoint in `workdir`, which must match `config` and `vocab`."""
-    checkpoint = load_checkpoint(workdir)
-    saved, wanted = (flat_settings(c.to_dict()) for c in (checkpoint.config, config))
-    changed = [
-        key for key in wanted if key not in RESUMABLE_CHANGES and saved.get(key) != wanted[key]
-    ]
-    if changed:
-        raise JazzFlaxError(
-            f"the checkpoint in {workdir} was trained with other settings ({', '.join(changed)})",
-            hint="resume with the same config",
-        )
-    if checkpoint.vocab.values != vocab.values:
-        raise JazzFlaxError(f"the checkpoint in {workdir} has another vocabulary")
-    if config.epochs <= checkpoint.epoch:
-        raise JazzFlaxError(
-            f"the checkpoint in {workdir} holds {checkpoint.epoch} epochs already, "
-            f"and epochs={config.epochs} asks for no more",
-            hint=f"resume with --config.epochs above {checkpoint.epoch}",
-        )
-    try:
-        state = flax.serialization.from_state_dict(state, checkpoint.raw["state"])
-    except (ValueError, KeyError) as e:  # e.g. the optimiser state before lr and decay lived in it
-        raise JazzFlaxError(
-            f"the checkpoint in {workdir} holds a training state of another layout: {e}",
-            hint="it was written by an older jazz_flax: train it again without resume",
-        ) from None
-    return jax.device_put(state), read_metrics(workdir / METRICS, checkpoint.epoch)
-
-
-def summarize(state, history: list[dict], n_values: int, runner: EpochRunner) -> dict:
-    """summary.json: the model's size, the first and last loss beside the notebook's (or, with a
-    validation split, the lowest validation NLL and its epoch), the times."""
-    validated = [row for row in history if "valid_nll" in row]
-    best = min(validated, key=lambda row: row["valid_nll"]) if validated else None
-    return dict(
-        params=count_params(state.params),
-        n_values=n_values,
-        epochs=len(history),
-        steps=int(state.step),
-        epoch_1_loss=history[0]["loss"],
-        final_loss=history[-1]["loss"],
-        reference=None if best else REFERENCE,
-        **(dict(best_valid_nll=best["valid_nll"], best_epoch=best["epoch"]) if best else {}),
-        compile_seconds=round(runner.compile_seconds, 3),
-        train_seconds=round(runner.train_seconds, 3),
-        train_epochs=runner.epochs_run,  # the epochs train_seconds is for (fewer if resumed)
-        devices=runner.devices,  # each batch split over them
-    )
-
-
-def summary_table(summary: dict) -> str:
-    """Loss at the first and last epoch beside the notebook's (a run with a validation split: the
-    lowest validation NLL instead), and the times."""
-    last, reference = summary["epochs"], summary.get("reference") or {}
-    rows = [
-        ("", "jazz_flax", "notebook" if reference else ""),
-        ("loss, epoch 1", f"{summary['epoch_1_loss']:.2f}", reference.get("epoch_1", "")),
-        (
-            f"loss, epoch {last}",
-            f"{summary['final_loss']:.2f}",
-            reference.get("epoch_100", "") if last == 100 else "",
-        ),
-        ("compile", f"{summary['compile_seconds']:.2f} s", ""),
-        (f"train ({summary['train_epochs']} epochs)", f"{summary['train_seconds']:.2f} s", ""),
-    ]
-    if "best_valid_nll" in summary:
-        rows.insert(
-            3,
-            (
-                f"valid NLL, epoch {summary['best_epoch']}",
-                f"{summary['best_valid_nll']:.3f}",
-                "best",
-            ),
-        )
-    return "\n".join(f"{a:<20}{b:>12}{c!s:>12}" for a, b, c in rows)
-
-
-def plot_loss(history: list[dict], path: Path) -> None:
-    """The loss per epoch (log scale) with the notebook's two printed values, or, with a
-    validation split, the validation NLL per token on a second axis."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
-    epochs = [row["epoch"] for row in history]
-    ax.plot(epochs, [row["loss"] for row in history], label="training loss")
-    ax.set(xlabel="epoch", ylabel="loss (Σ over time of the cross-entropy)", yscale="log")
-    if "valid_nll" in history[-1]:
-        valid = ax.twinx()
-        valid.plot(
-            epochs, [row.get("valid_nll", math.nan) for row in history], "C1", label="validation"
-        )
-        valid.set(ylabel="validation NLL (nats/token)")
-        valid.legend(loc="upper center")
-    else:
-        ax.plot([1, 100], [REFERENCE["epoch_1"], REFERENCE["epoch_100"]], "o", label="notebook")
-    ax.legend()
-    write_figure(fig, path, bbox_inches="tight")
 
 
 def enable_compilation_cache() -> None:

@@ -17,9 +17,39 @@ import ml_collections
 import numpy as np
 
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.meter import BEATS
 
 EMPTY = -1  # id of an all-zero vector: the notebook's x<1> and its last target
 CHORD_FEATURES = 24  # a token's chord features (data.chord_vector): 12 pitch classes, 12 roots
+
+# The context a model may read beside each token (`data.context`; data.features computes it)
+CHANGE_CAP = 8  # beats to the next chord change are counted up to this
+TEMPO_EDGES = (110.0, 150.0, 190.0, 230.0, 270.0)  # bpm: the edges of the tempo buckets
+CONTEXT_STEPS = 12  # positions per beat: the 1/12-beat grid of v2 and the pitch grammars
+PARTS = {  # each part of the context and its width
+    "chord": CHORD_FEATURES,  # the chord sounding: pitch classes, root
+    "next_chord": CHORD_FEATURES,  # the next different chord (zeros after the last)
+    "position": BEATS + CONTEXT_STEPS,  # the beat of the bar, the twelfth of the beat
+    "to_change": CHANGE_CAP + 1,  # whole beats until the next change, up to CHANGE_CAP
+    "tempo": len(TEMPO_EDGES) + 1,  # the tempo's bucket
+}
+
+
+def context_parts(text: str) -> tuple[str, ...]:
+    """The parts `data.context` names ("chord,position"; "" for none), in PARTS' order."""
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = sorted(names - PARTS.keys())
+    if unknown:
+        raise JazzFlaxError(
+            f"unknown context part {unknown[0]!r} in data.context={text!r}",
+            hint=f"name some of {', '.join(PARTS)}, separated by commas",
+        )
+    return tuple(name for name in PARTS if name in names)
+
+
+def width(parts: Sequence[str]) -> int:
+    """The features of the context `parts`."""
+    return sum(PARTS[part] for part in parts)
 
 
 class Segment(NamedTuple):

@@ -24,6 +24,8 @@ def run_main(*args, cwd=ROOT):
 
 def tiny_flags(config) -> list[str]:
     """The baseline experiment, overridden on the command line into the tiny config."""
-    overrides = [f"--config.data.{key}={value}" for key, value in config.data.items()]
+    # a None (a placeholder's) is the experiment's own, and no flag can give it
+    data = {key: value for key, value in config.data.items() if value is not None}
+    overrides = [f"--config.data.{key}={value}" for key, value in data.items()]
     overrides += [f"--config.{key}={config[key]}" for key in ("n_a", "batch_size", "epochs")]
     return ["--config", str(ROOT / "experiments" / "baseline.py"), *overrides]

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from jazz_flax import train
+from jazz_flax import checkpoints
 from tests.commands import ROOT, environment, tiny_flags
 
 BASELINE = str(ROOT / "experiments" / "baseline.py")
@@ -28,17 +28,17 @@ def spoiled_checkpoints(run, folder):
     """Copies of the trained run: one byte of the checkpoint flipped, NaN weights (checksum
     rewritten, so only the values are wrong), the checkpoint a folder."""
     flipped = shutil.copytree(run, folder / "flipped")
-    raw = bytearray((flipped / train.CHECKPOINT).read_bytes())
+    raw = bytearray((flipped / checkpoints.CHECKPOINT).read_bytes())
     raw[len(raw) // 2] ^= 0x01
-    (flipped / train.CHECKPOINT).write_bytes(bytes(raw))
+    (flipped / checkpoints.CHECKPOINT).write_bytes(bytes(raw))
     nan = shutil.copytree(run, folder / "nan")
-    checkpoint = train.load_checkpoint(nan)
+    checkpoint = checkpoints.load_checkpoint(nan)
     state = checkpoint.raw["state"]
     kernel = state["params"]["head"]["kernel"]
     state["params"]["head"]["kernel"] = np.full_like(kernel, np.nan)
-    train.write_checkpoint(nan / train.CHECKPOINT, checkpoint.raw)
+    checkpoints.write_checkpoint(nan / checkpoints.CHECKPOINT, checkpoint.raw)
     folder_checkpoint = folder / "folder_checkpoint"
-    (folder_checkpoint / train.CHECKPOINT).mkdir(parents=True)
+    (folder_checkpoint / checkpoints.CHECKPOINT).mkdir(parents=True)
     return flipped, nan, folder_checkpoint
 
 

@@ -12,7 +12,7 @@ from jazz_flax import evaluate, ngrams
 
 def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     from experiments import wjazzd
-    from jazz_flax import data, generate, train
+    from jazz_flax import checkpoints, data, generate, report, train
 
     if not (Path(__file__).resolve().parents[1] / "data" / "wjazzd" / "mcsv_melody").is_dir():
         pytest.skip("data/wjazzd is absent: run `make wjazzd` (CI copies it)")
@@ -24,15 +24,17 @@ def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     _, history = train.train(config, workdir=tmp_path)
     nlls = [row["valid_nll"] for row in history]  # validated after each call: each epoch
     assert all(math.isfinite(nll) for nll in nlls) and len(nlls) == 2
-    best = train.load_checkpoint(tmp_path / train.BEST)
+    best = checkpoints.load_checkpoint(tmp_path / checkpoints.BEST)
     assert best.epoch == 1 + int(np.argmin(nlls))
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["best_epoch"] == best.epoch and summary["reference"] is None
-    assert f"valid NLL, epoch {best.epoch}" in train.summary_table(summary)
+    assert f"valid NLL, epoch {best.epoch}" in report.summary_table(summary)
     eval_config = evaluate.default_config()
     eval_config.solos = 1
     result = evaluate.evaluate_run(tmp_path, eval_config)
-    assert result["checkpoint"] == f"{train.BEST}/{train.CHECKPOINT}"  # the best, not the last
+    assert (
+        result["checkpoint"] == f"{checkpoints.BEST}/{checkpoints.CHECKPOINT}"
+    )  # the best, not the last
     assert result["epoch"] == best.epoch and (tmp_path / evaluate.EVAL).is_file()
     test = result["test"]
     corpus = data.load_corpus_from_config(config.data)

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jazz_flax import data, evaluate, train
+from jazz_flax import checkpoints, data, evaluate, train
 from jazz_flax.model import DJModel, init_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +102,7 @@ def test_heldout_nll_is_the_training_loss_per_token():
 def test_no_holdout_is_nan_not_an_error(run_dir, tmp_path):
     workdir = copy_of(run_dir, tmp_path)
     result = evaluate.evaluate_run(workdir, evaluate.default_config())
-    assert result["checkpoint"] == train.CHECKPOINT  # no validation split, no best: the last
+    assert result["checkpoint"] == checkpoints.CHECKPOINT  # no validation split, no best: the last
     assert result["heldout"]["tokens"] == 0 and math.isnan(result["heldout"]["nll"])
     saved = json.loads((workdir / evaluate.EVAL).read_text())
     assert saved["heldout"] == dict(measures=0, tokens=0, nll=None, perplexity=None, accuracy=None)

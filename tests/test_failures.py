@@ -29,7 +29,7 @@ import jax
 import pytest
 from music21 import stream
 
-from jazz_flax import generate, sample, train
+from jazz_flax import checkpoints, generate, sample, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.sample import Strategy
 from tests.commands import ROOT, environment, main_command, tiny_flags
@@ -48,7 +48,7 @@ class Scene:
     def __init__(self, tiny, run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         self.tiny, self.run, self.monkeypatch = tiny, run, monkeypatch
         self.workdir, self.output, self.files = tmp_path / "run", tmp_path / "output", tmp_path
-        self.checkpoint = self.workdir / train.CHECKPOINT
+        self.checkpoint = self.workdir / checkpoints.CHECKPOINT
 
     # Input files
 
@@ -82,15 +82,14 @@ class Scene:
         train.train(config, workdir=workdir or self.workdir)
 
     def train_saving_every_epoch(self, **settings) -> None:
-        self.monkeypatch.setattr(train, "EPOCHS_PER_CALL", 1)
-        self.train(**settings)
+        self.train(epochs_per_call=1, **settings)
 
     def generate(self, run: Path | None = None, **options) -> None:
         generate.generate(run or self.run, output=self.output, **options)
 
     def sample(self, **options) -> None:
         """Samples from the trained run's model directly (`generate` chooses the length)."""
-        checkpoint = train.load_checkpoint(self.run)
+        checkpoint = checkpoints.load_checkpoint(self.run)
         model = train.make_model(checkpoint.config, len(checkpoint.vocab))
         sample.sample(model, checkpoint.params, jax.random.key(0), **options)
 
@@ -120,17 +119,17 @@ class Scene:
 def checkpoint_of_another_vocabulary(s: Scene) -> Path:
     """A copy of the trained run whose config points at a solo with other tokens."""
     run = s.run_copy("other")
-    checkpoint = train.load_checkpoint(run)
+    checkpoint = checkpoints.load_checkpoint(run)
     checkpoint.config.data.path = s.solo("other.musicxml", solo=[[("C4", 4.0)]] * 4)
-    train.write_checkpoint(
-        run / train.CHECKPOINT, dict(checkpoint.raw, config=checkpoint.config.to_json())
+    checkpoints.write_checkpoint(
+        run / checkpoints.CHECKPOINT, dict(checkpoint.raw, config=checkpoint.config.to_json())
     )
     return run
 
 
 def truncated_checkpoint(s: Scene) -> Path:
     run = s.run_copy("truncated")
-    path = run / train.CHECKPOINT
+    path = run / checkpoints.CHECKPOINT
     path.write_bytes(path.read_bytes()[:1000])
     return run
 
@@ -142,12 +141,14 @@ def diverging_training(s: Scene) -> None:
 
 
 def ctrl_c_while_saving(s: Scene) -> None:
-    s.fail_writing(train.CHECKPOINT, KeyboardInterrupt(), after=1)
+    s.fail_writing(checkpoints.CHECKPOINT, KeyboardInterrupt(), after=1)
     s.train_saving_every_epoch(epochs=3)
 
 
 def disk_full_while_saving(s: Scene) -> None:
-    s.fail_writing(train.CHECKPOINT, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), after=1)
+    s.fail_writing(
+        checkpoints.CHECKPOINT, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), after=1
+    )
     s.train_saving_every_epoch(epochs=3)
 
 
@@ -356,7 +357,7 @@ def assert_whole_files(scene: Scene, case: Case) -> None:
             if path.suffix == ".jsonl":
                 for line in path.read_text().splitlines():
                     json.loads(line)
-    kept = train.load_checkpoint(scene.workdir).epoch if scene.checkpoint.exists() else None
+    kept = checkpoints.load_checkpoint(scene.workdir).epoch if scene.checkpoint.exists() else None
     assert kept == case.keeps
 
 

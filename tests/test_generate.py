@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from music21 import converter
 
-from jazz_flax import beam, data, generate, grammar, primer, render, sample, train
+from jazz_flax import beam, checkpoints, data, generate, grammar, primer, render, sample
 from jazz_flax.errors import JazzFlaxError
 from tests.commands import environment, main_command
 from tests.music import CHANGES, SOLO, write_solo
@@ -216,7 +216,9 @@ def test_chords_given_as_text_set_the_measures(run_dir, tmp_path):
 
 def test_primer_starts_the_solo(run_dir, tmp_path):
     workdir, _, _ = run_dir
-    primer = train.load_checkpoint(workdir).vocab.values[:2]  # on-grid durations: kept as they are
+    primer = checkpoints.load_checkpoint(workdir).vocab.values[
+        :2
+    ]  # on-grid durations: kept as they are
     result = generate.generate(workdir, primer=" ".join(primer), output=tmp_path)
     assert tuple(result.tokens[0][:2]) == primer  # a token outside the vocabulary: test_failures
 
@@ -345,8 +347,8 @@ def test_a_primer_file_in_the_models_grammar(tiny, tmp_path, grammar_name, over_
 
 def test_a_primer_file_over_its_own_chords(run_dir, tmp_path):
     workdir, _, _ = run_dir
-    checkpoint = train.load_checkpoint(workdir)
-    corpus = train.checkpoint_corpus(checkpoint)
+    checkpoint = checkpoints.load_checkpoint(workdir)
+    corpus = checkpoints.checkpoint_corpus(checkpoint)
     path = write_solo(tmp_path / "primer.musicxml", solo=SOLO[1:3], changes=CHANGES[1:3])
     opening = primer.from_file(path, checkpoint.config.data, checkpoint.vocab)
     assert opening.tokens == (*corpus.measures[1], *corpus.measures[2])  # trained tokens

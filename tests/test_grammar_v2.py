@@ -321,12 +321,12 @@ def test_an_unknown_grammar_is_refused(tiny):
 
 
 def test_a_v2_model_generates_in_its_grammar_and_register(tiny, tmp_path):
-    from jazz_flax import generate, train
+    from jazz_flax import checkpoints, generate, train
 
     config = tiny.copy_and_resolve_references()
     config.data.grammar = "v2"
     train.train(config, workdir=tmp_path / "run")
-    checkpoint = train.load_checkpoint(tmp_path / "run")
+    checkpoint = checkpoints.load_checkpoint(tmp_path / "run")
     assert checkpoint.config.data.grammar == checkpoint.vocab.grammar == "v2"
     low, high = checkpoint.vocab.register
     result = generate.generate(tmp_path / "run", seed=0, output=tmp_path / "out")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from jazz_flax import train
+from jazz_flax import checkpoints, train
 from tests.commands import ROOT, environment, main_command, tiny_flags
 
 EPOCHS = 3000  # long enough to be stopped in the middle (a few seconds)
@@ -36,7 +36,7 @@ def start(config, workdir):
 
 def wait_for_checkpoint(workdir, process, timeout=60.0):
     began = time.monotonic()
-    while not (workdir / train.CHECKPOINT).exists():
+    while not (workdir / checkpoints.CHECKPOINT).exists():
         assert process.poll() is None, process.communicate()
         assert time.monotonic() - began < timeout
         time.sleep(0.05)
@@ -57,7 +57,7 @@ def test_stopped_run_resumes_to_the_uninterrupted_loss(long_run, tmp_path, sent)
         assert process.returncode == 2, stderr
         assert stderr.count("\n") == 1 and "interrupted after epoch" in stderr
         assert "--config.resume=True" in stderr
-    kept = train.load_checkpoint(workdir).epoch
+    kept = checkpoints.load_checkpoint(workdir).epoch
     assert 0 < kept < EPOCHS, "stopped too late to test anything"
 
     resumed = main_command(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import leadsheets
+from jazz_flax import config as config_lib
 from jazz_flax import data, evaluate, grammar, train
 from jazz_flax.errors import JazzFlaxError
 from tests.music import SOLO, write_lead_sheet, write_solo
@@ -45,7 +46,7 @@ def load(path, cache_dir, **options):
 
 
 def sliding(Tx: int) -> ml_collections.ConfigDict:
-    config = data.default_config()
+    config = config_lib.data_defaults()
     config.update(windows="sliding", Tx=Tx)
     return config
 
@@ -95,7 +96,7 @@ def test_a_glob_and_a_rule_per_file(folder, tmp_path):
     rules = {"c_*": {"melody_part": "Guitar", "chord_part": "Piano"}}
     corpus = load(mixed, tmp_path, parts=rules)
     assert [piece.source["chord_part"] for piece in corpus.pieces] == ["symbols"] * 2 + ["Piano"]
-    config = data.default_config()
+    config = config_lib.data_defaults()
     config.update(path=str(mixed), chord_part="symbols", start=None, end=None)
     config.parts = ml_collections.ConfigDict(rules)  # as --config.data.parts="{...}" sets it
     assert data.load_corpus_from_config(config) == corpus
@@ -223,7 +224,7 @@ def test_pieces_shorter_than_a_window_give_none():
 def test_notebook_windows_are_for_one_piece(folder, tmp_path):
     corpus = load(folder, tmp_path)
     with pytest.raises(JazzFlaxError, match="notebook windows .* this corpus has 2.*sliding"):
-        data.segment_windows(corpus.segments, data.default_config())
+        data.segment_windows(corpus.segments, config_lib.data_defaults())
 
 
 def test_each_piece_holds_out_its_last_measures(folder, tmp_path):

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from music21 import chord, note, stream
 
-from jazz_flax import data, errors, files, generate, interrupts, train
+from jazz_flax import checkpoints, data, errors, files, generate, interrupts, train
 from jazz_flax.errors import JazzFlaxError
 from tests.commands import ROOT, environment, main_command, tiny_flags
 
@@ -39,11 +39,13 @@ def assert_whole(folder: Path) -> None:
         assert not path.name.endswith(".tmp") and path.name != files.LOCK, f"{path} left behind"
         if path.suffix == ".json":
             json.loads(path.read_text())
-    if (folder / train.METRICS).exists():
-        rows = [json.loads(line) for line in (folder / train.METRICS).read_text().splitlines()]
+    if (folder / checkpoints.METRICS).exists():
+        rows = [
+            json.loads(line) for line in (folder / checkpoints.METRICS).read_text().splitlines()
+        ]
         assert [row["epoch"] for row in rows] == list(range(1, len(rows) + 1))
-    if (folder / train.CHECKPOINT).exists():
-        assert train.load_checkpoint(folder).epoch <= len(rows)
+    if (folder / checkpoints.CHECKPOINT).exists():
+        assert checkpoints.load_checkpoint(folder).epoch <= len(rows)
 
 
 def start_train(tiny, workdir: Path, *flags: str, cache: Path | None = None) -> subprocess.Popen:
@@ -143,7 +145,7 @@ def test_a_second_train_in_a_directory_names_the_first(tiny, tmp_path):
     blocked.write_text("not a folder")
     first = start_train(tiny, workdir, LONG, cache=blocked / "cache")
     began = time.monotonic()
-    while not (workdir / train.CHECKPOINT).exists():
+    while not (workdir / checkpoints.CHECKPOINT).exists():
         assert first.poll() is None, first.communicate()
         assert time.monotonic() - began < 120
         time.sleep(0.05)
@@ -206,20 +208,20 @@ def test_a_failing_train_leaves_no_new_directory(tiny, tmp_path):
 
 @pytest.mark.parametrize("where", [0, 1, 100, -40, -1])
 def test_a_flipped_byte_anywhere_in_the_checkpoint_is_refused(run_dir, tmp_path, where):
-    path = shutil.copytree(run_dir[0], tmp_path / "run") / train.CHECKPOINT
+    path = shutil.copytree(run_dir[0], tmp_path / "run") / checkpoints.CHECKPOINT
     raw = bytearray(path.read_bytes())
     raw[where] ^= 0x20
     path.write_bytes(bytes(raw))
     with pytest.raises(JazzFlaxError, match="cannot read the checkpoint"):
-        train.load_checkpoint(path)
+        checkpoints.load_checkpoint(path)
 
 
 def spoil_head(run: Path, value: float) -> None:
     """Sets the checkpoint's output weights to `value`, its checksum renewed."""
-    checkpoint = train.load_checkpoint(run)
+    checkpoint = checkpoints.load_checkpoint(run)
     kernel = checkpoint.raw["state"]["params"]["head"]["kernel"]
     checkpoint.raw["state"]["params"]["head"]["kernel"] = np.full_like(kernel, value)
-    train.write_checkpoint(run / train.CHECKPOINT, checkpoint.raw)
+    checkpoints.write_checkpoint(run / checkpoints.CHECKPOINT, checkpoint.raw)
 
 
 def test_nan_weights_are_refused(run_dir, tmp_path):
@@ -296,12 +298,12 @@ def test_midi_overlaps_are_read_as_they_sound_as_the_notebook_did(metheny):
 def test_a_dead_writers_temporary_file_is_removed_by_the_next_writer(tmp_path):
     dead = subprocess.Popen(["true"])
     dead.wait()
-    stale = tmp_path / f".{train.CHECKPOINT}.{dead.pid}.x1.tmp"
-    alive = tmp_path / f".{train.CHECKPOINT}.{os.getpid()}.x2.tmp"  # a write in progress
+    stale = tmp_path / f".{checkpoints.CHECKPOINT}.{dead.pid}.x1.tmp"
+    alive = tmp_path / f".{checkpoints.CHECKPOINT}.{os.getpid()}.x2.tmp"  # a write in progress
     other = tmp_path / f".config.json.{dead.pid}.x3.tmp"  # another file's: its next write's
     for path in (stale, alive, other):
         path.write_bytes(b"half")
-    files.atomic_write(tmp_path / train.CHECKPOINT, b"whole")
+    files.atomic_write(tmp_path / checkpoints.CHECKPOINT, b"whole")
     assert not stale.exists() and alive.exists() and other.exists()
 
 
@@ -315,23 +317,23 @@ def rows(epochs: int) -> list[dict]:
 
 def test_the_checkpoint_does_not_grow_with_the_epochs_and_metrics_are_appended(run_dir, tmp_path):
     _, state, _ = run_dir
-    checkpoint = train.load_checkpoint(run_dir[0])
+    checkpoint = checkpoints.load_checkpoint(run_dir[0])
     vocab, config = checkpoint.vocab, checkpoint.config
     sizes = []
     for epochs in (10, 10_000):
         workdir = tmp_path / str(epochs)
-        train.save(workdir, state, rows(epochs - 10), vocab, config)
-        before = (workdir / train.METRICS).read_text()
-        train.save(workdir, state, rows(epochs), vocab, config, saved=epochs - 10)
-        after = (workdir / train.METRICS).read_text()
+        checkpoints.save(workdir, state, rows(epochs - 10), vocab, config)
+        before = (workdir / checkpoints.METRICS).read_text()
+        checkpoints.save(workdir, state, rows(epochs), vocab, config, saved=epochs - 10)
+        after = (workdir / checkpoints.METRICS).read_text()
         assert after.startswith(before) and len(after.splitlines()) == epochs
-        sizes.append((workdir / train.CHECKPOINT).stat().st_size)
+        sizes.append((workdir / checkpoints.CHECKPOINT).stat().st_size)
     assert abs(sizes[0] - sizes[1]) <= 8  # the epoch number's own bytes
 
 
 def test_an_interrupted_append_leaves_the_metrics_as_they_were(tmp_path, monkeypatch):
-    path = tmp_path / train.METRICS
-    train.append_metrics(path, rows(10), new=True)
+    path = tmp_path / checkpoints.METRICS
+    checkpoints.append_metrics(path, rows(10), new=True)
     before = path.read_bytes()
 
     def interrupted(fd):
@@ -339,18 +341,18 @@ def test_an_interrupted_append_leaves_the_metrics_as_they_were(tmp_path, monkeyp
 
     monkeypatch.setattr(os, "fsync", interrupted)  # after the rows are written
     with pytest.raises(KeyboardInterrupt):
-        train.append_metrics(path, rows(20)[10:])
+        checkpoints.append_metrics(path, rows(20)[10:])
     assert path.read_bytes() == before
 
 
 def test_resume_cuts_metrics_back_to_the_checkpoint(run_dir, tiny, tmp_path):
     workdir = shutil.copytree(run_dir[0], tmp_path / "run")
-    with open(workdir / train.METRICS, "a") as f:  # killed while appending epoch 7
+    with open(workdir / checkpoints.METRICS, "a") as f:  # killed while appending epoch 7
         f.write('{"epoch": 7, "loss": 6.5, "lr')
     config = tiny.copy_and_resolve_references()
     config.update(resume=True, epochs=12)
     _, history = train.train(config, workdir=workdir)
-    lines = (workdir / train.METRICS).read_text().splitlines()
+    lines = (workdir / checkpoints.METRICS).read_text().splitlines()
     assert [json.loads(line) for line in lines] == history
     assert [row["epoch"] for row in history] == list(range(1, 13))
     assert_whole(workdir)
@@ -372,11 +374,11 @@ def test_a_run_with_a_relative_data_path_generates_from_another_directory(
     run_dir, tiny, tmp_path, monkeypatch
 ):
     run = shutil.copytree(run_dir[0], tmp_path / "run")
-    checkpoint = train.load_checkpoint(run)
+    checkpoint = checkpoints.load_checkpoint(run)
     solo = Path(tiny.data.path)
     checkpoint.config.data.path = solo.name  # as trained from the solo's folder
     raw = dict(checkpoint.raw, config=checkpoint.config.to_json(), cwd=str(solo.parent))
-    train.write_checkpoint(run / train.CHECKPOINT, raw)
+    checkpoints.write_checkpoint(run / checkpoints.CHECKPOINT, raw)
     monkeypatch.chdir(tmp_path)
     assert generate.generate(run).paths["midi"].is_file()
 

@@ -105,7 +105,9 @@ def test_windows_of_a_split_corpus_stay_within_each_piece(split_corpus):
 
 def test_split_by_performer_from_the_config(split_corpus):
     config = ml_collections.ConfigDict(
-        dict(split_seed=0, split_by="performer", valid_fraction=0.33, test_fraction=0.33)
+        dict(
+            split_seed=0, split_by="performer", valid_fraction=0.33, test_fraction=0.33, min_count=1
+        )
     )
     split = data.SplitCorpus.from_config(data.Corpus(split_corpus.pieces), config)
     for name in data.SPLITS:

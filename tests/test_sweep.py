@@ -8,7 +8,7 @@ import pytest
 
 from experiments import baseline
 from experiments.wjazzd import split_by_piece
-from jazz_flax import cells, data, evaluate, sweep, train
+from jazz_flax import cells, checkpoints, data, evaluate, sweep, train
 from jazz_flax.errors import JazzFlaxError
 from tests.music import write_solo
 
@@ -75,12 +75,14 @@ def test_a_sweep_run_is_the_run_train_makes(swept, tiny):
     assert saved["config"] == result.run.config.to_dict()
 
 
-def test_restart_skips_finished_runs(swept, capsys, monkeypatch):
+def test_restart_skips_finished_runs_and_trains_through_fit(swept, capsys, monkeypatch):
     spec, out, results = swept
-    trained = []
-    original = sweep.train_group
+    trained = []  # the run directories `train.fit` trained into
+    original = train.fit
     monkeypatch.setattr(
-        sweep, "train_group", lambda group, *a: trained.extend(group) or original(group, *a)
+        train,
+        "fit",
+        lambda *a, workdir, **k: trained.append(workdir) or original(*a, **k, workdir=workdir),
     )
     capsys.readouterr()
     again = sweep.run_sweep(spec, out)
@@ -88,7 +90,7 @@ def test_restart_skips_finished_runs(swept, capsys, monkeypatch):
     assert [r.summary for r in again] == [r.summary for r in results]
     (results[1].run.workdir / "summary.json").unlink()  # as if it was interrupted
     sweep.run_sweep(spec, out)
-    assert [(run.label, run.seed) for run in trained] == [("n_a=4", 1)]
+    assert trained == [results[1].run.workdir]  # ("n_a=4", seed 1), through train.fit
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[:3] for line in lines[1:-1]] == [["n_a=4", "seed", "1"]]
 
@@ -137,16 +139,16 @@ def test_seed_and_lr_share_a_compiled_program(tiny, tmp_path):
         [("n_a=4", 0), ("n_a=4", 1)],
     ]
     corpus = data.load_corpus_from_config(tiny.data)
-    trained, _ = sweep.train_group(groups[0], corpus, vmap=False)
-    for run, (_, losses, _) in list(zip(groups[0], trained, strict=True))[1:3]:
+    fitted, _ = sweep.train_group(groups[0], corpus, vmap=False)
+    for run, trained in list(zip(groups[0], fitted, strict=True))[1:3]:
         _, history = train.train(run.config)  # each run's own lr, from the shared program
-        assert [row["loss"] for row in history] == losses.tolist()
+        assert [row["loss"] for row in history] == [row["loss"] for row in trained.history]
 
 
 def test_a_checkpoint_from_before_lr_lived_in_the_state_is_refused(run_dir, tiny, tmp_path):
-    raw = train.read_checkpoint(run_dir[0] / train.CHECKPOINT)
+    raw = checkpoints.read_checkpoint(run_dir[0] / checkpoints.CHECKPOINT)
     raw["state"]["opt_state"]["1"] = {"count": raw["state"]["opt_state"]["1"]["count"]}
-    train.write_checkpoint(tmp_path / train.CHECKPOINT, raw)
+    checkpoints.write_checkpoint(tmp_path / checkpoints.CHECKPOINT, raw)
     config = tiny.copy_and_resolve_references()
     config.update(resume=True, epochs=8)
     with pytest.raises(JazzFlaxError, match="another layout"):
@@ -159,9 +161,9 @@ def test_vmap_over_seeds_matches_one_run_after_another(tiny, tmp_path):
     corpus = data.load_corpus_from_config(tiny.data)
     one_by_one, _ = sweep.train_group(group, corpus, vmap=False)
     stacked, _ = sweep.train_group(group, corpus, vmap=True)
-    for (_, a, _), (state, b, _) in zip(one_by_one, stacked, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4)
-        assert state.params["head"]["kernel"].shape == (tiny.n_a, len(corpus.vocab))
+    for a, b in zip(one_by_one, stacked, strict=True):
+        np.testing.assert_allclose(*([row["loss"] for row in x.history] for x in (a, b)), rtol=1e-4)
+        assert b.state.params["head"]["kernel"].shape == (tiny.n_a, len(corpus.vocab))
 
 
 def test_overrides_take_dotted_keys_and_refuse_unknown_ones(tiny):
@@ -306,7 +308,7 @@ def test_a_split_corpus_sweep_trains_windows_per_epoch_and_validates_each_call(
     _, (result,) = split_swept
     corpus = data.load_corpus_from_config(split_config.data)
     assert len(train.training_windows(split_config, corpus).x) > 40  # an epoch trains 8 of them
-    final = train.load_checkpoint(result.run.workdir)
+    final = checkpoints.load_checkpoint(result.run.workdir)
     assert int(final.raw["state"]["step"]) == 8 * 2  # 8 epochs of 2 batches of 4 windows
     rows = [json.loads(line) for line in (result.run.workdir / "metrics.jsonl").open()]
     nlls = [row["valid_nll"] for row in rows]  # epochs_per_call=1: after each epoch
@@ -322,13 +324,13 @@ def test_a_split_corpus_sweep_scores_the_best_validation_state(split_swept, spli
     nlls = [json.loads(line)["valid_nll"] for line in (workdir / "metrics.jsonl").open()]
     assert summary["best_epoch"] == 1 + int(np.argmin(nlls)) < len(nlls)  # it overfits after
     assert summary["best_valid_nll"] == min(nlls)
-    best = train.load_checkpoint(workdir / train.BEST)
+    best = checkpoints.load_checkpoint(workdir / checkpoints.BEST)
     assert best.epoch == summary["best_epoch"]
     corpus = data.load_corpus_from_config(split_config.data)
     model = train.make_model(result.run.config, len(corpus.vocab))
     scored = {
         name: evaluate.scores_on_test_split(model, checkpoint.params, corpus, 5)["nll"]
-        for name, checkpoint in (("best", best), ("last", train.load_checkpoint(workdir)))
+        for name, checkpoint in (("best", best), ("last", checkpoints.load_checkpoint(workdir)))
     }
     assert summary["test"]["nll"] == pytest.approx(scored["best"], rel=1e-6)
     assert scored["best"] != pytest.approx(scored["last"], rel=1e-3)
@@ -360,8 +362,8 @@ class StandIn(NamedTuple):
     params: np.ndarray
 
 
-def test_the_best_state_is_the_lowest_scores(split_config):
-    """`train_run_validated` on a stand-in runner: the validation scores 3, 1, 2 keep epoch 4."""
+def test_the_best_state_is_the_lowest_scores(split_config, monkeypatch):
+    """`train.fit` on a stand-in runner: the validation scores 3, 1, 2 keep epoch 4."""
     calls = []
 
     def runner(state, epochs, key):
@@ -370,14 +372,17 @@ def test_the_best_state_is_the_lowest_scores(split_config):
 
     config = sweep.override(split_config, {"epochs": 5, "epochs_per_call": 2})
     scores = iter([3.0, 1.0, 2.0])
-    trained = sweep.train_run_validated(
-        config, runner, StandIn(np.zeros(1)), None, lambda params: next(scores)
-    )
+    monkeypatch.setattr(train, "validation_nll", lambda model, params, valid: next(scores))
+    windows = data.Windows(*(np.zeros((10, 5)),) * 3)
+    vocab = data.Vocabulary.from_tokens(["R,0.250", "C,0.500"])
+    start = train.Start(windows, vocab, StandIn(np.zeros(1)), [], valid=windows)
+    fitted = train.fit(config, runner, start)
     assert calls == [[0, 1], [2, 3], [4]]
-    assert trained.valid_nll == {2: 3.0, 4: 1.0, 5: 2.0} and trained.seconds == 1.5
-    assert trained.best.epoch == 4 and trained.best.nll == 1.0
-    assert trained.best.state.params.tolist() == [4.0] and len(trained.losses) == 5
-    assert trained.state.params.tolist() == [5.0]
+    nlls = {row["epoch"]: row["valid_nll"] for row in fitted.history if "valid_nll" in row}
+    assert nlls == {2: 3.0, 4: 1.0, 5: 2.0} and sum(r["seconds"] for r in fitted.history) == 1.5
+    assert fitted.best.epoch == 4 and fitted.best.nll == 1.0
+    assert fitted.best.state.params.tolist() == [4.0] and len(fitted.history) == 5
+    assert fitted.state.params.tolist() == [5.0]
 
 
 def test_vmap_is_refused_for_a_split_corpus(split_config, tmp_path):

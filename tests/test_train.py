@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import baseline
-from jazz_flax import data, parallel, train
+from jazz_flax import checkpoints, data, parallel, report, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.losses import Loss
 from jazz_flax.model import DJModel, count_params, init_params
@@ -147,23 +147,22 @@ def test_run_directory(run_dir, tiny):
     assert summary["reference"] == {"epoch_1": 129.9, "epoch_100": 9.2}
     assert summary["compile_seconds"] > 0 and summary["train_seconds"] > 0
     assert summary["train_epochs"] == 6
-    assert summary["n_values"] == len(train.load_checkpoint(workdir).vocab)
+    assert summary["n_values"] == len(checkpoints.load_checkpoint(workdir).vocab)
     assert (workdir / "loss.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_checkpoint_holds_what_sampling_needs(run_dir, tiny):
     workdir, state, _ = run_dir
-    checkpoint = train.load_checkpoint(workdir)
+    checkpoint = checkpoints.load_checkpoint(workdir)
     assert checkpoint.epoch == 6 and checkpoint.config.to_dict() == tiny.to_dict()
     assert jax.tree.all(jax.tree.map(np.array_equal, checkpoint.params, state.params))
     corpus = data.load_corpus_from_config(tiny.data)
     assert checkpoint.vocab == corpus.vocab
 
 
-def test_resume_repeats_an_uninterrupted_run(tiny, tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "EPOCHS_PER_CALL", 4)  # the resumed run's calls split otherwise
+def test_resume_repeats_an_uninterrupted_run(tiny, tmp_path):
     config = tiny.copy_and_resolve_references()
-    config.epochs = 10
+    config.update(epochs=10, epochs_per_call=4)  # the resumed run's calls split otherwise
     straight, history = train.train(config, workdir=tmp_path / "straight")
     config.epochs = 7
     train.train(config, workdir=tmp_path / "resumed")
@@ -199,7 +198,7 @@ def test_baseline_reproduces_the_notebook_on_the_real_solo(metheny_path):
     config.data.path = str(metheny_path)
     _, history = train.train(config)
     assert len(history) == 100
-    assert abs(history[0]["loss"] - train.REFERENCE["epoch_1"]) <= 5.0
+    assert abs(history[0]["loss"] - report.REFERENCE["epoch_1"]) <= 5.0
     assert history[-1]["loss"] <= 10.5
 
 
@@ -210,13 +209,13 @@ def test_train_command_reproduces_the_baseline_over_the_cores(metheny_path, tmp_
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["devices"] == parallel.cpu_devices(0, 32)
-    assert abs(summary["epoch_1_loss"] - train.REFERENCE["epoch_1"]) <= 5.0
+    assert abs(summary["epoch_1_loss"] - report.REFERENCE["epoch_1"]) <= 5.0
     assert summary["final_loss"] <= 10.5
 
 
 def test_chord_conditioned_model_trains_on_its_windows_chords(conditioned_run, tiny):
     workdir, state, history = conditioned_run
-    V, n_a, F = len(train.load_checkpoint(workdir).vocab), tiny.n_a, data.CHORD_FEATURES
+    V, n_a, F = len(checkpoints.load_checkpoint(workdir).vocab), tiny.n_a, data.CHORD_FEATURES
     assert count_params(state.params) == 4 * (n_a * (V + F + n_a) + n_a) + n_a * V + V
     assert history[-1]["loss"] < history[0]["loss"]
     # the loss reads the chords: other chords, another loss (and none for the unconditioned)
@@ -240,19 +239,19 @@ def saved_before_the_new_keys(workdir: Path, tmp_path: Path) -> Path:
     `label_smoothing`, as one written before they existed."""
     old = tmp_path / "old"
     old.mkdir()
-    raw = train.read_checkpoint(workdir / train.CHECKPOINT)
+    raw = checkpoints.read_checkpoint(workdir / checkpoints.CHECKPOINT)
     config = json.loads(raw["config"])
     for key in ("model", "loss", "label_smoothing"):
         del config[key]
     raw["config"] = json.dumps(config)
-    train.write_checkpoint(old / train.CHECKPOINT, raw)
+    checkpoints.write_checkpoint(old / checkpoints.CHECKPOINT, raw)
     (old / "metrics.jsonl").write_text((workdir / "metrics.jsonl").read_text())
     return old
 
 
 def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(run_dir, tiny, tmp_path):
     old = saved_before_the_new_keys(run_dir[0], tmp_path)
-    assert train.load_checkpoint(old).config.to_dict() == tiny.to_dict()  # defaults filled in
+    assert checkpoints.load_checkpoint(old).config.to_dict() == tiny.to_dict()  # defaults filled in
     config = tiny.copy_and_resolve_references()
     config.update(resume=True, epochs=8)
     _, history = train.train(config, workdir=old)

@@ -178,7 +178,7 @@ def test_the_grammar_is_in_the_cache_key_and_the_v2_register_in_the_vocabulary(t
     write_solo(tmp_path, "Other_Tune_FINAL", BEATS, NOTES[2:])
     write_solo(tmp_path, "Third_Tune_FINAL", BEATS, NOTES[:6])
     config = ml_collections.ConfigDict(dict(path=str(tmp_path), solos="*", grammar="v2"))
-    config.update(split_seed=0, valid_fraction=0.3, test_fraction=0.3, min_count=1)
+    config.update(split_seed=0, split_by="path", valid_fraction=0.3, test_fraction=0.3, min_count=1)
     notebook = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache")
     v2 = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", grammar_name="v2")
     assert not v2.corpus.cache_hit and v2.corpus.grammar == "v2"

@@ -46,7 +46,6 @@ from jazz_flax.data.score_files import (
     part_rule,
     read_music_files,
 )
-from jazz_flax.data.settings import SETTINGS, check_config, default_config
 from jazz_flax.data.splits import SPLITS, SplitCorpus, default_changes, split_indices
 from jazz_flax.data.vocab import UNK, Vocabulary
 from jazz_flax.windows import (
@@ -68,7 +67,6 @@ __all__ = [
     "PART_RULE_KEYS",
     "PIPELINE_VERSION",
     "READERS",
-    "SETTINGS",
     "SPLITS",
     "UNK",
     "Corpus",
@@ -79,12 +77,10 @@ __all__ = [
     "Windows",
     "cache_entry",
     "cache_root",
-    "check_config",
     "context_grid",
     "piece_bpm",
     "chord_vector",
     "default_changes",
-    "default_config",
     "experiment_summary",
     "get_corpus",
     "in_line_grammar",

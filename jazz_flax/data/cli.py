@@ -14,10 +14,9 @@ from pathlib import Path
 
 import ml_collections
 
-from jazz_flax import grammar
+from jazz_flax import config, grammar
 from jazz_flax.data.corpus import Corpus
 from jazz_flax.data.readers import get_corpus
-from jazz_flax.data.settings import default_config
 from jazz_flax.data.splits import SPLITS, SplitCorpus
 from jazz_flax.errors import ArgumentParser, JazzFlaxError, one_line_errors
 from jazz_flax.files import call_function
@@ -76,7 +75,7 @@ def _offset(text: str) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    defaults = default_config()
+    defaults = config.data_defaults()
     parser = ArgumentParser(prog="python -m jazz_flax.data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("summary", help="print the corpus' shapes")

@@ -16,8 +16,13 @@ from typing import NamedTuple
 import numpy as np
 
 from jazz_flax import grammar, meter
-from jazz_flax.errors import JazzFlaxError
-from jazz_flax.windows import CHORD_FEATURES
+from jazz_flax.windows import (
+    CHANGE_CAP,
+    CHORD_FEATURES,
+    CONTEXT_STEPS,
+    TEMPO_EDGES,
+    width,
+)
 
 
 def chord_vector(chord: grammar.Chord) -> np.ndarray:
@@ -37,37 +42,9 @@ def _chord_vector(pitches: tuple[str, ...]) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Context: what a jazz player knows beside the chord (`data.context`)
+# Context: what a jazz player knows beside the chord (`data.context`, windows.PARTS)
 
-CHANGE_CAP = 8  # beats to the next chord change are counted up to this
-TEMPO_EDGES = (110.0, 150.0, 190.0, 230.0, 270.0)  # bpm: the edges of the tempo buckets
 DEFAULT_BPM = 130.0  # a piece that states no tempo: the notebook's
-CONTEXT_STEPS = 12  # positions per beat: the 1/12-beat grid of v2 and the pitch grammars
-PARTS = {  # each part of the context and its width
-    "chord": CHORD_FEATURES,  # the chord sounding: pitch classes, root
-    "next_chord": CHORD_FEATURES,  # the next different chord (zeros after the last)
-    "position": meter.BEATS + CONTEXT_STEPS,  # the beat of the bar, the twelfth of the beat
-    "to_change": CHANGE_CAP + 1,  # whole beats until the next change, up to CHANGE_CAP
-    "tempo": len(TEMPO_EDGES) + 1,  # the tempo's bucket
-}
-
-
-def context_parts(text: str) -> tuple[str, ...]:
-    """The parts `data.context` names ("chord,position"; "" for none), in PARTS' order."""
-    names = {name.strip() for name in text.split(",") if name.strip()}
-    unknown = sorted(names - PARTS.keys())
-    if unknown:
-        raise JazzFlaxError(
-            f"unknown context part {unknown[0]!r} in data.context={text!r}",
-            hint=f"name some of {', '.join(PARTS)}, separated by commas",
-        )
-    return tuple(name for name in PARTS if name in names)
-
-
-def width(parts: Sequence[str]) -> int:
-    """The features of the context `parts`."""
-    return sum(PARTS[part] for part in parts)
-
 
 class Timeline(NamedTuple):
     """A piece's chords laid end to end: each change's beat from the start of its first measure,

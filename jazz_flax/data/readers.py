@@ -38,13 +38,13 @@ def reader(name: str) -> Reader:
 def get_corpus(data_config: ml_collections.ConfigDict) -> Corpus:
     """The corpus `data_config` names, read by its `reader`; a SplitCorpus when it sets
     `split_seed`."""
-    read = reader(data_config.get("reader", DEFAULT_READER))(data_config)
-    context = context_parts(data_config.get("context", ""))
+    read = reader(data_config.reader)(data_config)
+    context = context_parts(data_config.context)
     if isinstance(read, Corpus):
         corpus = dataclasses.replace(read, context=context)
     else:
         corpus = Corpus(tuple(read), context=context)
-    if data_config.get("split_seed") is None:
+    if data_config.split_seed is None:
         return corpus
     return SplitCorpus.from_config(corpus, data_config)
 

@@ -57,15 +57,14 @@ def load_corpus(
 
 def read_music_files(data_config: ml_collections.ConfigDict) -> Corpus:
     """The READERS entry: `load_corpus` of the files, parts and section `data_config` names."""
-    parts = data_config.get("parts")  # absent from the configs of older checkpoints
     return load_corpus(
         data_config.path,
         data_config.melody_part,
         data_config.chord_part,
         data_config.start,
         data_config.end,
-        parts=parts.to_dict() if parts is not None else None,
-        grammar=data_config.get("grammar", "notebook"),  # absent from older checkpoints' configs
+        parts=data_config.parts.to_dict(),
+        grammar=data_config.grammar,
     )
 
 

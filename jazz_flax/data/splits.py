@@ -40,11 +40,11 @@ class SplitCorpus(Corpus):
     def from_config(cls, corpus: Corpus, data_config: ml_collections.ConfigDict) -> SplitCorpus:
         keys = [piece.source[_split_key(data_config, piece)] for piece in corpus.pieces]
         valid, test = (
-            data_config.get("valid_fraction", 0.05),
-            data_config.get("test_fraction", 0.05),
+            data_config.valid_fraction,
+            data_config.test_fraction,
         )
         indices = split_indices(keys, data_config.split_seed, valid, test)
-        min_count = data_config.get("min_count", 1)
+        min_count = data_config.min_count
         return cls(
             corpus.pieces, indices, min_count, report=corpus.report, context=corpus.context
         )
@@ -97,7 +97,7 @@ def default_changes(corpus: Corpus) -> Corpus:
 def _split_key(data_config: ml_collections.ConfigDict, piece: Piece) -> str:
     """The source field that keeps pieces together in one split: "path" (each piece on its
     own) or e.g. "performer"."""
-    key = data_config.get("split_by", "path")
+    key = data_config.split_by
     if key not in piece.source:
         raise JazzFlaxError(
             f"split_by={key!r}: the pieces do not say it", hint=f"use one of {sorted(piece.source)}"

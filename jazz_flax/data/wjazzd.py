@@ -395,8 +395,7 @@ def load(
 def read(data_config: ml_collections.ConfigDict) -> Corpus:
     """The READERS entry: the solos `data.solos` of the folder `data.path`, in `data.grammar`;
     what reading left out and changed is the corpus' report."""
-    grammar_name = data_config.get("grammar", "notebook")
-    reading = load(data_config.path, data_config.get("solos", "*"), grammar_name=grammar_name)
+    reading = load(data_config.path, data_config.solos, grammar_name=data_config.grammar)
     return dataclasses.replace(reading.corpus, report=reading.report())
 
 

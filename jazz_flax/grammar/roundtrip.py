@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jazz_flax import data, metrics
+from jazz_flax import config, data, metrics
 from jazz_flax.errors import POSITIVE, JazzFlaxError, one_line_errors
 from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, v2
 
@@ -170,12 +170,12 @@ def _cell(value) -> str:
 
 def corpus_of(midi: str | None, experiment: str | None, grammar: str | None) -> data.Corpus:
     """The corpus of a file (the notebook's section and parts) or of an experiment's config."""
-    data_config = data.default_config()
+    data_config = config.data_defaults()
     if experiment is not None:
         data_config = _experiment(experiment).data
     if midi is not None:
         data_config.path = midi
-    data_config.grammar = grammar or data_config.get("grammar", "notebook")
+    data_config.grammar = grammar or data_config.grammar
     return data.load_corpus_from_config(data_config)
 
 
