@@ -20,9 +20,9 @@ import ml_collections
 from ml_collections.config_dict import placeholder
 
 from jazz_flax import cells, grammar, losses, model
-from jazz_flax.data import features
 from jazz_flax.data.readers import READERS
 from jazz_flax.errors import POSITIVE, SEED, JazzFlaxError, Range
+from jazz_flax.windows import context_parts
 
 WINDOWS = ("notebook", "sliding")  # data.windows: how training windows are cut
 
@@ -207,7 +207,7 @@ def _check_together(config: ml_collections.ConfigDict) -> None:
             f"{data.valid_fraction} + {data.test_fraction}"
         )
     cells.make(config.model.cell, config.n_a)  # a cell may refuse its settings
-    if features.context_parts(data.context) and config.condition_on_chords:
+    if context_parts(data.context) and config.condition_on_chords:
         raise JazzFlaxError(
             "condition_on_chords and data.context both choose the model's context",
             hint="name the chord in data.context ('chord,…') and leave condition_on_chords False",

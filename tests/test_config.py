@@ -42,7 +42,9 @@ def test_every_default_has_a_check_and_a_comment():
     "key, value, message",
     [
         ("epochs_per_call", 0, "epochs_per_call must be ≥ 1, got 0"),
-        ("data.reader", 3, "data.reader must be a str, got 3"),
+        ("data.reader", 3, "data.reader must be one of 'music21', 'wjazzd', got 3"),
+        ("data.reader", "bogus", "data.reader must be one of 'music21', 'wjazzd', got 'bogus'"),
+        ("data.context", "chord,meter", "unknown context part 'meter'"),
         ("data.windows", "tumbling", "data.windows must be one of 'notebook', 'sliding'"),
         ("model.cell", "lstn", "model.cell must be one of"),
         ("loss", "mse", "loss must be one of 'cross_entropy', got 'mse'"),
@@ -98,3 +100,12 @@ def test_no_read_site_carries_its_own_default():
                 assert not owner.endswith(("config", "data_config", "settings")), (
                     f"{path.name}:{node.lineno}: {ast.unparse(node)}"
                 )
+
+
+def test_the_context_is_chosen_in_one_place():
+    settings = config.defaults()
+    settings.data.context = "chord,position"
+    config.check(settings)
+    settings.condition_on_chords = True
+    with pytest.raises(JazzFlaxError, match="condition_on_chords and data.context both"):
+        config.check(settings)

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jazz_flax import data, grammar, sample
+from jazz_flax import config as config_lib
+from jazz_flax import data, grammar, sample, windows
 from jazz_flax.data import features
 from jazz_flax.errors import JazzFlaxError
 
@@ -18,13 +19,13 @@ def test_the_grid_holds_the_chord_sounding_at_each_step():
     measures = [(chord(0.0, "C"), chord(2.0, "G")), (chord(1.0, "D"),)]
     grid = data.context_grid(measures)
     c, g, d = (data.chord_vector(chord(0.0, root)) for root in "CGD")
-    assert grid.shape == (2, sample.STEPS, features.CHORD_FEATURES) and grid.dtype == np.float32
+    assert grid.shape == (2, sample.STEPS, windows.CHORD_FEATURES) and grid.dtype == np.float32
     np.testing.assert_array_equal(grid[0], [c] * 24 + [g] * 24)  # G from beat 2 (step 24)
     np.testing.assert_array_equal(grid[1], [g] * 12 + [d] * 36)  # D from beat 1 of bar 2
 
 
 def test_the_sampler_reads_the_grid_on_the_context_grid():
-    assert sample.GRID == 1 / features.CONTEXT_STEPS and sample.STEPS == 48
+    assert sample.GRID == 1 / windows.CONTEXT_STEPS and sample.STEPS == 48
     measures = [(chord(0.0, "C"), chord(3.0, "F")), (chord(0.0, "G"),)]
     grid = data.context_grid(measures)
     beats = jnp.array([0.0, 2.9, 3.0, 4.5], jnp.float32)
@@ -34,11 +35,11 @@ def test_the_sampler_reads_the_grid_on_the_context_grid():
 
 
 def test_context_parts_are_named_in_data_context():
-    assert features.context_parts("") == ()
-    assert features.context_parts(" tempo,chord ") == ("chord", "tempo")
-    assert features.width(("chord", "position", "to_change")) == 24 + 16 + 9
+    assert windows.context_parts("") == ()
+    assert windows.context_parts(" tempo,chord ") == ("chord", "tempo")
+    assert windows.width(("chord", "position", "to_change")) == 24 + 16 + 9
     with pytest.raises(JazzFlaxError, match="unknown context part 'meter'"):
-        features.context_parts("chord,meter")
+        windows.context_parts("chord,meter")
 
 
 def test_a_chord_repeated_at_the_bar_line_is_no_change():
@@ -75,7 +76,7 @@ def test_tokens_read_the_context_at_their_onsets():
 def test_a_corpus_with_a_context_gives_its_segments_the_context(tmp_path):
     from tests.music import write_solo
 
-    config = data.default_config()
+    config = config_lib.data_defaults()
     config.update(path=str(write_solo(tmp_path / "solo.musicxml")), start=0.0, end=16.0)
     config.context = "chord,position"
     corpus = data.get_corpus(config)

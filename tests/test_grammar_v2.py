@@ -8,6 +8,7 @@ import pytest
 from music21 import stream
 
 from jazz_flax import data, grammar, scores
+from jazz_flax.data import cli
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.grammar import roundtrip, v2
 from tests.music import measure_elements, write_solo
@@ -336,7 +337,7 @@ def test_a_v2_model_generates_in_its_grammar_and_register(tiny, tmp_path):
 
 
 def test_the_summary_command_takes_a_grammar(metheny_path, metheny_v2, capsys):
-    data.main(["summary", "--midi", str(metheny_path), "--grammar", "v2", "--json"])
+    cli.main(["summary", "--midi", str(metheny_path), "--grammar", "v2", "--json"])
     summary = json.loads(capsys.readouterr().out)
     assert summary["n_values"] == len(metheny_v2.vocab)
     assert summary["corpus_len"] == len(metheny_v2.tokens)

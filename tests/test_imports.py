@@ -51,15 +51,35 @@ def imported(node: ast.AST, name: str, is_package: bool, modules: set[str]) -> s
     return {target if target in modules else base for target in targets} & modules
 
 
+def runtime_nodes(tree: ast.AST):
+    """Every node of `tree` but those under `if TYPE_CHECKING:`, which never run."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            yield from (n for child in node.orelse for n in ast.walk(child))
+            continue
+        yield node
+        yield from runtime_nodes(node)
+
+
+def with_packages(targets: set[str], name: str, modules: set[str]) -> set[str]:
+    """`targets` and the packages above them, whose `__init__` importing a target runs first;
+    the packages above `name` itself aside, which are running already."""
+    own = {name.rsplit(".", k)[0] for k in range(1, name.count(".") + 1)}
+    above = {t.rsplit(".", k)[0] for t in targets for k in range(1, t.count(".") + 1)}
+    return (targets | (above & modules)) - own
+
+
 def import_graph() -> dict[str, set[str]]:
-    """Each module of the package -> the package modules it imports anywhere in its text."""
+    """Each module of the package -> the package modules it imports anywhere in its text (and the
+    packages above them), except under `if TYPE_CHECKING:`."""
     modules = package_modules()
     graph = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(), str(path))
         is_package = path.name == "__init__.py"
-        edges = set().union(*(imported(n, name, is_package, set(modules)) for n in ast.walk(tree)))
-        graph[name] = edges - {name}
+        nodes = runtime_nodes(tree)
+        edges = set().union(*(imported(n, name, is_package, set(modules)) for n in nodes))
+        graph[name] = with_packages(edges, name, set(modules)) - {name}
     return graph
 
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from experiments import baseline
+from jazz_flax import config as config_lib
 from jazz_flax import data, generate, grammar, train
+from jazz_flax.data import cli
 from jazz_flax.errors import JazzFlaxError
 
 # A toy corpus format: one row per note or rest (pitch "rest"), its duration in beats, and the
@@ -70,12 +72,13 @@ def test_a_toy_reader_trains_and_generates_with_one_registry_entry(toy_config, t
 
 
 def test_an_unknown_reader_is_named_with_the_known_ones():
-    config = baseline.get_config().data
-    config.reader = "abc_notation"
-    for check in (data.check_config, data.get_corpus):
-        with pytest.raises(JazzFlaxError, match="unknown corpus reader 'abc_notation'") as error:
-            check(config)
-        assert "music21, wjazzd" in str(error.value) and "\n" not in str(error.value)
+    settings = baseline.get_config()
+    settings.data.reader = "abc_notation"
+    with pytest.raises(JazzFlaxError, match="unknown corpus reader 'abc_notation'") as error:
+        data.get_corpus(settings.data)
+    assert "music21, wjazzd" in str(error.value) and "\n" not in str(error.value)
+    with pytest.raises(JazzFlaxError, match="data.reader must be one of 'music21', 'wjazzd'"):
+        config_lib.check(settings)  # before anything is read or written
 
 
 def test_a_reader_may_give_a_corpus_with_its_report(toy_config, monkeypatch):
@@ -83,5 +86,5 @@ def test_a_reader_may_give_a_corpus_with_its_report(toy_config, monkeypatch):
         return data.Corpus(tuple(read_toy(data_config)), report={"left_out": {"odd meter": 2}})
 
     monkeypatch.setitem(data.READERS, "toy_csv", read_with_report)
-    info = data.experiment_summary(toy_config.data)
+    info = cli.experiment_summary(toy_config.data)
     assert info["left_out"] == {"odd meter": 2} and info["n_measures"] == 12

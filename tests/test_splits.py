@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from jazz_flax import data, grammar
+from jazz_flax.data import cli
 from jazz_flax.errors import JazzFlaxError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,6 +174,6 @@ def test_summary_of_openewld_lead_sheets_split_by_piece(tmp_path):
 
     config = openewld.get_config()
     config.data.update(path=str(folder), valid_fraction=0.25, test_fraction=0.25, Tx=8)
-    info = data.experiment_summary(config.data)
+    info = cli.experiment_summary(config.data)
     assert [info["splits"][s]["pieces"] for s in data.SPLITS] == [2, 1, 1]
     assert info["vocabulary"] == info["n_values"] > 10

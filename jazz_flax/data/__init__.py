@@ -6,8 +6,9 @@
 The modules, one job each: `readers` (READERS, get_corpus), `score_files` (MIDI/MusicXML through
 music21, the default reader), `wjazzd` and `chord_symbols` (the Weimar Jazz Database), `corpus`
 (Piece, Corpus, piece names), `splits` (SplitCorpus: train/valid/test by piece), `vocab`,
-`features` (chord vectors), `cache`, `settings` (defaults and checks), `cli` (`python -m
-jazz_flax.data summary`) and `download` (`python -m jazz_flax.data.download`). The windows are
+`features` (the context of each token), `cache`, `cli` (`python -m jazz_flax.data summary`, not
+imported here: it reads `jazz_flax.config`, which imports this package) and `download` (`python
+-m jazz_flax.data.download`). The settings are `jazz_flax.config`'s; the windows are
 `jazz_flax.windows`, numpy only, so that the model layer imports none of this package.
 """
 
@@ -18,17 +19,9 @@ from jazz_flax.data.cache import (
     read_cache_payload,
     write_cache_payload,
 )
-from jazz_flax.data.cli import (
-    experiment_summary,
-    load_config_file,
-    main,
-    split_summary,
-    summary,
-)
 from jazz_flax.data.corpus import Corpus, Piece, piece_name, piece_named, piece_names, tokenize
 from jazz_flax.data.features import chord_vector, context_grid, piece_bpm
 from jazz_flax.data.readers import (
-    DEFAULT_READER,
     READERS,
     get_corpus,
     load_corpus_from_config,
@@ -62,7 +55,6 @@ from jazz_flax.windows import (
 __all__ = [
     "CHORD_FEATURES",
     "CHORD_SYMBOLS",
-    "DEFAULT_READER",
     "EMPTY",
     "PART_RULE_KEYS",
     "PIPELINE_VERSION",
@@ -81,14 +73,11 @@ __all__ = [
     "piece_bpm",
     "chord_vector",
     "default_changes",
-    "experiment_summary",
     "get_corpus",
     "in_line_grammar",
-    "load_config_file",
     "load_corpus",
     "load_corpus_from_config",
     "load_piece",
-    "main",
     "make_windows",
     "music_files",
     "notebook_windows",
@@ -104,8 +93,6 @@ __all__ = [
     "segment_windows",
     "sliding_windows",
     "split_indices",
-    "split_summary",
-    "summary",
     "tokenize",
     "write_cache_payload",
 ]

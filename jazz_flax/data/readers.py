@@ -14,16 +14,15 @@ import ml_collections
 
 from jazz_flax.data import score_files, wjazzd
 from jazz_flax.data.corpus import Corpus, Piece
-from jazz_flax.data.features import context_parts
 from jazz_flax.data.splits import SplitCorpus
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.windows import context_parts
 
 Reader = Callable[[ml_collections.ConfigDict], Corpus | Iterable[Piece]]
 READERS: dict[str, Reader] = {
     "music21": score_files.read_music_files,  # MIDI and MusicXML files, folders and globs
     "wjazzd": wjazzd.read,  # the Weimar Jazz Database's melody and beat-track CSVs
 }
-DEFAULT_READER = "music21"  # the reader of a config without `data.reader`
 
 
 def reader(name: str) -> Reader:
