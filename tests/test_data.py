@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jazz_flax import config as config_lib
 from jazz_flax import data, grammar
 from jazz_flax.errors import JazzFlaxError
 from tests.music import SOLO, write_solo
@@ -218,7 +219,7 @@ def test_windows_carry_the_chord_of_each_target():
 
 
 def test_make_windows_follows_the_config():
-    config = data.default_config()
+    config = config_lib.data_defaults()
     ids = np.arange(40, dtype=np.int32)
     assert data.make_windows(ids, config).x.shape == (60, 30)
     config.windows, config.Tx = "sliding", 8
@@ -240,7 +241,7 @@ def test_metheny_corpus(metheny):
     assert 75 <= len(metheny.vocab) <= 95
     assert len(metheny.tokens) == len(metheny.ids) > 200
     assert all(metheny.chords)
-    windows = data.segment_windows(metheny.segments, data.default_config())
+    windows = data.segment_windows(metheny.segments, config_lib.data_defaults())
     assert windows.x.shape == (60, 30)
     assert (windows.x[:, 0] == data.EMPTY).all()
     assert windows.x.max() < len(metheny.vocab)
