@@ -13,7 +13,10 @@ def get_config() -> ml_collections.ConfigDict:
     config.seed = 0
     config.data = data.default_config()  # the Metheny solo, notebook-mode windows (m=60, Tx=30)
 
-    config.model = model.default_config()  # cell="lstm" (nn.LSTMCell), one-hot inputs
+    config.model = model.default_config()  # one-hot inputs
+    # nn.LSTMCell with its fast path (fused_lstm.py): the stock `lstm`'s parameters and loss curve
+    # (tests/test_train.py), ≥ 2× PyTorch where the stock cell is not (experiments/BENCHMARKS.md)
+    config.model.cell = "fused_lstm"
     config.n_a = 64
     config.layers = 1
     config.dropout = 0.0

@@ -46,7 +46,7 @@ def test_the_benchmark_measures_every_figure_and_reports_them(tiny_bench, tmp_pa
     }
     assert set(results["targets"]) == set(benchmark.TARGETS)
     measured = dict(results["targets"])
-    assert measured.pop("fused_lstm_speedup")["met"] is None  # without torch
+    assert measured.pop("train_speedup")["met"] is None  # without torch
     assert measured.pop("corpus_speedup")["met"] is None
     assert all(check["value"] > 0 for check in measured.values())
     assert "skipped" in results["torch"]
@@ -56,7 +56,7 @@ def test_the_benchmark_measures_every_figure_and_reports_them(tiny_bench, tmp_pa
     table = benchmark.table(results)
     assert "PyTorch reference skipped: torch is not installed" in table
     assert "windows = 40" in table and "≤ 0.20 s" in table
-    assert "fused_lstm vs PyTorch, 100 epochs: ≥ 2×: not measured" in table
+    assert "lstm (the baseline's cell) vs PyTorch, 100 epochs: ≥ 2×: not measured" in table
     assert "at corpus scale: ≥ 1.5×: not measured" in table
     benchmark.plot_scaling(results["scaling"], tmp_path / "scaling.png")
     assert (tmp_path / "scaling.png").stat().st_size > 0

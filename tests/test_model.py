@@ -127,9 +127,11 @@ def test_sequence_call_equals_a_loop_of_steps(cell, chord_features, embed):
     np.testing.assert_allclose(time_major, logits.transpose(1, 0, 2), atol=1e-6)
 
 
-def test_fused_lstm_is_lstm_in_outputs_and_gradients(chord_features=CHORD_FEATURES):
+@CONDITIONING
+def test_fused_lstm_is_lstm_in_outputs_and_gradients(chord_features):
     """The same parameters through both cells: a checkpoint of one is a checkpoint of the other.
-    Two layers, with chords: the gradients of the parameters and of the chord inputs."""
+    Two layers, unconditioned (fused_lstm looks its one-hot inputs' rows up, EMPTY included) or
+    with chords: the gradients of the parameters and of the chord inputs."""
     lstm, fused = (
         DJModel(12, 16, layers=2, chord_features=chord_features, cell=cell)
         for cell in ("lstm", "fused_lstm")
