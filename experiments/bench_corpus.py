@@ -36,6 +36,7 @@ from jazz_flax import data, parallel, sweep, train
 VALUES = 1721  # the experiment's vocabulary (grammar v2, min_count 2), when the corpus is absent
 STEPS = 10  # Adam steps per timed run
 CELLS = ("lstm", "fused_lstm")  # the stock cell and the fast one, after the experiment's own
+LABEL = 42  # the width of the rows' labels
 TARGET = 1.5  # the fastest cell's tokens/s over PyTorch's, on a CPU
 
 
@@ -139,7 +140,7 @@ def torch_rate(config, windows: data.Windows, n_values: int, repeats: int, bf16=
 
     seconds = repeat(run, repeats)
     rate = STEPS * tokens_per_step(config) / seconds["median"]
-    precision = "bfloat16 autocast" if bf16 else "float32"
+    precision = "bf16 autocast" if bf16 else "float32"
     loss = float(torch.stack(losses).float().mean())
     return dict(
         version=torch.__version__,
@@ -228,38 +229,32 @@ def rows(results: dict) -> list[str]:
     theirs = results["torch"].get("tokens_per_s")
     lines = [
         f"corpus scale: {results['shapes']}",
-        f"{'':<34}{'tokens/s':>16}{'vs PyTorch':>12}{'loss':>10}",
+        f"{'':<{LABEL}}{'tokens/s':>16}{'vs PyTorch':>12}{'loss':>10}",
     ]
     for cell, row in results["cells"].items():
-        label = f"{cell}{' (the experiment)' * (cell == results['cell'])}"
         lines.append(
-            f"{label:<34}{row['tokens_per_s']:>16,.0f}{_ratio(row, theirs):>12}{row['loss']:>10.2f}"
+            rate_line(f"{cell}{' (the experiment)' * (cell == results['cell'])}", row, theirs)
         )
     if theirs is None:
-        return [
-            *lines,
-            f"PyTorch reference skipped: {results['torch']['skipped']}",
-            *ceiling_rows(results, theirs),
-        ]
+        lines.append(f"PyTorch reference skipped: {results['torch']['skipped']}")
     for row in (results["torch"], results.get("torch_bf16")):
         if row and "skipped" not in row:
             label = f"PyTorch {row['version']} ({row['device']}, {row['precision']})"
-            lines.append(
-                f"{label:<34}{row['tokens_per_s']:>16,.0f}{_ratio(row, theirs):>12}"
-                f"{row['loss']:>10.2f}"
-            )
+            lines.append(rate_line(label, row, theirs))
     return [*lines, *ceiling_rows(results, theirs)]
 
 
-def _ratio(row: dict, theirs: float | None) -> str:
-    return "" if theirs is None else f"{row['tokens_per_s'] / theirs:.2f}×"
+def rate_line(label: str, row: dict, theirs: float | None) -> str:
+    """A line of `rows`: tokens/s, the ratio to PyTorch's float32 `theirs` and the loss reached."""
+    ratio = "" if theirs is None else f"{row['tokens_per_s'] / theirs:.2f}×"
+    return f"{label:<{LABEL}}{row['tokens_per_s']:>16,.0f}{ratio:>12}{row['loss']:>10.2f}"
 
 
 def ceiling_rows(results: dict, theirs: float | None) -> list[str]:
     """The ceiling's line: all the step's multiply-adds at the head matmul's rate."""
     ceiling = results["ceiling_tokens_per_s"]
     return [
-        f"{'ceiling (all at the matmul rate)':<34}{ceiling:>16,.0f}"
+        f"{'ceiling (all at the matmul rate)':<{LABEL}}{ceiling:>16,.0f}"
         f"{'' if theirs is None else f'{ceiling / theirs:.2f}×':>12}"
         f"   {results['multiply_adds_per_token'] / 1e6:.2f} M multiply-adds/token at "
         f"{results['matmul_rate'] / 1e9:.0f} G/s"
