@@ -270,3 +270,16 @@ def test_dropout_is_off_unless_asked():
 def test_unknown_init_scheme():
     with pytest.raises(JazzFlaxError, match="init scheme"):
         init_params(DJModel(12, 16), jax.random.key(0), "torch")
+
+
+def test_the_row_lookups_gradient_sums_rows_alike_on_every_platform():
+    """`fused_lstm.take_rows`' gradient: a scatter-add on a CPU, a one-hot matmul elsewhere (for
+    repeatable GPU runs); both sum each row's cotangents into the table."""
+    from jazz_flax import fused_lstm
+
+    rows = jnp.asarray(np.random.default_rng(0).integers(0, 5, 40), jnp.uint32)
+    cotangents = jax.random.normal(jax.random.key(0), (40, 3))
+    by_matmul = fused_lstm._segment_sum_by_matmul(cotangents, rows, num_segments=6)
+    _, vjp = jax.vjp(fused_lstm.take_rows, jnp.zeros((6, 3)), rows)
+    np.testing.assert_allclose(vjp(cotangents)[0], by_matmul, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(by_matmul[5], 0)  # a row no id took
