@@ -2,19 +2,23 @@
 
 `FusedLSTMCell` *is* an `nn.LSTMCell` (a subclass): the same parameters (`ii`, `if`, `ig`, `io`
 input kernels; `hi`, `hf`, `hg`, `ho` recurrent kernels and biases), so a checkpoint trained with
-one loads into the other, and the same `__call__` for one step (the sampler's). Only `over_time`,
-a whole sequence from the zero carry, differs, in how it computes the same numbers:
+one loads into the other, and the same `__call__` for one step (the sampler's). Only `over_time`
+and `over_tokens`, a whole sequence from the zero carry, differ, in how they compute the same
+numbers:
 
-- the input half of every gate is one matmul over all steps before the scan, so the scanned body
-  is the recurrent matmul alone (`nn.LSTMCell` applies its input kernels at every step);
-- the scan has a hand-written gradient (`nn.custom_vjp`): the forward pass stacks only the
-  derivatives the backward pass needs, the backward loop does one matmul per step (dz·Wᵀ) and the
-  recurrent kernel's gradient is one matmul after it, where autodiff carries it through the loop;
-- two XLA:CPU choices: the logistic function as tanh (`_sigmoid`), and weight gradients computed
-  from a stored transpose (`_transposed`).
+- the input half of every gate is one matmul over all steps before the scan (for one-hot inputs,
+  `over_tokens`: a row lookup, its gradient a scatter-add), so the scanned body is the recurrent
+  matmul alone (`nn.LSTMCell` applies its input kernels at every step);
+- one tanh gives all four gates (`gates`: the logistic function as tanh(z/2)/2 + 1/2, which
+  XLA:CPU evaluates faster), and the forward loop stacks only h, c and the gates;
+- the scan has a hand-written gradient (`nn.custom_vjp`): the derivatives the backward pass needs
+  are computed after the forward loop for all steps at once (`_slab`), the backward loop does one
+  matmul per step (dz·Wᵀ) and the recurrent kernel's gradient is one matmul after it, where
+  autodiff carries it through the loop; weight gradients use a stored transpose (`_transposed`).
 
-What it buys, measured against the stock cells, is in experiments/BENCHMARKS.md ("Cells"). It
-computes sigmoid/tanh LSTM gates in float32 from a zero carry and refuses other settings.
+What it buys, measured against the stock cells, is in experiments/BENCHMARKS.md ("The default
+path", "Cells"). It computes sigmoid/tanh LSTM gates in float32 from a zero carry and refuses
+other settings.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ class FusedLSTMCell(nn.LSTMCell):
         """`over_time` of the one-hot vectors of ids (T, B) over n_values values (an id outside
         them, EMPTY, is all zeros), the projection of each a row of the input kernel: a gather,
         and a scatter-add for its gradient, where a one-hot matmul would do n_values times the
-        work (experiments/BENCHMARKS.md, "Roofline")."""
+        work (experiments/BENCHMARKS.md, "The default path")."""
         if self.is_initializing():
             return self.over_time(jax.nn.one_hot(ids, n_values))
         kernel, bias = self.input_projection()
@@ -83,7 +87,8 @@ def _gate_affine(n: int) -> jax.Array:
     """(2, 4·n): per gate column, the scale and shift that make one tanh give all four gates:
     σ(z) = tanh(z/2)/2 + 1/2 for i, f, o and tanh(z) for g (a scale of 1 and a shift of 0 are
     exact). XLA:CPU evaluates tanh faster than `logistic`, and one activation over the whole
-    (B, 4·n) row costs a third of four separate ones (experiments/BENCHMARKS.md, "Roofline")."""
+    (B, 4·n) row took an inference step from 24 to 13 µs (experiments/BENCHMARKS.md, "The
+    default path")."""
     scale = jnp.repeat(jnp.array([0.5, 0.5, 1.0, 0.5]), n)
     return jnp.stack([scale, jnp.repeat(jnp.array([0.5, 0.5, 0.0, 0.5]), n)])
 
