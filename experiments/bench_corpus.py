@@ -35,7 +35,8 @@ from jazz_flax import data, parallel, sweep, train
 
 VALUES = 1721  # the experiment's vocabulary (grammar v2, min_count 2), when the corpus is absent
 STEPS = 10  # Adam steps per timed run
-CELLS = ("fused_lstm",)  # timed beside the experiment's own cell
+CELLS = ("lstm", "fused_lstm")  # the stock cell and the fast one, after the experiment's own
+LABEL = 42  # the width of the rows' labels
 TARGET = 1.5  # the fastest cell's tokens/s over PyTorch's, on a CPU
 
 
@@ -75,14 +76,18 @@ def jazz_flax_rate(config, windows: data.Windows, n_values: int, repeats: int) -
     model, tx = train.make_model(config, n_values), train.make_optimizer(config)
     state, epoch = train.create_state(config, model, jax.random.key(0), tx), 0
 
+    losses = []
+
     def run() -> float:
         nonlocal state, epoch
-        state, _, seconds = runner(state, np.arange(epoch, epoch + 1))
+        state, epoch_losses, seconds = runner(state, np.arange(epoch, epoch + 1))
         epoch += 1
+        losses.append(float(epoch_losses[-1]))
         return seconds
 
     seconds = repeat(run, repeats)
-    return dict(seconds=seconds, tokens_per_s=STEPS * tokens_per_step(config) / seconds["median"])
+    rate = STEPS * tokens_per_step(config) / seconds["median"]
+    return dict(seconds=seconds, tokens_per_s=rate, loss=losses[-1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,8 +111,10 @@ def torch_logits(model, ids):
     return model["head"](model["drop"](model["lstm"](model["embed"](ids))[0]))
 
 
-def torch_rate(config, windows: data.Windows, n_values: int, repeats: int) -> dict:
-    """Tokens/s of STEPS PyTorch steps, or {"skipped": why} without torch."""
+def torch_rate(config, windows: data.Windows, n_values: int, repeats: int, bf16=False) -> dict:
+    """Tokens/s of STEPS PyTorch steps, and the mean loss of the last STEPS (after all the timed
+    runs, from the init of `config.seed`), in float32 or, with `bf16`, under
+    `torch.autocast(dtype=torch.bfloat16)`; {"skipped": why} without torch."""
     try:
         import torch
     except ImportError:
@@ -115,23 +122,34 @@ def torch_rate(config, windows: data.Windows, n_values: int, repeats: int) -> di
     torch.manual_seed(config.seed)
     model = torch_model(torch, config, n_values)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.b1, config.b2))
-    device = torch_device(torch)
+    device, losses = torch_device(torch), []
     x, y = (torch.as_tensor(a, dtype=torch.long, device=device).T for a in windows[:2])
 
     def run() -> float:
         torch_synchronize(torch)
-        began = time.perf_counter()
+        began, losses[:] = time.perf_counter(), []
         for rows in torch.randperm(x.shape[1], device=device).split(config.batch_size):
-            loss = torch_loss(torch, model, x[:, rows], y[:, rows])
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+                loss = torch_loss(torch, model, x[:, rows], y[:, rows])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            losses.append(loss.detach())
         torch_synchronize(torch)
         return time.perf_counter() - began
 
     seconds = repeat(run, repeats)
     rate = STEPS * tokens_per_step(config) / seconds["median"]
-    return dict(version=torch.__version__, device=device, seconds=seconds, tokens_per_s=rate)
+    precision = "bf16 autocast" if bf16 else "float32"
+    loss = float(torch.stack(losses).float().mean())
+    return dict(
+        version=torch.__version__,
+        device=device,
+        seconds=seconds,
+        tokens_per_s=rate,
+        precision=precision,
+        loss=loss,
+    )
 
 
 def torch_loss(torch, model, x, y):
@@ -184,6 +202,7 @@ def measure(repeats: int) -> dict:
         cell=config.model.cell,
         cells={cell: jazz_flax_rate(c, windows, n_values, repeats) for cell, c in cells.items()},
         torch=torch_rate(config, windows, n_values, repeats),
+        torch_bf16=torch_rate(config, windows, n_values, repeats, bf16=True),
         multiply_adds_per_token=multiply_adds_per_token(config, n_values),
         matmul_rate=matmul_rate(config, n_values, repeats),
     )
@@ -206,26 +225,40 @@ def speedup(results: dict) -> float | None:
 
 
 def rows(results: dict) -> list[str]:
-    """The row's lines of `make bench`'s table."""
+    """The row's lines of `make bench`'s table: tokens/s and the loss after the same steps."""
     theirs = results["torch"].get("tokens_per_s")
-    lines = [f"corpus scale: {results['shapes']}", f"{'':<34}{'tokens/s':>16}{'vs PyTorch':>12}"]
+    lines = [
+        f"corpus scale: {results['shapes']}",
+        f"{'':<{LABEL}}{'tokens/s':>16}{'vs PyTorch':>12}{'loss':>10}",
+    ]
     for cell, row in results["cells"].items():
-        ratio = "" if theirs is None else f"{row['tokens_per_s'] / theirs:.2f}×"
-        label = f"{cell}{' (the experiment)' * (cell == results['cell'])}"
-        lines.append(f"{label:<34}{row['tokens_per_s']:>16,.0f}{ratio:>12}")
+        lines.append(
+            rate_line(f"{cell}{' (the experiment)' * (cell == results['cell'])}", row, theirs)
+        )
     if theirs is None:
         lines.append(f"PyTorch reference skipped: {results['torch']['skipped']}")
-    else:
-        torch_label = f"PyTorch {results['torch']['version']} ({results['torch']['device']})"
-        lines.append(f"{torch_label:<34}{theirs:>16,.0f}")
+    for row in (results["torch"], results.get("torch_bf16")):
+        if row and "skipped" not in row:
+            label = f"PyTorch {row['version']} ({row['device']}, {row['precision']})"
+            lines.append(rate_line(label, row, theirs))
+    return [*lines, *ceiling_rows(results, theirs)]
+
+
+def rate_line(label: str, row: dict, theirs: float | None) -> str:
+    """A line of `rows`: tokens/s, the ratio to PyTorch's float32 `theirs` and the loss reached."""
+    ratio = "" if theirs is None else f"{row['tokens_per_s'] / theirs:.2f}×"
+    return f"{label:<{LABEL}}{row['tokens_per_s']:>16,.0f}{ratio:>12}{row['loss']:>10.2f}"
+
+
+def ceiling_rows(results: dict, theirs: float | None) -> list[str]:
+    """The ceiling's line: all the step's multiply-adds at the head matmul's rate."""
     ceiling = results["ceiling_tokens_per_s"]
-    lines.append(
-        f"{'ceiling (all at the matmul rate)':<34}{ceiling:>16,.0f}"
+    return [
+        f"{'ceiling (all at the matmul rate)':<{LABEL}}{ceiling:>16,.0f}"
         f"{'' if theirs is None else f'{ceiling / theirs:.2f}×':>12}"
         f"   {results['multiply_adds_per_token'] / 1e6:.2f} M multiply-adds/token at "
         f"{results['matmul_rate'] / 1e9:.0f} G/s"
-    )
-    return lines
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:

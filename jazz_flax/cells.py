@@ -81,3 +81,11 @@ def over_time(cell: nn.RNNCellBase, x: jax.Array) -> jax.Array:
     if hasattr(cell, "over_time"):  # a cell with its own sequence kernel
         return cell.over_time(x)
     return _scan(cell, initial_carry(cell, x.shape[1], x.shape[-1]), x)[1]
+
+
+def over_tokens(cell: nn.RNNCellBase, ids: jax.Array, n_values: int) -> jax.Array:
+    """`over_time` of the one-hot vectors of ids (T, B) over n_values values (EMPTY: all zeros);
+    a cell that looks its input rows up instead (`fused_lstm`'s `over_tokens`) does that."""
+    if hasattr(cell, "over_tokens"):
+        return cell.over_tokens(ids, n_values)
+    return over_time(cell, jax.nn.one_hot(ids, n_values))

@@ -2,24 +2,29 @@
 
 `FusedLSTMCell` *is* an `nn.LSTMCell` (a subclass): the same parameters (`ii`, `if`, `ig`, `io`
 input kernels; `hi`, `hf`, `hg`, `ho` recurrent kernels and biases), so a checkpoint trained with
-one loads into the other, and the same `__call__` for one step (the sampler's). Only `over_time`,
-a whole sequence from the zero carry, differs, in how it computes the same numbers:
+one loads into the other, and the same `__call__` for one step (the sampler's). Only `over_time`
+and `over_tokens`, a whole sequence from the zero carry, differ, in how they compute the same
+numbers:
 
-- the input half of every gate is one matmul over all steps before the scan, so the scanned body
-  is the recurrent matmul alone (`nn.LSTMCell` applies its input kernels at every step);
-- the scan has a hand-written gradient (`nn.custom_vjp`): the forward pass stacks only the
-  derivatives the backward pass needs, the backward loop does one matmul per step (dz·Wᵀ) and the
-  recurrent kernel's gradient is one matmul after it, where autodiff carries it through the loop;
-- two XLA:CPU choices: the logistic function as tanh (`_sigmoid`), and weight gradients computed
-  from a stored transpose (`_transposed`).
+- the input half of every gate is one matmul over all steps before the scan (for one-hot inputs,
+  `over_tokens`: a row lookup, its gradient a scatter-add), so the scanned body is the recurrent
+  matmul alone (`nn.LSTMCell` applies its input kernels at every step);
+- one tanh gives all four gates (`gates`: the logistic function as tanh(z/2)/2 + 1/2, which
+  XLA:CPU evaluates faster), and the forward loop stacks only h, c and the gates;
+- the scan has a hand-written gradient (`nn.custom_vjp`): the derivatives the backward pass needs
+  are computed after the forward loop for all steps at once (`_slab`), the backward loop does one
+  matmul per step (dz·Wᵀ) and the recurrent kernel's gradient is one matmul after it, where
+  autodiff carries it through the loop; weight gradients use a stored transpose (`_transposed`).
 
-What it buys, measured against the stock cells, is in experiments/BENCHMARKS.md ("Cells"). It
-computes sigmoid/tanh LSTM gates in float32 from a zero carry and refuses other settings.
+What it buys, measured against the stock cells, is in experiments/BENCHMARKS.md ("The default
+path", "Cells"). It computes sigmoid/tanh LSTM gates in float32 from a zero carry and refuses
+other settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import flax.linen as nn
 import jax
@@ -49,11 +54,27 @@ class FusedLSTMCell(nn.LSTMCell):
         """h (T, B, n) for inputs x (T, B, F), from the zero carry."""
         if self.is_initializing():  # the parameters, as `nn.LSTMCell` creates them
             self(self.initialize_carry(jax.random.key(0), x.shape[1:]), x[0])
-        params = self.variables["params"]
-        kernel = jnp.concatenate([params[f"i{gate}"]["kernel"] for gate in GATES], axis=1)
-        bias = jnp.concatenate([params[f"h{gate}"]["bias"] for gate in GATES])
+        kernel, bias = self.input_projection()
         rows = dense_rows(x.reshape(-1, x.shape[-1]), kernel, bias)
         return lstm_scan(self, rows.reshape(*x.shape[:-1], -1))
+
+    def over_tokens(self, ids: jax.Array, n_values: int) -> jax.Array:
+        """`over_time` of the one-hot vectors of ids (T, B) over n_values values (an id outside
+        them, EMPTY, is all zeros), the projection of each a row of the input kernel: a gather,
+        and a scatter-add for its gradient, where a one-hot matmul would do n_values times the
+        work (experiments/BENCHMARKS.md, "The default path")."""
+        if self.is_initializing():
+            return self.over_time(jax.nn.one_hot(ids, n_values))
+        kernel, bias = self.input_projection()
+        table = jnp.concatenate([kernel + bias, bias[None]])  # the last row: an all-zero input
+        rows = jnp.where((ids >= 0) & (ids < n_values), ids, n_values).astype(jnp.uint32)
+        return lstm_scan(self, take_rows(table, rows))
+
+    def input_projection(self) -> tuple[jax.Array, jax.Array]:
+        """The four input kernels side by side (F, 4·n) and the four biases (4·n,)."""
+        params = self.variables["params"]
+        kernel = jnp.concatenate([params[f"i{gate}"]["kernel"] for gate in GATES], axis=1)
+        return kernel, jnp.concatenate([params[f"h{gate}"]["bias"] for gate in GATES])
 
 
 def recurrent_kernel(cell: nn.LSTMCell) -> jax.Array:
@@ -62,48 +83,63 @@ def recurrent_kernel(cell: nn.LSTMCell) -> jax.Array:
     return jnp.concatenate([params[f"h{gate}"]["kernel"] for gate in GATES], axis=1)
 
 
-def _sigmoid(x: jax.Array) -> jax.Array:
-    """The logistic function as tanh(x/2)/2 + 1/2: XLA:CPU evaluates tanh faster than `logistic`."""
-    return 0.5 * jnp.tanh(0.5 * x) + 0.5
+def _gate_affine(n: int) -> jax.Array:
+    """(2, 4·n): per gate column, the scale and shift that make one tanh give all four gates:
+    σ(z) = tanh(z/2)/2 + 1/2 for i, f, o and tanh(z) for g (a scale of 1 and a shift of 0 are
+    exact). XLA:CPU evaluates tanh faster than `logistic`, and one activation over the whole
+    (B, 4·n) row took an inference step from 24 to 13 µs (experiments/BENCHMARKS.md, "The
+    default path")."""
+    scale = jnp.repeat(jnp.array([0.5, 0.5, 1.0, 0.5]), n)
+    return jnp.stack([scale, jnp.repeat(jnp.array([0.5, 0.5, 0.0, 0.5]), n)])
 
 
-def recurrent_step(cell: nn.LSTMCell, carry, inputs: jax.Array):
-    """One step of the cell given the input half of its gates (B, 4·n).
+def gates(z: jax.Array, affine: jax.Array) -> jax.Array:
+    """The activated gates [i, f, g, o] (…, 4·n) of their pre-activations z (…, 4·n)."""
+    scale, shift = affine
+    return jnp.tanh(z * scale) * scale + shift
 
-    ((c, h), inputs) → ((c, h), (h, slab)), slab (B, 6·n) what the backward pass needs: per gate
-    the factor that turns dc (gates i, f, g) or dh (gate o) into the gradient of its
-    pre-activation (4·n), then ∂h/∂c = o·(1 - tanh² c) (n) and f (n).
-    """
+
+def recurrent_step(kernel: jax.Array, affine: jax.Array, carry, inputs: jax.Array):
+    """One step given the input half of its gates (B, 4·n): ((c, h), inputs) → ((c, h), (h, c,
+    gates)); what the backward pass needs is derived from the stacked c and gates after the loop
+    (`_slab`), so the loop body is the matmul, one tanh over the gates and one over c."""
     c, h = carry
-    i, f, g, o = jnp.split(inputs + h @ recurrent_kernel(cell), 4, axis=-1)
-    i, f, g, o = _sigmoid(i), _sigmoid(f), jnp.tanh(g), _sigmoid(o)
+    activated = gates(inputs + h @ kernel, affine)
+    i, f, g, o = jnp.split(activated, 4, axis=-1)
     c_new = f * c + i * g
-    tanh_c = jnp.tanh(c_new)
-    h_new = o * tanh_c
-    d_gates = [g * i * (1 - i), c * f * (1 - f), i * (1 - g * g), tanh_c * o * (1 - o)]
-    slab = jnp.concatenate([*d_gates, o * (1 - tanh_c * tanh_c), f], axis=-1)
-    return (c_new, h_new), (h_new, slab)
+    h_new = o * jnp.tanh(c_new)
+    return (c_new, h_new), (h_new, c_new, activated)
 
 
-# The recurrence scanned over time (leading axis), its parameters shared by every step.
-scan_cell = nn.scan(recurrent_step, variable_broadcast="params", split_rngs={"params": False})
-
-
-def _scan_from_zero(cell: nn.LSTMCell, inputs: jax.Array):
-    """(h (T, B, n), slab (T, B, 6·n)) from the zero carry; inputs (T, B, 4·n)."""
-    zeros = jnp.zeros((*inputs.shape[1:-1], inputs.shape[-1] // len(GATES)), inputs.dtype)
-    return scan_cell(cell, (zeros, zeros), inputs)[1]
+def _scan_from_zero(kernel: jax.Array, inputs: jax.Array):
+    """(h (T, B, n), c (T, B, n), gates (T, B, 4·n)) from the zero carry; inputs (T, B, 4·n)."""
+    n = kernel.shape[0]
+    zeros = jnp.zeros((*inputs.shape[1:-1], n), inputs.dtype)
+    step = functools.partial(recurrent_step, kernel, _gate_affine(n))
+    return jax.lax.scan(step, (zeros, zeros), inputs)[1]
 
 
 def _lstm_outputs(cell: nn.LSTMCell, inputs: jax.Array) -> jax.Array:
     """h (T, B, n) for the gate inputs (T, B, 4·n), from the zero carry."""
-    return _scan_from_zero(cell, inputs)[0]
+    return _scan_from_zero(recurrent_kernel(cell), inputs)[0]
 
 
 def _lstm_forward(cell: nn.LSTMCell, inputs: jax.Array):
     """`_lstm_outputs` and what `_lstm_backward` needs."""
-    hs, slab = _scan_from_zero(cell, inputs)
-    return hs, (cell.variables["params"], recurrent_kernel(cell), hs, slab)
+    kernel = recurrent_kernel(cell)
+    hs, cs, activated = _scan_from_zero(kernel, inputs)
+    return hs, (cell.variables["params"], kernel, hs, _slab(cs, activated))
+
+
+def _slab(cs: jax.Array, activated: jax.Array) -> jax.Array:
+    """What each backward step needs (T, B, 6·n), for all steps at once outside the loop: per gate
+    the factor that turns dc (gates i, f, g) or dh (gate o) into the gradient of its
+    pre-activation (4·n), then ∂h/∂c = o·(1 - tanh² c) (n) and f (n)."""
+    i, f, g, o = jnp.split(activated, 4, axis=-1)
+    c_before = jnp.concatenate([jnp.zeros_like(cs[:1]), cs[:-1]])  # c_{t-1}, c_{-1} = 0
+    tanh_c = jnp.tanh(cs)
+    d_gates = [g * i * (1 - i), c_before * f * (1 - f), i * (1 - g * g), tanh_c * o * (1 - o)]
+    return jnp.concatenate([*d_gates, o * (1 - tanh_c * tanh_c), f], axis=-1)
 
 
 def _lstm_backward(residuals, dhs: jax.Array):
@@ -162,3 +198,33 @@ def _dense_rows_backward(residuals, g):
 
 
 dense_rows.defvjp(_dense_rows_forward, _dense_rows_backward)
+
+
+@jax.custom_vjp
+def take_rows(table: jax.Array, rows: jax.Array) -> jax.Array:
+    """table[rows], rows in bounds; its gradient is the same on every run, on any device: a
+    scatter-add (`jax.ops.segment_sum`) on a CPU, where it is fast and exact, elsewhere a matmul
+    with one-hot rows, since a GPU's scatter-add sums with atomic adds in another order each run."""
+    return table.at[rows].get(mode="promise_in_bounds")
+
+
+def _take_rows_forward(table, rows):
+    return take_rows(table, rows), (rows, table.shape[0])
+
+
+def _take_rows_backward(residuals, g):
+    rows, n_rows = residuals
+    g_rows, rows = g.reshape(-1, g.shape[-1]), rows.ravel()
+    scatter = functools.partial(jax.ops.segment_sum, num_segments=n_rows)
+    matmul = functools.partial(_segment_sum_by_matmul, num_segments=n_rows)
+    return jax.lax.platform_dependent(g_rows, rows, cpu=scatter, default=matmul), None
+
+
+def _segment_sum_by_matmul(data: jax.Array, segment_ids: jax.Array, num_segments: int):
+    """`jax.ops.segment_sum` of data (N, F) as one_hot(segment_ids)ᵀ·data, in a fixed order on
+    any device; in full float32 (a GPU's default float32 matmul rounds to TF32)."""
+    one_hot = jax.nn.one_hot(segment_ids, num_segments, dtype=data.dtype)
+    return jnp.matmul(one_hot.T, data, precision=jax.lax.Precision.HIGHEST)
+
+
+take_rows.defvjp(_take_rows_forward, _take_rows_backward)

@@ -67,8 +67,12 @@ class DJModel(nn.Module):
         if not time_major:  # the scan runs over the leading axis
             ids = ids.T
             chords = None if chords is None else chords.transpose(1, 0, 2)
-        x = self.inputs(ids, chords)
-        for cell in self.cells:
+        if self.embedding is None and chords is None:  # one-hot tokens: a cell may look rows up
+            x = self.drop(cells.over_tokens(self.cells[0], ids, self.n_values), deterministic)
+            layers = self.cells[1:]
+        else:
+            x, layers = self.inputs(ids, chords), self.cells
+        for cell in layers:
             x = self.drop(cells.over_time(cell, x), deterministic)
         logits = self.head(x)
         return logits if time_major else logits.transpose(1, 0, 2)

@@ -127,9 +127,11 @@ def test_sequence_call_equals_a_loop_of_steps(cell, chord_features, embed):
     np.testing.assert_allclose(time_major, logits.transpose(1, 0, 2), atol=1e-6)
 
 
-def test_fused_lstm_is_lstm_in_outputs_and_gradients(chord_features=CHORD_FEATURES):
+@CONDITIONING
+def test_fused_lstm_is_lstm_in_outputs_and_gradients(chord_features):
     """The same parameters through both cells: a checkpoint of one is a checkpoint of the other.
-    Two layers, with chords: the gradients of the parameters and of the chord inputs."""
+    Two layers, unconditioned (fused_lstm looks its one-hot inputs' rows up, EMPTY included) or
+    with chords: the gradients of the parameters and of the chord inputs."""
     lstm, fused = (
         DJModel(12, 16, layers=2, chord_features=chord_features, cell=cell)
         for cell in ("lstm", "fused_lstm")
@@ -268,3 +270,16 @@ def test_dropout_is_off_unless_asked():
 def test_unknown_init_scheme():
     with pytest.raises(JazzFlaxError, match="init scheme"):
         init_params(DJModel(12, 16), jax.random.key(0), "torch")
+
+
+def test_the_row_lookups_gradient_sums_rows_alike_on_every_platform():
+    """`fused_lstm.take_rows`' gradient: a scatter-add on a CPU, a one-hot matmul elsewhere (for
+    repeatable GPU runs); both sum each row's cotangents into the table."""
+    from jazz_flax import fused_lstm
+
+    rows = jnp.asarray(np.random.default_rng(0).integers(0, 5, 40), jnp.uint32)
+    cotangents = jax.random.normal(jax.random.key(0), (40, 3))
+    by_matmul = fused_lstm._segment_sum_by_matmul(cotangents, rows, num_segments=6)
+    _, vjp = jax.vjp(fused_lstm.take_rows, jnp.zeros((6, 3)), rows)
+    np.testing.assert_allclose(vjp(cotangents)[0], by_matmul, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(by_matmul[5], 0)  # a row no id took

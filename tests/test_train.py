@@ -9,6 +9,7 @@ import pytest
 
 from experiments import baseline
 from jazz_flax import checkpoints, data, parallel, report, train
+from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.losses import Loss
 from jazz_flax.model import DJModel, count_params, init_params
@@ -202,6 +203,22 @@ def test_baseline_reproduces_the_notebook_on_the_real_solo(metheny_path):
     assert history[-1]["loss"] <= 10.5
 
 
+@pytest.mark.slow
+def test_the_baseline_trains_the_stock_cells_loss_curve_on_its_fast_path(metheny_path):
+    """The baseline selects `fused_lstm`; the stock `nn.LSTMCell`, the same model in other float
+    arithmetic, trains the same curve: its first 20 epochs to float rounding, then within 2 %,
+    as 200 Adam steps amplify the rounding (experiments/BENCHMARKS.md, "Exactness")."""
+    config = baseline.get_config()
+    config.data.path = str(metheny_path)
+    assert config.model.cell == "fused_lstm"
+    curves = {}
+    for cell in ("fused_lstm", "lstm"):
+        config.model.cell = cell
+        curves[cell] = np.array([row["loss"] for row in train.train(config)[1]])
+    np.testing.assert_allclose(curves["fused_lstm"][:20], curves["lstm"][:20], rtol=1e-5)
+    np.testing.assert_allclose(curves["fused_lstm"], curves["lstm"], rtol=0.02)
+
+
 def test_train_command_reproduces_the_baseline_over_the_cores(metheny_path, tmp_path):
     """`make train EXP=baseline`: on a CPU, each batch split over one device per core."""
     config = ["--config", str(ROOT / "experiments" / "baseline.py")]
@@ -251,8 +268,9 @@ def saved_before_the_new_keys(workdir: Path, tmp_path: Path) -> Path:
 
 def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(run_dir, tiny, tmp_path):
     old = saved_before_the_new_keys(run_dir[0], tmp_path)
-    assert checkpoints.load_checkpoint(old).config.to_dict() == tiny.to_dict()  # defaults filled in
     config = tiny.copy_and_resolve_references()
+    config.model = config_lib.defaults().model  # the baseline's cell is not the default, `lstm`
+    assert checkpoints.load_checkpoint(old).config.to_dict() == config.to_dict()  # defaults filled
     config.update(resume=True, epochs=8)
     _, history = train.train(config, workdir=old)
     assert len(history) == 8 and history[:6] == run_dir[2]
