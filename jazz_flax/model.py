@@ -35,11 +35,16 @@ Carry = tuple  # per layer, the cell's carry (LSTM: (c, h); GRU: h), each leaf (
 
 
 def default_config() -> ml_collections.ConfigDict:
-    """`config.model`: the recurrent cell by name and the input encoding."""
+    """`config.model`: the model family, the recurrent cell by name, the input encoding, and the
+    transformer's settings (its width is `n_a`, its blocks `layers`; see transformer.py)."""
     return ml_collections.ConfigDict(
         dict(
+            kind="lstm",  # the model family, a name in train.MODELS: lstm (DJModel), transformer
             cell="lstm",  # a name in cells.CELLS: lstm, optimized_lstm, gru, layernorm_lstm, …
             embed=0,  # 0: one-hot inputs (the notebook's); E > 0: a learnt E-feature embedding
+            heads=4,  # transformer: attention heads, each n_a / heads wide
+            mlp=4,  # transformer: each block's MLP hidden width, × n_a
+            tied=False,  # transformer: the head is the token embedding's transpose
         )
     )
 
@@ -109,15 +114,7 @@ class DJModel(nn.Module):
 
     @nn.nowrap
     def check_chords(self, ids: jax.Array, chords: jax.Array | None) -> None:
-        """Raises a JazzFlaxError unless chords (*ids.shape, F) come exactly when F > 0."""
-        expected = (*ids.shape, self.chord_features) if self.chord_features else None
-        got = None if chords is None else tuple(chords.shape)
-        if got != expected:
-            raise JazzFlaxError(
-                f"chords of shape {expected} expected, got {got}",
-                hint="a chord-conditioned model (chord_features > 0) takes the chord features of "
-                "every token; an unconditioned one takes none",
-            )
+        check_chords(ids, chords, self.chord_features)
 
     @nn.nowrap
     def initial_carry(self, batch: int) -> Carry:
@@ -132,6 +129,32 @@ class DJModel(nn.Module):
     def sample_step(self, params, carry: Carry, ids: jax.Array, chords: jax.Array | None = None):
         """`step` as a plain function of the parameters (`state.params`), for `sample`."""
         return self.apply({"params": params}, carry, ids, chords, method=DJModel.step)
+
+
+def check_chords(ids: jax.Array, chords: jax.Array | None, chord_features: int) -> None:
+    """Raises a JazzFlaxError unless chords (*ids.shape, F) come exactly when F > 0."""
+    expected = (*ids.shape, chord_features) if chord_features else None
+    got = None if chords is None else tuple(chords.shape)
+    if got != expected:
+        raise JazzFlaxError(
+            f"chords of shape {expected} expected, got {got}",
+            hint="a chord-conditioned model (chord_features > 0) takes the chord features of "
+            "every token; an unconditioned one takes none",
+        )
+
+
+def from_config(config: ml_collections.ConfigDict, n_values: int, chord_features: int) -> DJModel:
+    """The DJModel of `config`: `layers` of `model.cell` with n_a units, `model.embed`."""
+    settings = config.get("model", default_config())
+    return DJModel(
+        n_values,
+        config.n_a,
+        config.layers,
+        config.dropout,
+        chord_features,
+        settings.cell,
+        settings.embed,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,6 +176,11 @@ def init_params(model: DJModel, key: jax.Array, scheme: str = "keras"):
     """
     if scheme not in ("keras", "flax"):
         raise JazzFlaxError(f"unknown init scheme {scheme!r}", hint="use 'keras' or 'flax'")
+    if scheme == "keras" and not isinstance(model, DJModel):
+        raise JazzFlaxError(
+            "the keras init is the recurrent cells'; a transformer starts from its own",
+            hint="use --config.init=flax",
+        )
     flax_key, keras_key = jax.random.split(key)
     chords = jnp.zeros((1, 1, model.chord_features)) if model.chord_features else None
     params = model.init(flax_key, jnp.zeros((1, 1), jnp.int32), chords)["params"]

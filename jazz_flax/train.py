@@ -39,11 +39,12 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import cells, data, files, interrupts, losses, parallel
+from jazz_flax import cells, data, files, interrupts, losses, parallel, transformer
 from jazz_flax import model as model_lib
 from jazz_flax.errors import POSITIVE, SEED, JazzFlaxError, Range, warn_once
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import DJModel, count_params, init_params, token_scores
+from jazz_flax.transformer import Transformer
 
 REFERENCE = {"epoch_1": 129.9, "epoch_100": 9.2}  # the notebook's printed losses
 BEST = "best"  # the run directory's folder of the checkpoint with the lowest validation NLL
@@ -240,13 +241,21 @@ def _kept(workdir: Path | None, saved: int) -> str:
     return f"; {workdir / CHECKPOINT} keeps epoch {saved}" if saved else "; nothing was saved"
 
 
-def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
-    """The model `config` describes; `condition_on_chords` feeds it each token's chord."""
+MODELS = {"lstm": model_lib.from_config, "transformer": transformer.from_config}  # model.kind
+
+
+def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel | Transformer:
+    """The model `config.model.kind` names; `condition_on_chords` feeds it each token's chord."""
     features = data.CHORD_FEATURES if config.get("condition_on_chords", False) else 0
-    settings = config.get("model", model_lib.default_config())
-    return DJModel(
-        n_values, config.n_a, config.layers, config.dropout, features, settings.cell, settings.embed
-    )
+    return MODELS[model_kind(config)](config, n_values, features)
+
+
+def model_kind(config: ml_collections.ConfigDict) -> str:
+    """`config.model.kind`, a name in MODELS ("lstm" for a config from before it existed)."""
+    kind = config.get("model", model_lib.default_config()).get("kind", "lstm")
+    if kind not in MODELS:
+        raise JazzFlaxError(f"unknown model.kind {kind!r}", hint=f"use one of {', '.join(MODELS)}")
+    return kind
 
 
 def make_loss(config: ml_collections.ConfigDict) -> losses.Loss:
@@ -277,6 +286,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     settings = config.get("model", model_lib.default_config())
     cells.make(settings.cell, config.n_a)
     Range(0, integer=True, note="(0: one-hot inputs)").check("model.embed", settings.embed)
+    if model_kind(config) == "transformer":
+        transformer.check_config(config)
     make_loss(config)
     data.check_config(config.data)
 
