@@ -14,11 +14,11 @@ from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, count_params, init_params
 from jazz_flax.transformer import Transformer
 from tests.music import CHANGES, SOLO, write_solo
-from tests.test_model import CONDITIONING, random_chords, random_ids
+from tests.test_model import CONDITIONING, logits_step_by_step, random_chords, random_ids
 from tests.test_sample import DURATIONS, random_grid
 
 N_VALUES = 12
-SPAN = 4  # max_len below the sequences' lengths: the cache wraps round its ring
+SPAN = 3  # max_len below the sequences' lengths: the cache wraps round its ring
 
 
 def make(chord_features: int = 0, tied: bool = False, layers: int = 2):
@@ -47,26 +47,33 @@ def test_parameter_count(chord_features, tied):
 @CONDITIONING
 def test_the_cache_gives_the_logits_of_the_whole_prefix(chord_features):
     """Step by step through the cache against the full causal forward pass over each prefix
-    (attending to the last SPAN tokens, as the cache does), 10 steps: the ring wraps twice."""
+    (attending to the last SPAN tokens, as the cache does), 7 steps: the ring wraps twice."""
     model, params = make(chord_features)
-    ids, chords = random_ids(3, 10, N_VALUES), random_chords(3, 10, chord_features)
-    cache, cached = model.initial_carry(3), []
-    for t in range(10):
-        cache, logits = model.sample_step(params, cache, ids[:, t], at(chords, t))
-        cached.append(logits)
-    prefixes = [
-        model.apply({"params": params}, ids[:, : t + 1], until(chords, t + 1))[:, -1]
-        for t in range(10)
-    ]
-    np.testing.assert_allclose(jnp.stack(cached, 1), jnp.stack(prefixes, 1), atol=1e-5)
-    whole = model.apply({"params": params}, ids, chords)
-    np.testing.assert_allclose(whole, jnp.stack(prefixes, 1), atol=1e-5)
-    time_major = model.apply({"params": params}, ids.T, transposed(chords), time_major=True)
+    ids, chords = random_ids(3, 7, N_VALUES), random_chords(3, 7, chord_features)
+    prefixes = prefix_logits(model, params, ids, chords)
+    cached = logits_step_by_step(model, params, ids, chords)
+    np.testing.assert_allclose(cached, prefixes, atol=1e-5)
+    whole = forward(model, params, ids, chords)
+    np.testing.assert_allclose(whole, prefixes, atol=1e-5)
+    time_major = forward(model, params, ids.T, transposed(chords), time_major=True)
     np.testing.assert_allclose(time_major, whole.transpose(1, 0, 2), atol=1e-6)
 
 
-def at(chords, t):
-    return None if chords is None else chords[:, t]
+@functools.partial(jax.jit, static_argnums=0, static_argnames="time_major")
+def forward(model, params, ids, chords=None, time_major=False):
+    return model.apply({"params": params}, ids, chords, time_major=time_major)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def prefix_logits(model, params, ids, chords):
+    """Logits (B, T, V): at each t, the last of the forward pass over ids[:, : t + 1]."""
+    return jnp.stack(
+        [
+            forward(model, params, ids[:, : t + 1], until(chords, t + 1))[:, -1]
+            for t in range(ids.shape[1])
+        ],
+        axis=1,
+    )
 
 
 def until(chords, t):
@@ -81,10 +88,10 @@ def test_attention_is_causal_and_reaches_max_len_tokens_back():
     """One block: a token sees itself and the SPAN - 1 before it (two see twice as far)."""
     model, params = make(layers=1)
     ids = random_ids(1, 9, N_VALUES)
-    logits = model.apply({"params": params}, ids)
+    logits = forward(model, params, ids)
     for changed in (5, 8):  # a later token changes nothing before it
         other = ids.at[0, changed].set((ids[0, changed] + 1) % N_VALUES)
-        moved = np.abs(model.apply({"params": params}, other) - logits).max(axis=-1)[0]
+        moved = np.abs(forward(model, params, other) - logits).max(axis=-1)[0]
         assert (moved[:changed] == 0).all() and (moved[changed : changed + SPAN] > 0).all()
         assert (moved[changed + SPAN :] == 0).all()
 
@@ -92,7 +99,8 @@ def test_attention_is_causal_and_reaches_max_len_tokens_back():
 def test_dropout_applies_in_training_only():
     model = Transformer(N_VALUES, 16, 2, dropout=0.5, heads=2, max_len=SPAN)
     params, ids = init_params(model, jax.random.key(0), "flax"), random_ids(2, 6, N_VALUES)
-    apply = functools.partial(model.apply, {"params": params}, ids)
+    apply = functools.partial(model.apply, {"params": params}, ids, None)
+    apply = jax.jit(apply, static_argnames="deterministic")
     np.testing.assert_array_equal(apply(), apply())
     trained = apply(deterministic=False, rngs={"dropout": jax.random.key(1)})
     assert not np.allclose(trained, apply())
@@ -106,21 +114,26 @@ def uncached_sample(
     model, params, key, batch, length, strategy, primer=(), grid=None, durations=None
 ):
     """`sample.sample` without a cache: at each step, the full causal forward pass over
-    everything so far (EMPTY, the primer, the sampled tokens), each token's chord read at its
-    position in beats as the sampler reads it. (ids (B, length), log_probs (B, length))."""
-    inputs, ids, log_probs = np.tile([EMPTY, *primer], (batch, 1)), [], []
-    for _ in range(length):
+    everything so far (EMPTY, the primer, the sampled tokens; EMPTY after them, which the causal
+    mask hides: one compile), each token's chord read at its position in beats as the sampler
+    reads it. (ids (B, length), log_probs (B, length))."""
+    start = 1 + len(primer)
+    inputs = np.full((batch, start + length - 1), EMPTY)
+    inputs[:, 1:start] = primer
+    for t in range(length):
         chords = None
         if grid is not None:
             beats = np.cumsum(np.where(inputs == EMPTY, 0.0, durations[inputs]), axis=1)
             chords = sample.chords_at(jnp.asarray(grid), jnp.asarray(beats, jnp.float32))
-        logits = model.apply({"params": params}, jnp.asarray(inputs, jnp.int32), chords)[:, -1]
+        logits = forward(model, params, jnp.asarray(inputs, jnp.int32), chords)[:, start + t - 1]
         key, subkey = jax.random.split(key)
         token = np.asarray(sample.choose(subkey, logits, sample.traced(strategy)))
-        log_probs.append(np.asarray(jax.nn.log_softmax(logits))[np.arange(batch), token])
-        ids.append(token)
-        inputs = np.concatenate([inputs, token[:, None]], axis=1)
-    return np.stack(ids, axis=1), np.stack(log_probs, axis=1)
+        if t < length - 1:
+            inputs[:, start + t] = token
+    log_probs = jax.nn.log_softmax(forward(model, params, jnp.asarray(inputs, jnp.int32), chords))
+    ids = np.concatenate([inputs[:, start:], token[:, None]], axis=1)
+    chosen = np.take_along_axis(np.asarray(log_probs)[:, start - 1 :], ids[..., None], axis=-1)
+    return ids, chosen[..., 0]
 
 
 STRATEGIES = pytest.mark.parametrize(
