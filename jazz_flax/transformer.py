@@ -1,14 +1,16 @@
 """A decoder-only causal Transformer beside the LSTM (`config.model.kind = "transformer"`).
 
-    ids (B, T) ──nn.Embed (EMPTY all zeros) [+ Dense(chords)], dropout──▶ x (B, T, n_a)
+    ids (B, T) ──nn.Embed (EMPTY a start token) [+ Dense(chords)], dropout──▶ x (B, T, n_a)
                ──layers × pre-LayerNorm block: x + attention(LN x), x + MLP(LN x)──▶
                ──LayerNorm, head (or the embedding's transpose, tied)──▶ logits (B, T, n_values)
 
 In the style of flax examples/lm1b/models.py, from stock layers (nn.Embed, nn.DenseGeneral,
-nn.LayerNorm, nn.dot_product_attention). It takes what `model.DJModel` takes: token ids (EMPTY,
--1, the start/empty input, embeds to zeros) and, when `chord_features` F > 0, each token's chord
-features, projected to n_a and added to the token's embedding (DJModel concatenates them to its
-input, the same thing before a linear layer).
+nn.LayerNorm, nn.dot_product_attention). It takes what `model.DJModel` takes: token ids and,
+when `chord_features` F > 0, each token's chord features, projected to n_a and added to the
+token's embedding (DJModel concatenates them to its input, the same thing before a linear layer).
+EMPTY (-1), the start/empty input, has a learnt embedding of its own, a start token: the LSTM's
+all-zero input would keep a pre-LayerNorm residual stream at zero at its position, where each
+LayerNorm multiplies the gradient by 1/√ε (10³): through 7 blocks' 15 norms, an overflow.
 
 Positions are rotary (RoPE, Su et al. 2021) rather than learnt relative biases: rotating queries
 and keys by their position makes attention depend on distance only, with no table and no
@@ -139,7 +141,7 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    """A causal Transformer language model over token ids; EMPTY (-1) embeds to zeros."""
+    """A causal Transformer language model over token ids; EMPTY (-1) is a start token."""
 
     n_values: int
     n_a: int = 64  # d_model: the width of the embedding and of every block
@@ -152,7 +154,8 @@ class Transformer(nn.Module):
     max_len: int = 64  # the attention span and the cache's slots: the training window Tx
 
     def setup(self):
-        self.embedding = nn.Embed(self.n_values, self.n_a, embedding_init=nn.initializers.normal(1))
+        embedding_init = nn.initializers.normal(1.0)  # lm1b's
+        self.embedding = nn.Embed(self.n_values + 1, self.n_a, embedding_init=embedding_init)
         self.chords = nn.Dense(self.n_a, use_bias=False) if self.chord_features else None
         block = functools.partial(Block, self.heads, self.mlp * self.n_a, self.max_len)
         self.blocks = [block(self.dropout) for _ in range(self.layers)]
@@ -177,14 +180,18 @@ class Transformer(nn.Module):
         return logits.transpose(1, 0, 2) if time_major else logits
 
     def inputs(self, ids: jax.Array, chords: jax.Array | None) -> jax.Array:
-        """The embeddings (…, n_a) of ids (…), EMPTY's zeros, plus the chords' projection."""
-        x = self.embedding(jnp.maximum(ids, 0)) * (ids != EMPTY)[..., None]
+        """The embeddings (…, n_a) of ids (…), EMPTY's the last row's, plus the chords'
+        projection."""
+        x = self.embedding(jnp.where(ids == EMPTY, self.n_values, ids))
         return x if chords is None else x + self.chords(chords)
 
     def logits(self, x: jax.Array) -> jax.Array:
-        """The head over the final LayerNorm; tied, lm1b's `attend` scaled by 1/√n_a."""
+        """The head over the final LayerNorm; tied, lm1b's `attend` scaled by 1/√n_a (the start
+        token's row left out)."""
         x = self.norm(x)
-        return self.embedding.attend(x) / jnp.sqrt(self.n_a) if self.tied else self.head(x)
+        if not self.tied:
+            return self.head(x)
+        return self.embedding.attend(x)[..., : self.n_values] / jnp.sqrt(self.n_a)
 
     def step(self, cache: Cache, ids, chords=None, deterministic: bool = True):
         """One token per row: ids (B,), chords (B, F) when F > 0 → (new cache, logits (B, V))."""

@@ -39,7 +39,7 @@ def test_parameter_count(chord_features, tied):
     model, params = make(chord_features, tied)
     d, V = 16, N_VALUES
     head = 0 if tied else d * V + V
-    expected = V * d + chord_features * d + 2 * block_params(d, 4 * d) + 2 * d + head
+    expected = (V + 1) * d + chord_features * d + 2 * block_params(d, 4 * d) + 2 * d + head
     assert count_params(params) == expected
     assert ("head" in params) != tied
 
@@ -94,6 +94,20 @@ def test_attention_is_causal_and_reaches_max_len_tokens_back():
         moved = np.abs(forward(model, params, other) - logits).max(axis=-1)[0]
         assert (moved[:changed] == 0).all() and (moved[changed : changed + SPAN] > 0).all()
         assert (moved[changed + SPAN :] == 0).all()
+
+
+def test_gradients_are_finite_through_many_blocks_after_a_start_token():
+    """EMPTY, then tokens whose predictions count, through 8 blocks: an all-zero start input
+    would leave the residual stream at zero there, and 17 LayerNorms overflow its gradient."""
+    model = Transformer(N_VALUES, 8, 8, heads=2, max_len=SPAN)
+    params, ids = init_params(model, jax.random.key(0), "flax"), random_ids(2, 5, N_VALUES)
+
+    def loss(params):
+        logits = model.apply({"params": params}, ids, time_major=True)
+        return train.sequence_loss(logits, jnp.abs(ids), jnp.full(5, 1 / 5))
+
+    grads = jax.jit(jax.grad(loss))(params)
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(grads))
 
 
 def test_dropout_applies_in_training_only():
