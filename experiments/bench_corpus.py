@@ -13,12 +13,21 @@ PyTorch model of the same architecture, and the ceiling this machine's matmul ra
   ceiling   the tokens/s a step would reach if all its multiply-adds ran at the rate of one matmul
             of the head's shape, timed in the same run (`matmul_rate`).
 
-    python -m experiments.bench_corpus [--repeats 5]
+The transformer row: experiments/wjazzd_transformer.py's shapes (7 pre-LayerNorm blocks 128 wide,
+4 heads, MLP 512, tied head, dropout 0.1, the same Tx, batch and vocabulary) trained the same way,
+beside a PyTorch peer of the same shapes and parameter count: nn.Embedding → nn.TransformerEncoder
+(batch_first, norm_first, GELU, a causal mask, a final LayerNorm) → the embedding's transpose / √d.
+The peer has no rotary rotation of queries and keys (torch's layer has no place for it; it has no
+parameters and costs a few element-wise products). Also a greedy SAMPLE_LENGTH-token sample
+through the key/value cache, batch 1.
+
+    python -m experiments.bench_corpus [--repeats 5] [--row lstm|transformer|both]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from pathlib import Path
 
@@ -29,20 +38,31 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from experiments import wjazzd
+from experiments import wjazzd, wjazzd_transformer
 from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
-from jazz_flax import data, parallel, sweep, train
+from jazz_flax import data, parallel, sample, sweep, train
+from jazz_flax.model import count_params, init_params
 
 VALUES = 1721  # the experiment's vocabulary (grammar v2, min_count 2), when the corpus is absent
 STEPS = 10  # Adam steps per timed run
 CELLS = ("lstm", "fused_lstm")  # the stock cell and the fast one, after the experiment's own
 LABEL = 42  # the width of the rows' labels
 TARGET = 1.5  # the fastest cell's tokens/s over PyTorch's, on a CPU
+TRANSFORMER_TARGET = 1.0  # the transformer's tokens/s over its PyTorch peer's, on a CPU
+SAMPLE_LENGTH, SAMPLE_MS = 200, 5.0  # a greedy sample through the cache, and its target
 
 
 def corpus_config() -> ml_collections.ConfigDict:
     """experiments/wjazzd.py's config, STEPS batches an epoch."""
-    config = wjazzd.get_config()
+    return steps_per_epoch(wjazzd.get_config())
+
+
+def transformer_config() -> ml_collections.ConfigDict:
+    """experiments/wjazzd_transformer.py's config, STEPS batches an epoch."""
+    return steps_per_epoch(wjazzd_transformer.get_config())
+
+
+def steps_per_epoch(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.data.windows_per_epoch = STEPS * config.batch_size
     return config
 
@@ -111,16 +131,47 @@ def torch_logits(model, ids):
     return model["head"](model["drop"](model["lstm"](model["embed"](ids))[0]))
 
 
+def torch_transformer(torch, config: ml_collections.ConfigDict, n_values: int):
+    """The PyTorch peer of `transformer.Transformer` of `config`: embed, encoder, head (tied)."""
+    nn, d = torch.nn, config.n_a
+    layer = nn.TransformerEncoderLayer(
+        d, config.model.heads, config.model.mlp * d, config.dropout, activation="gelu",
+        batch_first=True, norm_first=True,
+    )  # fmt: skip
+    encoder = nn.TransformerEncoder(
+        layer, config.layers, norm=nn.LayerNorm(d), enable_nested_tensor=False
+    )
+    layers = dict(embed=nn.Embedding(n_values + 1, d), encoder=encoder)  # the start token last
+    return nn.ModuleDict(layers).to(torch_device(torch))
+
+
+def torch_transformer_logits(model, ids):
+    """Logits (T, B, V) of ids (T, B): causal encoder over the embedding, the tied head / √d
+    (the start token's row left out)."""
+    x, table = model["embed"](ids.T), model["embed"].weight[:-1]
+    future = ids.new_ones((x.shape[1], x.shape[1])).triu(1).bool()  # True: not attended
+    y = model["encoder"](x, mask=future, is_causal=True)
+    return (y @ table.T / x.shape[-1] ** 0.5).transpose(0, 1)
+
+
+TORCH_PEERS = {  # model.kind → (the PyTorch model of `config`, its logits of ids (T, B))
+    "lstm": (torch_model, torch_logits),
+    "transformer": (torch_transformer, torch_transformer_logits),
+}
+
+
 def torch_rate(config, windows: data.Windows, n_values: int, repeats: int, bf16=False) -> dict:
-    """Tokens/s of STEPS PyTorch steps, and the mean loss of the last STEPS (after all the timed
-    runs, from the init of `config.seed`), in float32 or, with `bf16`, under
-    `torch.autocast(dtype=torch.bfloat16)`; {"skipped": why} without torch."""
+    """Tokens/s of STEPS PyTorch steps of the peer of `config`'s model kind, its parameter count
+    and the mean loss of the last STEPS (after all the timed runs, from the init of
+    `config.seed`), in float32 or, with `bf16`, under `torch.autocast(dtype=torch.bfloat16)`;
+    {"skipped": why} without torch."""
     try:
         import torch
     except ImportError:
         return {"skipped": "torch is not installed (pip install -e '.[bench]')"}
     torch.manual_seed(config.seed)
-    model = torch_model(torch, config, n_values)
+    build, logits = TORCH_PEERS[config.model.kind]
+    model = build(torch, config, n_values)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.b1, config.b2))
     device, losses = torch_device(torch), []
     x, y = (torch.as_tensor(a, dtype=torch.long, device=device).T for a in windows[:2])
@@ -130,7 +181,7 @@ def torch_rate(config, windows: data.Windows, n_values: int, repeats: int, bf16=
         began, losses[:] = time.perf_counter(), []
         for rows in torch.randperm(x.shape[1], device=device).split(config.batch_size):
             with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
-                loss = torch_loss(torch, model, x[:, rows], y[:, rows])
+                loss = torch_loss(torch, model, x[:, rows], y[:, rows], logits)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -142,6 +193,7 @@ def torch_rate(config, windows: data.Windows, n_values: int, repeats: int, bf16=
     rate = STEPS * tokens_per_step(config) / seconds["median"]
     precision = "bf16 autocast" if bf16 else "float32"
     loss = float(torch.stack(losses).float().mean())
+    params = sum(p.numel() for p in model.parameters())  # a tied weight once
     return dict(
         version=torch.__version__,
         device=device,
@@ -149,13 +201,16 @@ def torch_rate(config, windows: data.Windows, n_values: int, repeats: int, bf16=
         tokens_per_s=rate,
         precision=precision,
         loss=loss,
+        params=params,
     )
 
 
-def torch_loss(torch, model, x, y):
-    """`train.sequence_loss`: Σ over time of the batch-mean cross-entropy, x and y (T, B)."""
-    logits = torch_logits(model, x)
-    losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none")
+def torch_loss(torch, model, x, y, logits=torch_logits):
+    """`train.sequence_loss`: Σ over time of the batch-mean cross-entropy, x and y (T, B), of
+    `logits` (T, B, V) of x."""
+    losses = torch.nn.functional.cross_entropy(
+        logits(model, x).transpose(1, 2), y, reduction="none"
+    )
     return losses.sum(0).mean()
 
 
@@ -261,18 +316,85 @@ def ceiling_rows(results: dict, theirs: float | None) -> list[str]:
     ]
 
 
+# ---------------------------------------------------------------------------------------------
+# The transformer row
+
+
+def measure_transformer(repeats: int) -> dict:
+    """The transformer row's figures: both models' parameters and tokens/s, and the sample."""
+    config = transformer_config()
+    n_values, source = vocabulary_size(config)
+    windows = random_windows(config, n_values)
+    model = train.make_model(config, n_values)
+    params = init_params(model, jax.random.key(0), config.init)
+    return dict(
+        shapes=f"V={n_values:,} ({source}), {config.layers} blocks × {config.n_a}, "
+        f"{config.model.heads} heads, MLP {config.model.mlp * config.n_a}, tied head, "
+        f"dropout {config.dropout}, Tx {config.data.Tx}, batch {config.batch_size}, Adam",
+        params=count_params(params),
+        jazz_flax=jazz_flax_rate(config, windows, n_values, repeats),
+        torch=torch_rate(config, windows, n_values, repeats),
+        sample=sample_seconds(config, n_values, repeats),
+        sample_lstm=sample_seconds(corpus_config(), n_values, repeats),
+    )
+
+
+def sample_seconds(config: ml_collections.ConfigDict, n_values: int, repeats: int) -> dict:
+    """Seconds of a greedy SAMPLE_LENGTH-token sample, batch 1, of `config`'s model (the
+    Transformer's through its cache), fresh parameters."""
+    model = train.make_model(config, n_values)
+    params = init_params(model, jax.random.key(0), config.init)
+    greedy = functools.partial(
+        sample.sample, model, params, jax.random.key(2), length=SAMPLE_LENGTH,
+        strategy=sample.Strategy(greedy=True),
+    )  # fmt: skip
+    return repeat(stopwatch(greedy), repeats)
+
+
+def transformer_rows(results: dict) -> list[str]:
+    """The transformer row's lines: tokens/s beside the PyTorch peer's, the cached sample."""
+    ours, theirs = results["jazz_flax"]["tokens_per_s"], results["torch"].get("tokens_per_s")
+    lines = [
+        f"transformer: {results['shapes']}",
+        f"{'':<34}{'tokens/s':>16}{'vs PyTorch':>12}{'params':>12}",
+        f"{'jazz_flax transformer':<34}{ours:>16,.0f}"
+        f"{'' if theirs is None else f'{ours / theirs:.2f}×':>12}{results['params']:>12,}",
+    ]
+    if theirs is None:
+        lines.append(f"PyTorch peer skipped: {results['torch']['skipped']}")
+    else:
+        torch = results["torch"]
+        label = f"PyTorch {torch['version']} ({torch['device']})"
+        lines.append(f"{label:<34}{theirs:>16,.0f}{'':>12}{torch['params']:>12,}")
+        verdict = "met" if ours / theirs >= TRANSFORMER_TARGET else "MISSED"
+        lines.append(
+            f"transformer vs PyTorch: {ours / theirs:.2f}× (≥ {TRANSFORMER_TARGET}×: {verdict})"
+        )
+    ms, lstm_ms = (results[key]["median"] * 1e3 for key in ("sample", "sample_lstm"))
+    verdict = "met" if ms <= SAMPLE_MS else "MISSED"
+    lines.append(
+        f"greedy {SAMPLE_LENGTH}-token sample, key/value cache, batch 1: {ms:.2f} ms "
+        f"(≤ {SAMPLE_MS:g} ms: {verdict}; the wjazzd LSTM's: {lstm_ms:.2f} ms)"
+    )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m experiments.bench_corpus", description=__doc__)
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (≥ 5)")
+    parser.add_argument("--row", choices=("lstm", "transformer", "both"), default="both")
     args = parser.parse_args(argv)
     config = corpus_config()
     parallel.split_cpu(config.devices, config.batch_size)  # as `make train` does
-    results = measure(max(args.repeats, 5))
-    print("\n".join(rows(results)))
-    ratio = speedup(results)
-    if ratio is not None:
-        verdict = "met" if ratio >= TARGET else "MISSED"
-        print(f"fastest cell vs PyTorch: {ratio:.2f}× (≥ {TARGET}×: {verdict})")
+    if args.row != "transformer":
+        results = measure(max(args.repeats, 5))
+        print("\n".join(rows(results)))
+        ratio = speedup(results)
+        if ratio is not None:
+            verdict = "met" if ratio >= TARGET else "MISSED"
+            print(f"fastest cell vs PyTorch: {ratio:.2f}× (≥ {TARGET}×: {verdict})")
+    if args.row != "lstm":
+        print("\n".join(transformer_rows(measure_transformer(max(args.repeats, 3)))))
 
 
 if __name__ == "__main__":

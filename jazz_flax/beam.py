@@ -12,7 +12,8 @@ The loop always holds B·K rows, row b·K + k being branch k of beam b; pruning 
 the B best and repeats each K times. Each step writes its tokens and the rows they came from; the
 sequences are traced back after the loop, not gathered at every step. Shapes are static, each step
 is branch-free (the pruning is a gather by an index that is the identity between prunes), and the
-model's carry is an opaque pytree (`jax.tree.map` gathers it), so any cell's carry works.
+model's state is an opaque pytree (`jax.tree.map` gathers its rows): any cell's carry, or the
+Transformer's key/value cache and positions (see `sample`), works.
 Measure-aware as `sample.sample`: a chord-conditioned model reads the chord at each row's own
 position in beats.
 

@@ -8,7 +8,7 @@ written whole through a temporary file and a rename. A saved config is completed
 `config.with_defaults` when it is read, so runs written before a setting existed still load.
 
 `load_run(workdir)` is what generate, evaluate and sweep read a run with, as nanoGPT's sample.py
-does: the model rebuilt from the saved config (`model.make_model`), its parameters, vocabulary and
+does: the model rebuilt from the saved config (`models.make_model`), its parameters, vocabulary and
 config, from the best checkpoint when the run kept one.
 """
 
@@ -29,7 +29,8 @@ from jazz_flax import config as config_lib
 from jazz_flax import data, files
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write
-from jazz_flax.model import DJModel, make_model
+from jazz_flax.model import DJModel
+from jazz_flax.models import make_model
 
 BEST = "best"  # the run directory's folder of the checkpoint with the lowest validation NLL
 CHECKPOINT = "checkpoint.msgpack"

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterator
 import ml_collections
 from ml_collections.config_dict import placeholder
 
-from jazz_flax import cells, grammar, losses, model
+from jazz_flax import cells, grammar, losses, model, models, transformer
 from jazz_flax.data.readers import READERS
 from jazz_flax.errors import POSITIVE, SEED, JazzFlaxError, Range
 from jazz_flax.windows import context_parts
@@ -34,10 +34,14 @@ def defaults() -> ml_collections.ConfigDict:
     config.data = data_defaults()  # the corpus and its windows
 
     config.model = ml_collections.ConfigDict()
+    config.model.kind = "lstm"  # the family, a name in models.MODELS: "lstm", "transformer"
     config.model.cell = "lstm"  # a name in cells.CELLS: lstm (nn.LSTMCell), gru, fused_lstm, …
     config.model.embed = 0  # 0: one-hot inputs (the notebook's); E > 0: a learnt embedding of E
-    config.n_a = 64  # hidden units per layer
-    config.layers = 1  # stacked recurrent layers
+    config.model.heads = 4  # transformer: attention heads, each n_a / heads wide (even)
+    config.model.mlp = 4  # transformer: each block's MLP hidden width, × n_a
+    config.model.tied = False  # transformer: the head is the token embedding's transpose
+    config.n_a = 64  # hidden units per layer (a transformer's width)
+    config.layers = 1  # stacked recurrent layers (a transformer's blocks)
     config.dropout = 0.0  # after each layer, in training
     config.init = "keras"  # initial parameters: "keras" (the notebook's) or "flax" (model.INITS)
     config.condition_on_chords = False  # True: each token's chord joins the input (Improv RNN)
@@ -145,8 +149,12 @@ CHECKS = {  # every setting of `defaults()`, by dotted key: what it may be
     "data.valid_fraction": FRACTION,
     "data.test_fraction": FRACTION,
     "data.min_count": POSITIVE,
+    "model.kind": OneOf(models.MODELS),
     "model.cell": OneOf(cells.CELLS),
     "model.embed": Range(0, integer=True, note="(0: one-hot inputs)"),
+    "model.heads": POSITIVE,
+    "model.mlp": POSITIVE,
+    "model.tied": FLAG,
     "n_a": POSITIVE,
     "layers": POSITIVE,
     "dropout": Range(0, 1),
@@ -207,6 +215,8 @@ def _check_together(config: ml_collections.ConfigDict) -> None:
             f"{data.valid_fraction} + {data.test_fraction}"
         )
     cells.make(config.model.cell, config.n_a)  # a cell may refuse its settings
+    if config.model.kind == "transformer":
+        transformer.check_config(config)
     if context_parts(data.context) and config.condition_on_chords:
         raise JazzFlaxError(
             "condition_on_chords and data.context both choose the model's context",

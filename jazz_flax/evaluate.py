@@ -48,7 +48,8 @@ from jazz_flax import checkpoints, data, generate, line_metrics, ngrams, verbati
 from jazz_flax import config as config_lib
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
-from jazz_flax.model import make_model, token_scores
+from jazz_flax.model import token_scores
+from jazz_flax.models import make_model
 from jazz_flax.render import Solo
 from jazz_flax.sample import Strategy, sample
 

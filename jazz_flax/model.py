@@ -29,7 +29,7 @@ import ml_collections
 
 from jazz_flax import cells
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.windows import CHORD_FEATURES, EMPTY, Windows, context_parts, width
+from jazz_flax.windows import EMPTY, Windows
 
 Carry = tuple  # per layer, the cell's carry (LSTM: (c, h); GRU: h), each leaf (B, n_a)
 INITS = ("keras", "flax")  # the initial parameters `init_params` makes (`config.init`)
@@ -104,15 +104,7 @@ class DJModel(nn.Module):
 
     @nn.nowrap
     def check_chords(self, ids: jax.Array, chords: jax.Array | None) -> None:
-        """Raises a JazzFlaxError unless chords (*ids.shape, F) come exactly when F > 0."""
-        expected = (*ids.shape, self.chord_features) if self.chord_features else None
-        got = None if chords is None else tuple(chords.shape)
-        if got != expected:
-            raise JazzFlaxError(
-                f"chords of shape {expected} expected, got {got}",
-                hint="a chord-conditioned model (chord_features > 0) takes the chord features of "
-                "every token; an unconditioned one takes none",
-            )
+        check_chords(ids, chords, self.chord_features)
 
     @nn.nowrap
     def initial_carry(self, batch: int) -> Carry:
@@ -129,15 +121,29 @@ class DJModel(nn.Module):
         return self.apply({"params": params}, carry, ids, chords, method=DJModel.step)
 
 
-def make_model(config: ml_collections.ConfigDict, n_values: int) -> DJModel:
-    """The model a training config describes (`config.model`, n_a, layers, dropout) over
-    `n_values` token values; `data.context` (or `condition_on_chords`, the chord alone) feeds it
-    each token's context."""
-    features = width(context_parts(config.data.context))
-    features = features or (CHORD_FEATURES if config.condition_on_chords else 0)
+def check_chords(ids: jax.Array, chords: jax.Array | None, chord_features: int) -> None:
+    """Raises a JazzFlaxError unless chords (*ids.shape, F) come exactly when F > 0."""
+    expected = (*ids.shape, chord_features) if chord_features else None
+    got = None if chords is None else tuple(chords.shape)
+    if got != expected:
+        raise JazzFlaxError(
+            f"chords of shape {expected} expected, got {got}",
+            hint="a chord-conditioned model (chord_features > 0) takes the chord features of "
+            "every token; an unconditioned one takes none",
+        )
+
+
+def from_config(config: ml_collections.ConfigDict, n_values: int, chord_features: int) -> DJModel:
+    """The DJModel of `config`: `layers` of `model.cell` with n_a units, `model.embed`."""
     settings = config.model
     return DJModel(
-        n_values, config.n_a, config.layers, config.dropout, features, settings.cell, settings.embed
+        n_values,
+        config.n_a,
+        config.layers,
+        config.dropout,
+        chord_features,
+        settings.cell,
+        settings.embed,
     )
 
 
@@ -160,6 +166,11 @@ def init_params(model: DJModel, key: jax.Array, scheme: str = "keras"):
     """
     if scheme not in INITS:
         raise JazzFlaxError(f"unknown init scheme {scheme!r}", hint="use 'keras' or 'flax'")
+    if scheme == "keras" and not isinstance(model, DJModel):
+        raise JazzFlaxError(
+            "the keras init is the recurrent cells'; a transformer starts from its own",
+            hint="use --config.init=flax",
+        )
     flax_key, keras_key = jax.random.split(key)
     chords = jnp.zeros((1, 1, model.chord_features)) if model.chord_features else None
     params = model.init(flax_key, jnp.zeros((1, 1), jnp.int32), chords)["params"]

@@ -1,7 +1,14 @@
 """Sampling token ids from a trained model: one `jax.jit` around a `jax.lax.fori_loop`.
 
-Each step applies the model's single step — each cell's `__call__` — and dense head (the training
-parameters, no copy) and feeds the chosen token back as the next input. Temperature, top-k and
+The sampler is generic over a model's step and its state: a model gives `initial_carry(batch)`,
+its state before the first token, and `sample_step(params, state, ids (B,), chords)` → (state,
+logits (B, V)), one token per row. The LSTM's state is its cells' carry (`model.DJModel`); the
+Transformer's a key/value cache of its attention span and each row's position
+(`transformer.Cache`), written in place at each step, so the prefix is never run again. The state
+is an opaque pytree whose leaves have the batch axis first (beam search reorders its rows).
+
+Each step applies the model's single step (the training parameters, no copy) and feeds the
+chosen token back as the next input. Temperature, top-k and
 nucleus (top-p) are traced values: one compile per (batch, length) shape serves them all. Greedy
 sampling (the notebook's argmax) draws no random numbers and is a program of its own.
 
@@ -122,7 +129,7 @@ def sample(
     """Samples `length` tokens for each of `batch` sequences.
 
     Args:
-      model: a `model.DJModel`; its `sample_step` drives the trained cells and head.
+      model: a `model.DJModel` or `transformer.Transformer`: its `sample_step` is the step.
       params: the model's parameters (as trained).
       key: PRNG key; the same key gives the same tokens.
       strategy: greedy / temperature / top-k / top-p.
@@ -179,9 +186,10 @@ def chords_at(grid: jax.Array, position: jax.Array) -> jax.Array:
 
 
 def _initial_state(model, batch: int, grid: jax.Array | None):
-    """The model's zero carry; with a chord grid, also each stream's position in beats (B,)."""
-    carry = model.initial_carry(batch)
-    return carry if grid is None else (carry, jnp.zeros(batch, jnp.float32))
+    """The model's initial state (a carry, an empty cache); with a chord grid, also each stream's
+    position in beats (B,)."""
+    state = model.initial_carry(batch)
+    return state if grid is None else (state, jnp.zeros(batch, jnp.float32))
 
 
 def _stepper(model, params, grid: jax.Array | None, durations: jax.Array | None):
@@ -194,10 +202,10 @@ def _stepper(model, params, grid: jax.Array | None, durations: jax.Array | None)
         return functools.partial(model.sample_step, params)
 
     def step(state, ids):
-        carry, position = state
+        model_state, position = state
         position = position + jnp.where(ids == EMPTY, 0.0, durations[ids])
-        carry, logits = model.sample_step(params, carry, ids, chords_at(grid, position))
-        return (carry, position), logits
+        model_state, logits = model.sample_step(params, model_state, ids, chords_at(grid, position))
+        return (model_state, position), logits
 
     return step
 

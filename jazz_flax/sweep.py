@@ -77,7 +77,8 @@ from jazz_flax import checkpoints, data, evaluate, train
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, call_function
-from jazz_flax.model import count_params, init_params, make_model
+from jazz_flax.model import count_params, init_params
+from jazz_flax.models import make_model
 from jazz_flax.sweep_results import label, number, write_results
 
 TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled training program

@@ -34,7 +34,8 @@ from jazz_flax import checkpoints, data, files, interrupts, losses, parallel, re
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError, warn_once
 from jazz_flax.files import atomic_write
-from jazz_flax.model import DJModel, count_params, init_params, make_model, token_scores
+from jazz_flax.model import DJModel, count_params, init_params, token_scores
+from jazz_flax.models import make_model
 
 EPOCHS_PER_CALL = config_lib.defaults().epochs_per_call  # the default (the benchmarks use it)
 
