@@ -40,7 +40,7 @@ from jax.sharding import PartitionSpec as P
 
 from experiments import wjazzd, wjazzd_transformer
 from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
-from jazz_flax import data, parallel, sample, sweep, train
+from jazz_flax import data, models, parallel, sample, sweep, train
 from jazz_flax.model import count_params, init_params
 
 VALUES = 1721  # the experiment's vocabulary (grammar v2, min_count 2), when the corpus is absent
@@ -93,7 +93,7 @@ def jazz_flax_rate(config, windows: data.Windows, n_values: int, repeats: int) -
     runner = train.EpochRunner(
         windows, jax.random.key(1), config.batch_size, mesh=mesh, per_epoch=per_epoch
     )
-    model, tx = train.make_model(config, n_values), train.make_optimizer(config)
+    model, tx = models.make_model(config, n_values), train.make_optimizer(config)
     state, epoch = train.create_state(config, model, jax.random.key(0), tx), 0
 
     losses = []
@@ -325,7 +325,7 @@ def measure_transformer(repeats: int) -> dict:
     config = transformer_config()
     n_values, source = vocabulary_size(config)
     windows = random_windows(config, n_values)
-    model = train.make_model(config, n_values)
+    model = models.make_model(config, n_values)
     params = init_params(model, jax.random.key(0), config.init)
     return dict(
         shapes=f"V={n_values:,} ({source}), {config.layers} blocks × {config.n_a}, "
@@ -342,7 +342,7 @@ def measure_transformer(repeats: int) -> dict:
 def sample_seconds(config: ml_collections.ConfigDict, n_values: int, repeats: int) -> dict:
     """Seconds of a greedy SAMPLE_LENGTH-token sample, batch 1, of `config`'s model (the
     Transformer's through its cache), fresh parameters."""
-    model = train.make_model(config, n_values)
+    model = models.make_model(config, n_values)
     params = init_params(model, jax.random.key(0), config.init)
     greedy = functools.partial(
         sample.sample, model, params, jax.random.key(2), length=SAMPLE_LENGTH,

@@ -48,7 +48,7 @@ import numpy as np
 
 from experiments import baseline, bench_corpus
 from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
-from jazz_flax import beam, cells, data, parallel, sample, sweep, train
+from jazz_flax import beam, cells, data, models, parallel, sample, sweep, train
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import init_params
 
@@ -102,7 +102,7 @@ def state_maker(config: ml_collections.ConfigDict, n_values: int) -> Callable[[]
 
     They share the model and the optimiser object, so one compiled program takes them all.
     """
-    model, tx = train.make_model(config, n_values), train.make_optimizer(config)
+    model, tx = models.make_model(config, n_values), train.make_optimizer(config)
     return lambda: train.create_state(config, model, jax.random.key(0), tx)
 
 
@@ -157,7 +157,7 @@ def train_100_epochs(config, windows: data.Windows, n_values: int, repeats: int)
 
 def sampler(config, n_values: int, batch: int, strategy: sample.Strategy) -> Callable[[], object]:
     """`sample.sample` of a batch of SAMPLE_LENGTH tokens with `config`'s model (fresh params)."""
-    model = train.make_model(config, n_values)
+    model = models.make_model(config, n_values)
     params, key = init_params(model, jax.random.key(0), config.init), jax.random.key(2)
     return lambda: sample.sample(
         model, params, key, batch=batch, length=SAMPLE_LENGTH, strategy=strategy
@@ -194,7 +194,7 @@ def sample_batched(config, n_values: int, repeats: int) -> list[dict]:
 def beam_vs_sampling(config, n_values: int, repeats: int) -> dict:
     """Seconds for a BEAM_LENGTH-token beam search (BEAM, temperature 1) and, in the same run, for
     plain sampling of as many tokens (batch 1)."""
-    model = train.make_model(config, n_values)
+    model = models.make_model(config, n_values)
     params, key = init_params(model, jax.random.key(0), config.init), jax.random.key(2)
     search = functools.partial(beam.beam_search, beam=BEAM, length=BEAM_LENGTH)
     plain = functools.partial(sample.sample, length=BEAM_LENGTH)

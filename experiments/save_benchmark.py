@@ -20,7 +20,7 @@ from pathlib import Path
 import jax
 
 from experiments import baseline
-from jazz_flax import checkpoints, data, files, train
+from jazz_flax import checkpoints, data, files, models, train
 
 EPOCHS = (100, 100_000)
 
@@ -43,7 +43,7 @@ def timings(epochs: int, repeats: int, folder: Path) -> dict:
     """(appending save, whole rewrite of metrics.jsonl) after `epochs` epochs, and the sizes."""
     config = baseline.get_config()
     vocab = data.Vocabulary(tuple(f"C,{i / 4:.3f}" for i in range(85)))
-    state = train.create_state(config, train.make_model(config, 85), jax.random.key(0))
+    state = train.create_state(config, models.make_model(config, 85), jax.random.key(0))
     rows = history(epochs + train.EPOCHS_PER_CALL * repeats)
     checkpoints.save(folder, state, rows[:epochs], vocab, config)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from experiments import bench_corpus, benchmark, wjazzd
-from jazz_flax import data, train
+from jazz_flax import data, models, train
 from jazz_flax.fused_lstm import GATES
 from jazz_flax.model import DJModel, init_params
 from tests.test_model import random_ids
@@ -142,7 +142,7 @@ def test_the_corpus_rows_pytorch_model_is_the_experiments_model(tiny_corpus_benc
     2-layer nn.LSTM, nn.Linear) gives `DJModel`'s loss and gradients (dropout off)."""
     torch = pytest.importorskip("torch")
     config = tiny_corpus_bench
-    model = train.make_model(config, 12)
+    model = models.make_model(config, 12)
     params = init_params(model, jax.random.key(0), config.init)
     ids, targets = (np.abs(random_ids(3, 7, 12, seed=s)) for s in (1, 2))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jazz_flax import checkpoints, data, evaluate, generate, line_metrics, metrics, train
+from jazz_flax import checkpoints, data, evaluate, generate, line_metrics, metrics, models, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.verbatim import VerbatimIndex
 from tests.commands import ROOT, environment, main_command
@@ -80,7 +80,7 @@ def test_the_command_line_lists_solos_and_refuses_an_unknown_one(wjazzd_run, tmp
 def test_evaluate_improvises_over_the_test_solos_changes_beside_them(wjazzd_run):
     workdir, corpus = wjazzd_run
     checkpoint = checkpoints.load_checkpoint(workdir)
-    model = train.make_model(checkpoint.config, len(corpus.vocab))
+    model = models.make_model(checkpoint.config, len(corpus.vocab))
     pieces = corpus.pieces_of("test")
     eval_config = evaluate.default_config()
     solos = evaluate.solos_over_pieces(model, checkpoint.params, corpus.vocab, pieces, eval_config)

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jazz_flax import checkpoints, data, evaluate, train
+from jazz_flax import checkpoints, data, evaluate, models, train
 from jazz_flax.model import DJModel, init_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,7 +137,7 @@ def test_evaluation_of_a_heldout_run(tiny, tmp_path):
 def test_generated_solos_fill_the_pieces_measures(run_dir, tiny):
     _, state, _ = run_dir
     corpus = tiny_corpus(tiny)
-    model = train.make_model(tiny, len(corpus.vocab))
+    model = models.make_model(tiny, len(corpus.vocab))
     settings = evaluate.default_config()
     solos = evaluate.generated_solos(model, state.params, corpus.vocab, corpus.chords, settings)
     assert len(solos) == settings.solos

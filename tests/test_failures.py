@@ -29,7 +29,7 @@ import jax
 import pytest
 from music21 import stream
 
-from jazz_flax import checkpoints, generate, sample, train
+from jazz_flax import checkpoints, generate, models, sample, train
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.sample import Strategy
 from tests.commands import ROOT, environment, main_command, tiny_flags
@@ -90,7 +90,7 @@ class Scene:
     def sample(self, **options) -> None:
         """Samples from the trained run's model directly (`generate` chooses the length)."""
         checkpoint = checkpoints.load_checkpoint(self.run)
-        model = train.make_model(checkpoint.config, len(checkpoint.vocab))
+        model = models.make_model(checkpoint.config, len(checkpoint.vocab))
         sample.sample(model, checkpoint.params, jax.random.key(0), **options)
 
     def fail_writing(self, name: str, error: BaseException, after: int = 0) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from experiments import wjazzd
-from jazz_flax import data, evaluate, likelihood, train
+from jazz_flax import data, evaluate, likelihood, models
 from jazz_flax.grammar import v2
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "wjazzd"
@@ -23,7 +23,7 @@ def setup():
     config.update(n_a=16, layers=1)
     config.model.embed = 8
     corpus = data.load_corpus_from_config(config.data)
-    model = train.make_model(config, len(corpus.vocab))
+    model = models.make_model(config, len(corpus.vocab))
     params = model.init(jax.random.key(0), np.zeros((1, 4), np.int32))["params"]
     return config, corpus, model, params
 

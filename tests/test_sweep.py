@@ -8,7 +8,7 @@ import pytest
 
 from experiments import baseline
 from experiments.wjazzd import split_by_piece
-from jazz_flax import cells, checkpoints, data, evaluate, sweep, train
+from jazz_flax import cells, checkpoints, data, evaluate, models, sweep, train
 from jazz_flax.errors import JazzFlaxError
 from tests.music import write_solo
 
@@ -329,7 +329,7 @@ def test_a_split_corpus_sweep_scores_the_best_validation_state(split_swept, spli
     best = checkpoints.load_checkpoint(workdir / checkpoints.BEST)
     assert best.epoch == summary["best_epoch"]
     corpus = data.load_corpus_from_config(split_config.data)
-    model = train.make_model(result.run.config, len(corpus.vocab))
+    model = models.make_model(result.run.config, len(corpus.vocab))
     scored = {
         name: evaluate.scores_on_test_split(model, checkpoint.params, corpus, 5)["nll"]
         for name, checkpoint in (("best", best), ("last", checkpoints.load_checkpoint(workdir)))

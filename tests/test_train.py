@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import baseline
-from jazz_flax import checkpoints, data, parallel, report, train
+from jazz_flax import checkpoints, data, models, parallel, report, train
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.losses import Loss
@@ -241,7 +241,7 @@ def test_chord_conditioned_model_trains_on_its_windows_chords(conditioned_run, t
     for conditioned in (True, False):
         config = tiny.copy_and_resolve_references()
         config.condition_on_chords = conditioned
-        model = train.make_model(config, V)
+        model = models.make_model(config, V)
         losses = [
             train.EpochRunner(w, jax.random.key(1), config.batch_size)(
                 train.create_state(config, model, jax.random.key(0)), np.arange(1)

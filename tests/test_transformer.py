@@ -8,11 +8,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jazz_flax import beam, generate, sample, train
-from jazz_flax.data import EMPTY
+from jazz_flax import beam, checkpoints, generate, sample, train
+from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.model import DJModel, count_params, init_params
+from jazz_flax.models import make_model
 from jazz_flax.transformer import Transformer
+from jazz_flax.windows import EMPTY
 from tests.music import CHANGES, SOLO, write_solo
 from tests.test_model import CONDITIONING, logits_step_by_step, random_chords, random_ids
 from tests.test_sample import DURATIONS, random_grid
@@ -212,16 +214,16 @@ def transformer_config(tiny):
 
 def test_the_kind_picks_the_model(tiny):
     config = transformer_config(tiny)
-    model = train.make_model(config, N_VALUES)
+    model = make_model(config, N_VALUES)
     assert isinstance(model, Transformer) and model.max_len == config.data.Tx
     assert (model.n_a, model.layers, model.heads) == (8, 2, 2)
-    assert isinstance(train.make_model(tiny, N_VALUES), DJModel)  # the default: lstm
+    assert isinstance(make_model(tiny, N_VALUES), DJModel)  # the default: lstm
 
 
 @pytest.mark.parametrize(
     "setting, value, message",
     [
-        ("model.kind", "gpt", "unknown model.kind 'gpt'"),
+        ("model.kind", "gpt", "model.kind must be one of 'lstm', 'transformer', got 'gpt'"),
         ("model.heads", 3, "a transformer of n_a=8 cannot have 3 heads"),
         ("model.mlp", 0, "model.mlp must be ≥ 1, got 0"),
         ("model.embed", 5, "a transformer embeds its tokens into n_a=8 features"),
@@ -232,7 +234,7 @@ def test_bad_transformer_settings_are_clear_errors(tiny, setting, value, message
     section, key = setting.split(".")
     config[section][key] = value
     with pytest.raises(JazzFlaxError, match=message):
-        train.check_config(config)
+        config_lib.check(config)
 
 
 def test_the_keras_init_is_the_lstms(tiny):
@@ -241,7 +243,7 @@ def test_the_keras_init_is_the_lstms(tiny):
 
 
 def test_a_checkpoint_without_a_kind_is_an_lstm(tiny):
-    saved = train.with_defaults({"model": {"cell": "gru", "embed": 0}})
+    saved = config_lib.with_defaults({"model": {"cell": "gru", "embed": 0}})
     assert saved["model"]["kind"] == "lstm" and saved["model"]["cell"] == "gru"
 
 
@@ -257,9 +259,9 @@ def transformer_run(tiny, tmp_path_factory):
 
 
 def test_the_checkpoint_records_the_kind(transformer_run):
-    checkpoint = train.load_checkpoint(transformer_run)
+    checkpoint = checkpoints.load_checkpoint(transformer_run)
     assert checkpoint.config.model.kind == "transformer"
-    model = train.make_model(checkpoint.config, len(checkpoint.vocab))
+    model = make_model(checkpoint.config, len(checkpoint.vocab))
     assert isinstance(model, Transformer) and "blocks_1" in checkpoint.params
 
 
@@ -269,7 +271,7 @@ def test_a_transformer_improvises_as_the_lstm_does(transformer_run, tmp_path):
     options = dict(chords="C Dm7 G7 C", output=tmp_path / "beam")
     found = generate.improvise(workdir, 2, beam=beam.Beam(2, 2, 4), **options)
     assert len(found) == 2 and all(len(result.tokens) == 4 for result in found)
-    primer = train.load_checkpoint(workdir).vocab.values[:2]
+    primer = checkpoints.load_checkpoint(workdir).vocab.values[:2]
     primed = generate.generate(workdir, primer=" ".join(primer), output=tmp_path / "primer")
     assert tuple(primed.tokens[0][:2]) == primer
     path = write_solo(tmp_path / "primer.musicxml", solo=SOLO[1:3], changes=CHANGES[1:3])
