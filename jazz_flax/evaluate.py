@@ -41,11 +41,12 @@ import jax
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, generate, metrics, train, verbatim
+from jazz_flax import data, generate, train
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
 from jazz_flax.model import token_scores
-from jazz_flax.render import Solo
+from jazz_flax.music import metrics, verbatim
+from jazz_flax.music.render import Solo
 from jazz_flax.sample import Strategy, sample
 
 EVAL = "eval.json"

@@ -27,11 +27,12 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from jazz_flax import data, grammar, render, sample, train
+from jazz_flax import data, grammar, sample, train
 from jazz_flax import primer as primers
 from jazz_flax.beam import Beam, beam_search, check_beam
 from jazz_flax.errors import POSITIVE, JazzFlaxError, Range
-from jazz_flax.render import Rendering, Solo
+from jazz_flax.music import render
+from jazz_flax.music.render import Rendering, Solo
 from jazz_flax.sample import Strategy
 
 BEATS = 4.0

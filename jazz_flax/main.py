@@ -35,9 +35,10 @@ import ml_collections  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from jazz_flax import evaluate, files, generate, parallel, render, sweep, train  # noqa: E402
+from jazz_flax import evaluate, files, generate, parallel, sweep, train  # noqa: E402
 from jazz_flax.beam import Beam  # noqa: E402
 from jazz_flax.errors import SEED, JazzFlaxError, exit_with, one_line_errors  # noqa: E402
+from jazz_flax.music import render  # noqa: E402
 from jazz_flax.sample import Strategy  # noqa: E402
 
 FLAGS = flags.FLAGS

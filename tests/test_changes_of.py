@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from jazz_flax import data, evaluate, generate, metrics, train
+from jazz_flax import data, evaluate, generate, train
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.verbatim import VerbatimIndex
+from jazz_flax.music import metrics
+from jazz_flax.music.verbatim import VerbatimIndex
 from tests.commands import ROOT, environment, main_command
 
 SOLOS = "ArtPepper_*"  # six solos: two in each split

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from music21 import converter
 
-from jazz_flax import beam, data, generate, grammar, primer, render, sample, train
+from jazz_flax import beam, data, generate, grammar, primer, sample, train
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.music import render
 from tests.commands import environment, main_command
 from tests.music import CHANGES, SOLO, write_solo
 

@@ -9,7 +9,8 @@ from music21 import stream
 
 from jazz_flax import data, grammar, scores
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.grammar import roundtrip, v2
+from jazz_flax.grammar import v2
+from jazz_flax.music import roundtrip
 from tests.music import measure_elements, write_solo
 
 C_MAJOR = grammar.Chord(0.0, ("C3", "E3", "G3"))

@@ -3,9 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from jazz_flax import generate, metrics
+from jazz_flax import generate
 from jazz_flax.grammar import Chord, Event
-from jazz_flax.render import Solo
+from jazz_flax.music import metrics
+from jazz_flax.music.render import Solo
 
 C_MAJOR = Chord(0.0, ("C3", "E3", "G3"))  # chord tones C E G; derived scale G major (F#, no F)
 D_MINOR = Chord(4.0, ("D3", "F3", "A3"))  # chord tones D F A; derived scale G Dorian (B-, no B)

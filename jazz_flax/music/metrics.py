@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from jazz_flax import grammar
-from jazz_flax.render import Solo
+from jazz_flax.music.render import Solo
 
 BEATS = 4.0  # beats per measure
 DURATION_STEP = 0.25  # duration histogram bins: the 0.25-beat grid …

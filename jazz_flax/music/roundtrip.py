@@ -31,9 +31,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jazz_flax import data, metrics
+from jazz_flax import data
 from jazz_flax.errors import POSITIVE, JazzFlaxError, one_line_errors
 from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, v2
+from jazz_flax.music import metrics
 
 MEASURE_BEATS = 4.0
 TOLERANCE = 1e-3  # beats: the notebook's durations are written with three decimals
