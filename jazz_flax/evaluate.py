@@ -1,7 +1,7 @@
 """Evaluating a trained model: held-out next-token scores and the musical metrics of its solos.
 
     params ──heldout_windows (held-out measures only)──▶ NLL (nats/token), perplexity, accuracy
-    params ──sample (jit): `solos` streams──▶ cut_into_measures ──▶ solo_from_measures ──▶ Solo
+    params ──soloist.solos: `solos` streams sampled (jit), cut into measures, decoded──▶ Solo
            ──metrics.musical_metrics, averaged over the solos──▶ beside the training solo's
 
 Held-out protocol. `config.data.holdout_measures` keeps each piece's last measures out of every
@@ -16,7 +16,7 @@ out: the three are NaN (null in eval.json).
 
 Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evaluation config), each
 cut into the piece's measures and decoded over its chords, as `make generate` does; the metrics
-are averaged over the solos and shown beside those of the training solo (`generate.corpus_solo`;
+are averaged over the solos and shown beside those of the training solo (`music.solo.of_corpus`;
 of a corpus split by piece, its first test solo: `data.default_changes`).
 
 Over the test changes (a corpus split by piece): one solo generated over the changes of each test
@@ -41,13 +41,13 @@ import jax
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, generate, train
+from jazz_flax import data, soloist, train
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
 from jazz_flax.model import token_scores
-from jazz_flax.music import metrics, verbatim
+from jazz_flax.music import metrics, solo, verbatim
 from jazz_flax.music.render import Solo
-from jazz_flax.sample import Strategy, sample
+from jazz_flax.sample import Strategy
 
 EVAL = "eval.json"
 HELDOUT_KEYS = ("nll", "perplexity", "accuracy")
@@ -214,31 +214,23 @@ def strategy(eval_config: ml_collections.ConfigDict) -> Strategy:
 
 def generated_solos(model, params, vocab: data.Vocabulary, chords, eval_config) -> list[Solo]:
     """`eval_config.solos` solos over `chords` (one tuple per measure), sampled in one batch."""
-    n_measures = len(chords)
     key, rng = jax.random.key(eval_config.seed), np.random.default_rng(eval_config.seed)
-    ids = sample(
+    played = soloist.solos(
         model,
         params,
+        vocab,
+        chords,
         key,
+        rng,
         batch=eval_config.solos,
-        length=generate.tokens_needed(n_measures, vocab.rules.grid),
         strategy=strategy(eval_config),
-        **generate.over_chords(model, vocab, chords),
-    ).ids
-    return [
-        generate.solo_from_measures(
-            generate.cut_into_measures(vocab.playable(row), n_measures, rng, vocab.rules),
-            chords,
-            rng,
-            rules=vocab.rules,
-        )
-        for row in np.asarray(ids)
-    ]
+    )
+    return [one.solo for one in played]
 
 
 def mean_metrics(solos: list[Solo], reference: Solo) -> dict[str, float]:
     """`metrics.musical_metrics` of each solo, averaged; NaN where every solo's is NaN."""
-    rows = [metrics.musical_metrics(solo, reference) for solo in solos]
+    rows = [metrics.musical_metrics(played, reference) for played in solos]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the mean of all-NaN values is NaN
         return {key: float(np.nanmean([row[key] for row in rows])) for key in rows[0]}
@@ -251,9 +243,9 @@ def over_test_changes(model, params, corpus: data.SplitCorpus, eval_config) -> d
     if limit is not None and limit < 1:
         raise JazzFlaxError(f"test_solos must be ≥ 1, got {limit}", hint="or None: all of them")
     pieces = corpus.pieces_of("test")[:limit]
-    training = generate.corpus_solo(data.Corpus(tuple(corpus.pieces_of("train"))))
+    training = solo.of_corpus(data.Corpus(tuple(corpus.pieces_of("train"))))
     generated = solos_over_pieces(model, params, corpus.vocab, pieces, eval_config)
-    real = [(p.measures, generate.corpus_solo(data.Corpus((p,)))) for p in pieces]
+    real = [(p.measures, solo.of_corpus(data.Corpus((p,)))) for p in pieces]
     index = verbatim.VerbatimIndex([segment.ids for segment in corpus.segments_of("train")])
 
     def scores(solos: list[tuple[Sequence[Sequence[str]], Solo]]) -> dict:
@@ -261,7 +253,7 @@ def over_test_changes(model, params, corpus: data.SplitCorpus, eval_config) -> d
             index.longest_run(corpus.vocab.encode(t for m in tokens for t in m))
             for tokens, _ in solos
         ]
-        return mean_metrics([solo for _, solo in solos], training) | dict(
+        return mean_metrics([played for _, played in solos], training) | dict(
             verbatim_run_median=float(np.median(runs)), verbatim_run_max=float(max(runs))
         )
 
@@ -278,18 +270,17 @@ def solos_over_pieces(model, params, vocab, pieces, eval_config) -> list[tuple[l
     keys = jax.random.split(jax.random.key(eval_config.seed), len(pieces))
     rng, result = np.random.default_rng(eval_config.seed), []
     for key, piece in zip(keys, pieces, strict=True):
-        chords = tuple(piece.chords)
-        padded = chords + chords[-1:] * (longest - len(chords))
-        ids = sample(
+        (one,) = soloist.solos(
             model,
             params,
+            vocab,
+            tuple(piece.chords),
             key,
-            length=generate.tokens_needed(longest, vocab.rules.grid),
+            rng,
             strategy=strategy(eval_config),
-            **generate.over_chords(model, vocab, padded),
-        ).ids[0]
-        tokens = generate.cut_into_measures(vocab.playable(ids), len(chords), rng, vocab.rules)
-        result.append((tokens, generate.solo_from_measures(tokens, chords, rng, rules=vocab.rules)))
+            sampled_measures=longest,
+        )
+        result.append((one.tokens, one.solo))
     return result
 
 
@@ -313,9 +304,9 @@ def evaluate(
     POSITIVE.check("solos", eval_config.solos)
     model = train.make_model(config, len(corpus.vocab))
     training, held = corpus.split(config.data.holdout_measures)
-    solo = data.default_changes(corpus)  # the solo the generated ones are compared with
-    reference = generate.corpus_solo(solo)
-    solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config)
+    compared = data.default_changes(corpus)  # the solo the generated ones are compared with
+    reference = solo.of_corpus(compared)
+    solos = generated_solos(model, params, corpus.vocab, compared.chords, eval_config)
     n_values, Tx = len(corpus.vocab), config.data.Tx
     scores = scores_beside_baselines(model, params, training, held, Tx, n_values)
     heldout = dict(measures=config.data.holdout_measures, **scores)

@@ -100,9 +100,8 @@ def generate_command() -> None:
     rendering = render.Rendering(
         FLAGS.swing, FLAGS.render_chords, FLAGS.instrument, FLAGS.bass, FLAGS.soundfont
     )
-    results = generate.improvise(
-        workdir(),
-        FLAGS.num_outputs,
+    settings = generate.Settings(
+        num_outputs=FLAGS.num_outputs,
         seed=FLAGS.seed,
         strategy=strategy,
         beam=None if beam == Beam() else beam,
@@ -115,7 +114,7 @@ def generate_command() -> None:
         bpm=FLAGS.bpm,
         rendering=rendering,
     )
-    for result in results:
+    for result in generate.improvise(workdir(), settings):
         for path in result.paths.values():
             print(path)
         print(f"{result.paths['midi'].stem}: {result.describe()}")

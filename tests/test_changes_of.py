@@ -9,7 +9,7 @@ import pytest
 
 from jazz_flax import data, evaluate, generate, train
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.music import metrics
+from jazz_flax.music import metrics, solo
 from jazz_flax.music.verbatim import VerbatimIndex
 from tests.commands import ROOT, environment, main_command
 
@@ -85,8 +85,8 @@ def test_evaluate_improvises_over_the_test_solos_changes_beside_them(wjazzd_run)
     pieces = corpus.pieces_of("test")
     eval_config = evaluate.default_config()
     solos = evaluate.solos_over_pieces(model, checkpoint.params, corpus.vocab, pieces, eval_config)
-    for (tokens, solo), piece in zip(solos, pieces, strict=True):
-        assert len(tokens) == len(piece.measures) and solo.length == 4 * len(piece.measures)
+    for (tokens, played), piece in zip(solos, pieces, strict=True):
+        assert len(tokens) == len(piece.measures) and played.length == 4 * len(piece.measures)
     eval_config.test_solos = 1
     scores = evaluate.over_test_changes(model, checkpoint.params, corpus, eval_config)
     names = set(metrics.musical_metrics(solos[0][1], solos[0][1]))
@@ -95,7 +95,7 @@ def test_evaluate_improvises_over_the_test_solos_changes_beside_them(wjazzd_run)
     index = VerbatimIndex([segment.ids for segment in corpus.segments_of("train")])
     own = index.longest_run(corpus.vocab.encode(t for m in pieces[0].measures for t in m))
     assert scores["test_solos"]["verbatim_run_max"] == own > 0
-    real = generate.corpus_solo(data.Corpus(tuple(pieces[:1])))
+    real = solo.of_corpus(data.Corpus(tuple(pieces[:1])))
     assert scores["test_solos"]["grooving_similarity"] == metrics.grooving_similarity(real)
     eval_config.test_solos = 0
     with pytest.raises(JazzFlaxError, match="test_solos must be ≥ 1, got 0"):

@@ -34,9 +34,10 @@ import numpy as np
 from jazz_flax import data
 from jazz_flax.errors import POSITIVE, JazzFlaxError, one_line_errors
 from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, v2
+from jazz_flax.meter import BEATS
 from jazz_flax.music import metrics
+from jazz_flax.music.solo import lay_out
 
-MEASURE_BEATS = 4.0
 TOLERANCE = 1e-3  # beats: the notebook's durations are written with three decimals
 MATCHES = (
     "durations_identical",
@@ -88,7 +89,7 @@ def matches(original: Sequence[Event], decoded: Sequence[Event]) -> dict[str, tu
             sum(any(abs(n.offset - o) < TOLERANCE for o in onsets) for n in notes),
             len(notes),
         ),
-        measures_exact_length=(int(abs(length - MEASURE_BEATS) < TOLERANCE), 1),
+        measures_exact_length=(int(abs(length - BEATS) < TOLERANCE), 1),
         pitch_class_match=(sum(a.pitch % 12 == b.pitch % 12 for a, b in pairs), len(notes)),
         exact_pitch_match=(sum(a.pitch == b.pitch for a, b in pairs), len(notes)),
     )
@@ -96,9 +97,7 @@ def matches(original: Sequence[Event], decoded: Sequence[Event]) -> dict[str, tu
 
 def solo_figures(measures: Sequence[Sequence[Event]], chords) -> dict[str, float]:
     """SOLO_METRICS and pitch_range of the measures laid end to end as one solo."""
-    from jazz_flax.generate import lay_out  # imports JAX: only when measuring
-
-    solo = lay_out(measures, chords, bpm=130.0)
+    solo = lay_out(measures, chords)
     figures = {name: getattr(metrics, name)(solo) for name in SOLO_METRICS}
     return figures | {"pitch_range": list(metrics.pitch_range(solo))}
 
