@@ -58,7 +58,7 @@ METER = data.BEATS_PER_MEASURE
 NO_CHORD = "NC"
 REST = -1  # the pitch of a rest in a Melody's rows
 Row = tuple[int, int, "int | None"]  # a note or rest: onset and length in grid steps, MIDI pitch
-READER_VERSION = 3  # bump when reading changes: it invalidates the cached corpora
+READER_VERSION = 4  # bump when reading changes: it invalidates the cached corpora
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,8 +190,8 @@ def read_solo(
     source = dict(
         path=str(melody_path), beats=str(beats_path), solo=name, performer=performer(name)
     )
-    if grammar_name != "notebook":
-        source["grammar"] = grammar_name
+    if grammar_name != "notebook":  # v2 records, as data.in_grammar_v2, the notes snapped to its
+        source.update(grammar=grammar_name, snapped_durations=counts.snapped)  # grid: here, read
     measures = tokenize(melody, chords, grammar_name)
     return data.Piece(measures, tuple(chords), melody, source), counts
 

@@ -5,8 +5,8 @@
 * `v2` (jazz_flax.grammar.v2): the same token syntax on a grid of sixteenths and triplets, a
   monophonic line, intervals carried across bar lines and types from chord-scales.
 
-`rules(name, register)` gives what generating with a grammar needs; `python -m jazz_flax.grammar
-roundtrip` measures how much of a solo survives a grammar (jazz_flax.grammar.roundtrip).
+`rules(name, register)` gives what generating with a grammar needs; `python -m
+jazz_flax.music.roundtrip` measures how much of a solo survives a grammar.
 """
 
 from __future__ import annotations
