@@ -126,10 +126,7 @@ def improvise(workdir: str | Path, settings: Settings = Settings()) -> list[Gene
     changes = changes_to_play(checkpoint, settings.chords, settings.changes_of) * settings.choruses
     model = train.make_model(checkpoint.config, len(checkpoint.vocab))
     check_model(model, settings.mode, len(changes))
-    given = settings.chords is not None or settings.changes_of is not None
-    opening = opening_of(
-        checkpoint, settings.primer, settings.primer_midi, changes if given else None
-    )
+    opening = opening_of(checkpoint, settings, changes)
     play = in_measures if settings.mode == "measures" else in_notebook_segments
     played = play(model, checkpoint, changes, opening, settings)
     output = Path(workdir) / "output" if settings.output is None else Path(settings.output)
@@ -219,11 +216,14 @@ def check_model(model, mode: str, n_measures: int) -> None:
         )
 
 
-def opening_of(checkpoint, primer, primer_midi, changes) -> primers.Opening:
-    """The opening from a file (over `changes` when given as text) or from typed tokens."""
-    if primer_midi:
-        return primers.from_file(primer_midi, checkpoint.config.data, checkpoint.vocab, changes)
-    return primers.from_text(primer, checkpoint.vocab)
+def opening_of(checkpoint, settings: Settings, changes) -> primers.Opening:
+    """The opening from a file (over `changes` when they were given, else its own chords) or from
+    typed tokens."""
+    if not settings.primer_midi:
+        return primers.from_text(settings.primer, checkpoint.vocab)
+    given = settings.chords is not None or settings.changes_of is not None
+    over = changes if given else None
+    return primers.from_file(settings.primer_midi, checkpoint.config.data, checkpoint.vocab, over)
 
 
 def stems(num_outputs: int) -> list[str]:
