@@ -41,7 +41,7 @@ from jazz_flax.errors import POSITIVE, JazzFlaxError, one_line_errors
 from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, v2
 from jazz_flax.meter import BEATS
 from jazz_flax.music import metrics
-from jazz_flax.music.solo import lay_out
+from jazz_flax.music.solo import last_pitch, lay_out
 
 TOLERANCE = 1e-3  # beats: the notebook's durations are written with three decimals
 MATCHES = (
@@ -72,7 +72,7 @@ def decode_corpus(
         for tokens, chords in zip(piece.measures, piece.chords, strict=True):
             decoded.append(decoding.decode(list(tokens), chords, rng, previous=previous))
             before = decoded[-1] if free_running else lines[len(decoded) - 1]
-            previous = next((e.pitch for e in reversed(before) if e.pitch is not None), previous)
+            previous = last_pitch([before], previous)
     return decoded
 
 
@@ -121,7 +121,8 @@ def figures(corpus: data.Corpus, lines, decoded) -> dict:
 
 
 def snapped_durations(corpus: data.Corpus) -> int:
-    """v2: the notes its parse snapped; notebook: tokens whose duration is off its grid."""
+    """v2: the notes snapped to its grid (by a reader or its parse); notebook: tokens whose
+    duration is off its grid."""
     if corpus.grammar == "v2":
         return sum(piece.source["snapped_durations"] for piece in corpus.pieces)
     steps = [Token.parse(t).duration / GRID for m in corpus.measures for t in m]
