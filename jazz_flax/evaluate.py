@@ -1,7 +1,7 @@
 """Evaluating a trained model: held-out next-token scores and the musical metrics of its solos.
 
     params ──heldout_windows (held-out measures only)──▶ NLL (nats/token), perplexity, accuracy
-    params ──sample (jit): `solos` streams──▶ cut_into_measures ──▶ solo_from_measures ──▶ Solo
+    params ──soloist.solos: `solos` streams sampled (jit), cut into measures, decoded──▶ Solo
            ──line_metrics.all_metrics, averaged over the solos──▶ beside the training solo's
 
 Held-out protocol. `config.data.holdout_measures` keeps each piece's last measures out of every
@@ -17,7 +17,7 @@ eval.json).
 
 Musical metrics: `solos` streams sampled in one batch (`Strategy` from the evaluation config), each
 cut into the piece's measures and decoded over its chords, as `make generate` does; the metrics
-are averaged over the solos and shown beside those of the training solo (`generate.corpus_solo`;
+are averaged over the solos and shown beside those of the training solo (`music.solo.of_corpus`;
 of a corpus split by piece, its first test solo: `data.default_changes`), at its tempo
 (`data.piece_bpm`). The same seed over a Dm7 vamp as long gives the model's harmony
 sensitivity (`line_metrics.mean_harmony_sensitivity`), shown with its solos' metrics.
@@ -44,14 +44,15 @@ import jax
 import ml_collections
 import numpy as np
 
-from jazz_flax import checkpoints, data, generate, line_metrics, ngrams, verbatim
+from jazz_flax import checkpoints, data, ngrams, soloist
 from jazz_flax import config as config_lib
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
 from jazz_flax.model import token_scores
 from jazz_flax.models import make_model
-from jazz_flax.render import Solo
-from jazz_flax.sample import Strategy, sample
+from jazz_flax.music import line_metrics, solo, verbatim
+from jazz_flax.music.render import Solo
+from jazz_flax.sample import Strategy
 
 EVAL = "eval.json"
 HELDOUT_KEYS = ("nll", "perplexity", "accuracy")
@@ -172,35 +173,28 @@ def strategy(eval_config: ml_collections.ConfigDict) -> Strategy:
 
 
 def generated_solos(
-    model, params, vocab: data.Vocabulary, chords, eval_config, bpm: float = 130.0
+    model, params, vocab: data.Vocabulary, chords, eval_config, bpm: float = solo.BPM, context=()
 ) -> list[Solo]:
     """`eval_config.solos` solos over `chords` (one tuple per measure), sampled in one batch."""
-    n_measures = len(chords)
     key, rng = jax.random.key(eval_config.seed), np.random.default_rng(eval_config.seed)
-    ids = sample(
+    played = soloist.solos(
         model,
         params,
+        vocab,
+        chords,
         key,
+        rng,
         batch=eval_config.solos,
-        length=generate.tokens_needed(n_measures, vocab.rules.grid),
         strategy=strategy(eval_config),
-        **generate.over_chords(model, vocab, chords),
-    ).ids
-    return [
-        generate.solo_from_measures(
-            generate.cut_into_measures(vocab.playable(row), n_measures, rng, vocab.rules),
-            chords,
-            rng,
-            bpm,
-            rules=vocab.rules,
-        )
-        for row in np.asarray(ids)
-    ]
+        bpm=bpm,
+        context=context or ("chord",),
+    )
+    return [one.solo for one in played]
 
 
 def mean_metrics(solos: list[Solo], reference: Solo) -> dict[str, float]:
     """`line_metrics.all_metrics` of each solo, averaged; NaN where every solo's is NaN."""
-    rows = [line_metrics.all_metrics(solo, reference) for solo in solos]
+    rows = [line_metrics.all_metrics(played, reference) for played in solos]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the mean of all-NaN values is NaN
         return {key: float(np.nanmean([row[key] for row in rows])) for key in rows[0]}
@@ -213,12 +207,9 @@ def over_test_changes(model, params, corpus: data.SplitCorpus, eval_config) -> d
     if limit is not None and limit < 1:
         raise JazzFlaxError(f"test_solos must be ≥ 1, got {limit}", hint="or None: all of them")
     pieces = corpus.pieces_of("test")[:limit]
-    training = generate.corpus_solo(data.Corpus(tuple(corpus.pieces_of("train"))))
-    generated = solos_over_pieces(model, params, corpus.vocab, pieces, eval_config)
-    real = [
-        (p.measures, generate.corpus_solo(data.Corpus((p,)), data.piece_bpm(p)))
-        for p in pieces
-    ]
+    training = solo.of_corpus(data.Corpus(tuple(corpus.pieces_of("train"))))
+    generated = solos_over_pieces(model, params, corpus.vocab, pieces, eval_config, corpus.context)
+    real = [(p.measures, solo.of_corpus(data.Corpus((p,)), data.piece_bpm(p))) for p in pieces]
     index = verbatim.VerbatimIndex([segment.ids for segment in corpus.segments_of("train")])
 
     def scores(solos: list[tuple[Sequence[Sequence[str]], Solo]]) -> dict:
@@ -226,14 +217,16 @@ def over_test_changes(model, params, corpus: data.SplitCorpus, eval_config) -> d
             index.longest_run(corpus.vocab.encode(t for m in tokens for t in m))
             for tokens, _ in solos
         ]
-        return mean_metrics([solo for _, solo in solos], training) | dict(
+        return mean_metrics([played for _, played in solos], training) | dict(
             verbatim_run_median=float(np.median(runs)), verbatim_run_max=float(max(runs))
         )
 
     return dict(solos=len(pieces), generated=scores(generated), test_solos=scores(real))
 
 
-def solos_over_pieces(model, params, vocab, pieces, eval_config) -> list[tuple[list, Solo]]:
+def solos_over_pieces(
+    model, params, vocab, pieces, eval_config, context=()
+) -> list[tuple[list, Solo]]:
     """(tokens per measure, Solo) of one solo generated over each piece's changes, as long.
 
     Every piece is sampled as long as the longest, its last measure's chords going on after it
@@ -243,19 +236,19 @@ def solos_over_pieces(model, params, vocab, pieces, eval_config) -> list[tuple[l
     keys = jax.random.split(jax.random.key(eval_config.seed), len(pieces))
     rng, result = np.random.default_rng(eval_config.seed), []
     for key, piece in zip(keys, pieces, strict=True):
-        chords = tuple(piece.chords)
-        padded = chords + chords[-1:] * (longest - len(chords))
-        ids = sample(
+        (one,) = soloist.solos(
             model,
             params,
+            vocab,
+            tuple(piece.chords),
             key,
-            length=generate.tokens_needed(longest, vocab.rules.grid),
+            rng,
             strategy=strategy(eval_config),
-            **generate.over_chords(model, vocab, padded),
-        ).ids[0]
-        tokens = generate.cut_into_measures(vocab.playable(ids), len(chords), rng, vocab.rules)
-        bpm = data.piece_bpm(piece)
-        result.append((tokens, generate.solo_from_measures(tokens, chords, rng, bpm, vocab.rules)))
+            sampled_measures=longest,
+            bpm=data.piece_bpm(piece),
+            context=context or ("chord",),
+        )
+        result.append((one.tokens, one.solo))
     return result
 
 
@@ -279,12 +272,14 @@ def evaluate(
     POSITIVE.check("solos", eval_config.solos)
     model = make_model(config, len(corpus.vocab))
     training, held = corpus.split(config.data.holdout_measures)
-    solo = data.default_changes(corpus)  # the solo the generated ones are compared with
-    bpm = data.piece_bpm(solo.pieces[0])
-    reference = generate.corpus_solo(solo, bpm)
-    solos = generated_solos(model, params, corpus.vocab, solo.chords, eval_config, bpm)
-    vamp = line_metrics.vamp(len(solo.chords))  # the same seed over a vamp: harmony sensitivity
-    over_vamp = generated_solos(model, params, corpus.vocab, vamp, eval_config, bpm)
+    compared = data.default_changes(corpus)  # the solo the generated ones are compared with
+    bpm = data.piece_bpm(compared.pieces[0])
+    reference = solo.of_corpus(compared, bpm)
+    solos = generated_solos(
+        model, params, corpus.vocab, compared.chords, eval_config, bpm, corpus.context
+    )
+    vamp = line_metrics.vamp(len(compared.chords))  # the same seed over a vamp: sensitivity
+    over_vamp = generated_solos(model, params, corpus.vocab, vamp, eval_config, bpm, corpus.context)
     sensitivity = line_metrics.mean_harmony_sensitivity(solos, over_vamp)
     n_values, Tx = len(corpus.vocab), config.data.Tx
     valid = corpus.segments_of("valid") if isinstance(corpus, data.SplitCorpus) else ()

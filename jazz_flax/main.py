@@ -35,10 +35,11 @@ import ml_collections  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from jazz_flax import checkpoints, evaluate, files, generate, parallel, render, sweep, train  # noqa: E402
+from jazz_flax import checkpoints, evaluate, files, generate, parallel, sweep, train  # noqa: E402
 from jazz_flax import config as config_lib  # noqa: E402
 from jazz_flax.beam import Beam  # noqa: E402
 from jazz_flax.errors import SEED, JazzFlaxError, exit_with, one_line_errors  # noqa: E402
+from jazz_flax.music import render  # noqa: E402
 from jazz_flax.sample import Strategy  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -101,9 +102,8 @@ def generate_command() -> None:
     rendering = render.Rendering(
         FLAGS.swing, FLAGS.render_chords, FLAGS.instrument, FLAGS.bass, FLAGS.soundfont
     )
-    results = generate.improvise(
-        workdir(),
-        FLAGS.num_outputs,
+    settings = generate.Settings(
+        num_outputs=FLAGS.num_outputs,
         seed=FLAGS.seed,
         strategy=strategy,
         beam=None if beam == Beam() else beam,
@@ -116,7 +116,7 @@ def generate_command() -> None:
         bpm=FLAGS.bpm,
         rendering=rendering,
     )
-    for result in results:
+    for result in generate.improvise(workdir(), settings):
         for path in result.paths.values():
             print(path)
         print(f"{result.paths['midi'].stem}: {result.describe()}")

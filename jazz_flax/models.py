@@ -25,6 +25,12 @@ def context_features(config: ml_collections.ConfigDict) -> int:
     return features or (CHORD_FEATURES if config.condition_on_chords else 0)
 
 
+def context_of(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+    """The context parts the model of `config` reads (`data.context`; the chord alone for
+    `condition_on_chords`, and for an unconditioned model, which reads none)."""
+    return context_parts(config.data.context) or ("chord",)
+
+
 def make_model(config: ml_collections.ConfigDict, n_values: int):
     """The model `config.model.kind` names over `n_values` token values."""
     return MODELS[config.model.kind](config, n_values, context_features(config))

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from jazz_flax import checkpoints, data, evaluate, generate, line_metrics, metrics, models, train
+from jazz_flax import checkpoints, data, evaluate, generate, models, train
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.verbatim import VerbatimIndex
+from jazz_flax.music import line_metrics, metrics, solo
+from jazz_flax.music.verbatim import VerbatimIndex
 from tests.commands import ROOT, environment, main_command
 
 SOLOS = "ArtPepper_*"  # six solos: two in each split
@@ -84,9 +85,9 @@ def test_evaluate_improvises_over_the_test_solos_changes_beside_them(wjazzd_run)
     pieces = corpus.pieces_of("test")
     eval_config = evaluate.default_config()
     solos = evaluate.solos_over_pieces(model, checkpoint.params, corpus.vocab, pieces, eval_config)
-    for (tokens, solo), piece in zip(solos, pieces, strict=True):
-        assert len(tokens) == len(piece.measures) and solo.length == 4 * len(piece.measures)
-        assert solo.bpm == data.piece_bpm(piece) != data.features.DEFAULT_BPM
+    for (tokens, played), piece in zip(solos, pieces, strict=True):
+        assert len(tokens) == len(piece.measures) and played.length == 4 * len(piece.measures)
+        assert played.bpm == data.piece_bpm(piece) != data.features.DEFAULT_BPM
     eval_config.test_solos = 1
     scores = evaluate.over_test_changes(model, checkpoint.params, corpus, eval_config)
     names = set(line_metrics.all_metrics(solos[0][1], solos[0][1]))
@@ -95,7 +96,7 @@ def test_evaluate_improvises_over_the_test_solos_changes_beside_them(wjazzd_run)
     index = VerbatimIndex([segment.ids for segment in corpus.segments_of("train")])
     own = index.longest_run(corpus.vocab.encode(t for m in pieces[0].measures for t in m))
     assert scores["test_solos"]["verbatim_run_max"] == own > 0
-    real = generate.corpus_solo(data.Corpus(tuple(pieces[:1])))
+    real = solo.of_corpus(data.Corpus(tuple(pieces[:1])))
     assert scores["test_solos"]["grooving_similarity"] == metrics.grooving_similarity(real)
     bucket = f"sixteenths_{line_metrics.tempo_bucket(solos[0][1].bpm)}_bpm"  # the solo's tempo
     assert [key for key, v in scores["test_solos"].items() if "_bpm" in key and v == v] == [bucket]

@@ -11,9 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from music21 import pitch
 
-from jazz_flax import generate, grammar
+from jazz_flax import grammar
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.grammar import v2
+from jazz_flax.music import solo
+from jazz_flax.music.chords import parse_chords
 
 INTERVALS = ["P1", "m2", "M2", "m3", "M3", "P4", "A4", "d5", "P5", "m6", "M6", "m7", "M7", "P8"]
 INTERVALS += [f"{name[0]}-{name[1:]}" for name in INTERVALS[1:]] + ["d1", "A1", "d-4", "d9"]
@@ -111,14 +113,16 @@ def test_v2_fills_its_time_inside_the_register_with_each_tokens_type_where_in_ra
 )
 def test_generated_measures_last_four_beats(name, token_list, measure_chords, seed):
     rng, rules = np.random.default_rng(seed), grammar.rules(name)
-    measures = generate.cut_into_measures(token_list, len(measure_chords), rng, rules)
-    solo = generate.solo_from_measures(measures, measure_chords, rng, rules=rules)
-    assert solo.length == 4.0 * len(measure_chords)
+    measures = solo.cut_into_measures(token_list, len(measure_chords), rng, rules)
+    played = solo.decode(measures, measure_chords, rng, rules=rules)
+    assert played.length == 4.0 * len(measure_chords)
     for index in range(len(measure_chords)):
-        inside = [e for e in solo.notes if index * 4.0 <= e.offset < (index + 1) * 4.0]
+        inside = [e for e in played.notes if index * 4.0 <= e.offset < (index + 1) * 4.0]
         assert sum(e.duration for e in inside) == pytest.approx(4.0)
-    ends = [e.offset + e.duration for e in solo.notes]
-    assert all(end == pytest.approx(e.offset) for end, e in zip(ends, solo.notes[1:], strict=False))
+    ends = [e.offset + e.duration for e in played.notes]
+    assert all(
+        end == pytest.approx(e.offset) for end, e in zip(ends, played.notes[1:], strict=False)
+    )
 
 
 @given(st.text(max_size=40))
@@ -149,7 +153,7 @@ def test_a_malformed_token_in_a_measure_is_named(token_list, junk, position):
 
 @given(st.lists(chord_symbols(), min_size=1, max_size=8))
 def test_valid_chord_symbols_give_one_chord_per_measure(symbols):
-    measures = generate.parse_chords(" ".join(symbols))
+    measures = parse_chords(" ".join(symbols))
     assert len(measures) == len(symbols)
     assert all(len(m) == 1 and m[0].pitches for m in measures)
 
@@ -157,7 +161,7 @@ def test_valid_chord_symbols_give_one_chord_per_measure(symbols):
 @given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30))
 def test_any_chord_text_parses_or_is_a_clear_error(text):
     try:
-        measures = generate.parse_chords(text)
+        measures = parse_chords(text)
     except JazzFlaxError as e:
         message = str(e)
         words = re.split(r"[\s|]+", text)  # symbols with their weights
@@ -184,8 +188,8 @@ def bars(text: str) -> list[str]:
 def test_bars_of_valid_symbols_give_a_measure_each(symbols):
     text = " | ".join(" ".join(bar) for bar in symbols) + " |"  # a bar line: not the older form
     if all(s == "N.C." for bar in symbols for s in bar):
-        return  # nothing to decode over: test_generate's error table
-    measures = generate.parse_chords(text)
+        return  # nothing to decode over: test_chords' error table
+    measures = parse_chords(text)
     assert len(measures) == len(symbols)
     for measure, bar in zip(measures, symbols, strict=True):
         offsets = [c.offset for c in measure]

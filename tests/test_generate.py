@@ -6,150 +6,20 @@ import sys
 import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 from music21 import converter
 
-from jazz_flax import beam, checkpoints, data, generate, grammar, primer, render, sample
+from jazz_flax import beam, checkpoints, data, generate, grammar, primer, sample
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.music import render, solo
 from tests.commands import environment, main_command
 from tests.music import CHANGES, SOLO, write_solo
 
 ROOT = Path(__file__).resolve().parents[1]
-STREAM = ["C,0.500", "S,1.333,<m2,P-4>", "R,0.250", "A,0.750,<M3,m-3>", "C,2.000,<P4,m-2>"] * 6
 
 
 def beats(measure):
     return sum(grammar.Token.parse(t).duration for t in measure)
-
-
-def test_parse_chords():
-    measures = generate.parse_chords("Dm7 G7 Bbmaj7  F#m7b5")
-    assert [m[0].pitches for m in measures] == [
-        ("D3", "F3", "A3", "C4"),
-        ("G2", "B2", "D3", "F3"),
-        ("B-2", "D3", "F3", "A3"),
-        ("F#2", "A2", "C3", "E3"),
-    ]
-
-
-def names(measures):
-    """Each measure's (offset, chord name)."""
-    return [[(c.offset, render.chord_name(c)) for c in measure] for measure in measures]
-
-
-def test_bars_share_their_beats_among_their_chords():
-    measures = generate.parse_chords("Dm7 G7 | Cmaj7 | A7alt | Dm7:3 G7:1 |")
-    assert names(measures[:2] + measures[3:]) == [
-        [(0.0, "Dm7"), (2.0, "G7")],
-        [(0.0, "Cmaj7")],
-        [(0.0, "Dm7"), (3.0, "G7")],
-    ]
-    assert measures[2][0].pitches == ("A2", "C#3", "E#3", "G3", "B#3")  # 7alt read as 7#5#9
-    assert [c.offset for c in generate.parse_chords("C D E")[0]] == [0.0]  # the older form
-    assert [c.offset for c in generate.parse_chords("C D E |")[0]] == [0.0, 1.25, 2.75]  # on grid
-
-
-def test_no_chord_leaves_the_chord_before_sounding():
-    measures = generate.parse_chords("N.C. | Dm7 NC | N.C. | G7:1 N.C.:3")
-    assert names(measures) == [[(0.0, "Dm7")], [(0.0, "Dm7")], [(0.0, "Dm7")], [(0.0, "G7")]]
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("H7", "bad chord symbol 'H7'"),
-        ("Dm7 xyz", "bad chord symbol 'xyz'"),
-        ("N.C.", "the chords are all N.C."),
-        ("   ", "no chords given"),
-        ("Dm7 || G7", "bar 2 of the chords is empty"),
-        ("Dm7:x G7", "bad chord weight in 'Dm7:x'"),
-        ("Dm7:0 G7", "bad chord weight in .Dm7:0."),
-        ("Dm7:inf G7", "bad chord weight in .Dm7:inf."),
-        ("C:1 D:1 E:100", "more chords than its grid steps"),
-    ],
-)
-def test_bad_chord_text_is_a_clear_error(text, message):
-    with pytest.raises(JazzFlaxError, match=message):
-        generate.parse_chords(text)
-
-
-def test_cut_into_measures_gives_four_beats_each():
-    measures = generate.cut_into_measures(STREAM, 5, np.random.default_rng(0))
-    assert len(measures) == 5
-    assert all(beats(m) == 4.0 for m in measures)
-    assert measures[0][0] == "C,0.500"
-
-
-def test_short_stream_is_padded_with_rests():
-    measures = generate.cut_into_measures(
-        ["C,1.000", "S,1.000,<m3,m-3>"], 3, np.random.default_rng(0)
-    )
-    assert measures == [["C,1.000", "S,1.000,<m3,m-3>", "R,2.000"], ["R,4.000"], ["R,4.000"]]
-
-
-def test_token_crossing_the_bar_line_is_truncated():
-    measures = generate.cut_into_measures(
-        ["C,3.000", "S,2.000,<m3,m-3>", "R,4.000"], 2, np.random.default_rng(0)
-    )
-    assert measures == [["C,3.000", "S,1.000,<m3,m-3>"], ["R,4.000"]]
-
-
-def test_tokens_needed_fill_the_measures_even_at_the_shortest_duration():
-    stream = ["C,0.083"] * generate.tokens_needed(3)
-    measures = generate.cut_into_measures(stream, 3, np.random.default_rng(0))
-    assert all(not t.startswith("R") for m in measures for t in m)
-
-
-def test_measures_mode_midi_has_whole_measures_and_no_overlaps(tmp_path):
-    chords = generate.parse_chords("Dm7 G7 Cmaj7 Cmaj7 A7")
-    rng = np.random.default_rng(3)
-    measures = generate.cut_into_measures(STREAM, len(chords), rng)
-    solo = generate.solo_from_measures(measures, chords, rng)
-    assert solo.length == 20.0
-    path = render.write_midi(solo, tmp_path / "solo.mid")
-    melody = converter.parse(str(path)).parts[0]
-    melody_measures = list(melody.getElementsByClass("Measure"))
-    assert len(melody_measures) == 5
-    assert all(m.duration.quarterLength == 4.0 for m in melody_measures)
-    notes = list(melody.flatten().notes)
-    ends = [float(n.offset + n.quarterLength) for n in notes]
-    assert all(end <= float(nxt.offset) for end, nxt in zip(ends, notes[1:], strict=False))
-    assert notes and max(ends) <= 20.0
-
-
-def test_same_seed_same_solo():
-    chords = generate.parse_chords("Dm7 G7 Cmaj7")
-
-    def make(seed):
-        rng = np.random.default_rng(seed)
-        return generate.solo_from_measures(generate.cut_into_measures(STREAM, 3, rng), chords, rng)
-
-    assert make(5) == make(5)
-
-
-def test_notebook_solo_lays_segments_four_beats_apart():
-    chords = generate.parse_chords("C Dm7 G7 Cmaj7 A7 Dm7 G7")
-    segments = [STREAM[:10]] * 3
-    solo = generate.notebook_solo(segments, chords, np.random.default_rng(0))
-    assert [c.offset for c in solo.chords] == [0.0, 4.0, 8.0]
-    assert solo.chords[1].pitches == chords[2][0].pitches
-    assert {0.0, 4.0, 8.0} <= {n.offset for n in solo.notes}
-    # 11 tokens do not fit 4 beats: segments overlap, as in the seed
-    assert solo.length > 12.0
-
-
-def test_notebook_segment_count_is_the_seeds():
-    assert generate.notebook_segments(19) == 5
-
-
-def test_corpus_solo_lays_the_measures_end_to_end(tmp_path):
-    path = write_solo(tmp_path / "solo.musicxml")
-    corpus = data.load_corpus(path, start=0.0, end=16.0, cache_dir=tmp_path)
-    solo = generate.corpus_solo(corpus)
-    assert solo.length == 16.0
-    assert [c.offset for c in solo.chords] == [0.0, 4.0, 8.0, 10.0, 12.0]
-    assert [n.offset for n in solo.notes if 4.0 <= n.offset < 8.0] == [4.0, 5.0, 6.0, 7.0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,8 +102,8 @@ def test_notebook_mode_lays_the_seeds_segments(run_dir, tmp_path):
         chords="C Dm7 G7 Cmaj7 A7 Dm7 G7 C F",
         output=tmp_path,
     )
-    assert len(result.tokens) == generate.notebook_segments(9) == 2
-    assert all(len(t) == generate.NOTEBOOK_SEGMENT for t in result.tokens)
+    assert len(result.tokens) == solo.notebook_segments(9) == 2
+    assert all(len(t) == solo.NOTEBOOK_SEGMENT for t in result.tokens)
     assert result.tokens[0] == result.tokens[1]  # greedy from the zero state: the seed's defect
 
 
@@ -258,14 +128,14 @@ def test_several_solos_from_one_call_same_seed_same_files(run_dir, tmp_path):
     workdir, _, _ = run_dir
     options = dict(seed=4, chords="Dm7 G7 | Cmaj7", strategy=sample.Strategy(temperature=1.5))
     before = sample._sample._cache_size()
-    results = generate.improvise(workdir, 3, output=tmp_path / "a", **options)
+    results = generate.improvise(workdir, generate.Settings(3, output=tmp_path / "a", **options))
     assert sample._sample._cache_size() <= before + 1  # one sampler call (compiled at most once)
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
         f"my_music_{i}.{suffix}" for i in (1, 2, 3) for suffix in ("mid", "png", "wav")
     ]
     assert len({tuple(map(tuple, r.tokens)) for r in results}) == 3
     assert all(r.log_prob < 0 for r in results)
-    again = generate.improvise(workdir, 3, output=tmp_path / "b", **options)
+    again = generate.improvise(workdir, generate.Settings(3, output=tmp_path / "b", **options))
     for first, second in zip(results, again, strict=True):
         assert first.paths["midi"].read_bytes() == second.paths["midi"].read_bytes()
         assert first.paths["wav"].read_bytes() == second.paths["wav"].read_bytes()
@@ -309,8 +179,8 @@ def test_beam_search_improvises_whole_measures(fixture, request, tmp_path):
     workdir = request.getfixturevalue(fixture)[0]
     options = dict(chords="C Dm7 G7 C", strategy=sample.Strategy(greedy=True), output=tmp_path)
     greedy = generate.generate(workdir, **options)
-    one_iteration = beam.Beam(4, 3, generate.tokens_needed(4))  # its branch 0 is greedy decoding
-    found = generate.improvise(workdir, 2, beam=one_iteration, **options)
+    one_iteration = beam.Beam(4, 3, solo.tokens_needed(4))  # its branch 0 is greedy decoding
+    found = generate.improvise(workdir, generate.Settings(2, beam=one_iteration, **options))
     for result in found:
         assert len(result.tokens) == 4 and all(beats(m) == 4.0 for m in result.tokens)
         assert result.log_prob >= greedy.log_prob - 1e-4
@@ -428,15 +298,3 @@ def test_bad_values_are_one_line_errors(run_dir, flags, message):
     result = generate_command(run_dir[0], *flags)
     assert result.returncode == 2
     assert re.fullmatch(f"error: {message}.*\n", result.stderr), result.stderr
-
-
-def test_the_improvisation_continues_from_the_openings_last_note():
-    chords = generate.parse_chords("C")
-    opening = [(grammar.Event(0.0, 4.0, 64),)]  # E4
-    solo = generate.solo_from_measures(
-        [["C,4.000,<m2,m3>"]],
-        chords,
-        np.random.default_rng(0),
-        previous=generate.last_pitch(opening),
-    )
-    assert [n.pitch for n in solo.notes] == [67]  # the one chord tone 1 to 3 semitones above E4

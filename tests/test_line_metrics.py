@@ -4,10 +4,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jazz_flax import data, generate, line_metrics
+from jazz_flax import data
 from jazz_flax.data import wjazzd
 from jazz_flax.grammar import Chord, Event
-from jazz_flax.render import Solo
+from jazz_flax.music import line_metrics
+from jazz_flax.music import solo as solos
+from jazz_flax.music.chords import parse_chords
+from jazz_flax.music.render import Solo
 
 ROOT = Path(__file__).resolve().parents[1]
 C_MAJOR = ("C3", "E3", "G3")  # chord tones C E G
@@ -182,9 +185,9 @@ def test_a_deaf_improviser_changes_its_pitches_but_never_its_onsets():
     tokens = [[*measure, f"S,1.000,{up}"]] * 4
 
     def improvise(chords):
-        return [generate.solo_from_measures(tokens, chords, np.random.default_rng(0))]
+        return [solos.decode(tokens, chords, np.random.default_rng(0))]
 
-    progression = generate.parse_chords("Cmaj7 | A7 | Dm7 | G7")
+    progression = parse_chords("Cmaj7 | A7 | Dm7 | G7")
     vamp = line_metrics.vamp(len(progression))
     assert len(vamp) == 4 and vamp[0] == vamp[3]
     found = line_metrics.harmony_sensitivity_of(improvise, progression, vamp)
@@ -210,7 +213,7 @@ def test_coltranes_giant_steps_as_measured_independently_from_the_csvs():
     paths = wjazzd.solo_paths(ROOT / wjazzd.FOLDER, "JohnColtrane_GiantSteps-1_FINAL")
     piece, _ = wjazzd.read_solo(*paths)
     found = line_metrics.all_metrics(
-        generate.corpus_solo(data.Corpus((piece,)), data.piece_bpm(piece))
+        solos.of_corpus(data.Corpus((piece,)), data.piece_bpm(piece))
     )
     assert found["chord_tone_ratio"] == pytest.approx(0.63, abs=0.02)
     assert found["strong_beat_chord_tones"] == pytest.approx(0.69, abs=0.02)

@@ -3,9 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from jazz_flax import generate, metrics
 from jazz_flax.grammar import Chord, Event
-from jazz_flax.render import Solo
+from jazz_flax.music import metrics
+from jazz_flax.music.render import Solo
+from jazz_flax.music.solo import decode, of_corpus
 
 C_MAJOR = Chord(0.0, ("C3", "E3", "G3"))  # chord tones C E G; derived scale G major (F#, no F)
 D_MINOR = Chord(4.0, ("D3", "F3", "A3"))  # chord tones D F A; derived scale G Dorian (B-, no B)
@@ -247,7 +248,7 @@ def test_decoded_chord_and_scale_tokens_are_chord_and_scale_tones():
     # Tokens without an interval range pick a tone of their type and are never repaired.
     measures = [["C,1.000"] * 4, ["S,1.000"] * 4]
     chords = [(Chord(0.0, C_MAJOR.pitches),), (Chord(0.0, D_MINOR.pitches),)]
-    decoded = generate.solo_from_measures(measures, chords, np.random.default_rng(0))
+    decoded = decode(measures, chords, np.random.default_rng(0))
     values = metrics.musical_metrics(decoded)
     assert values["chord_tone_ratio"] >= 0.5
     assert values["scale_tone_ratio"] == 1.0
@@ -256,7 +257,7 @@ def test_decoded_chord_and_scale_tokens_are_chord_and_scale_tones():
 
 
 def test_metrics_of_the_real_piece_are_in_range(metheny):
-    piece = generate.corpus_solo(metheny)
+    piece = of_corpus(metheny)
     values = metrics.musical_metrics(piece, reference=piece)
     for name in ("chord_tone_ratio", "scale_tone_ratio", "rest_ratio"):
         assert 0.0 < values[name] < 1.0, name

@@ -13,7 +13,9 @@ def test_setuptools_finds_every_module():
     options.read(ROOT / "setup.cfg")
     include = options["options.packages.find"]["include"].split()
     found = setuptools.find_packages(str(ROOT), include=include)
-    assert sorted(found) == ["jazz_flax", "jazz_flax.data", "jazz_flax.grammar"]
+    subpackages = [f"jazz_flax.{p.parent.name}" for p in (ROOT / "jazz_flax").glob("*/__init__.py")]
+    assert sorted(found) == ["jazz_flax", *sorted(subpackages)]
+    assert {"jazz_flax.data", "jazz_flax.grammar", "jazz_flax.music"} <= set(found)
 
 
 def citation_field(key: str) -> str:

@@ -23,6 +23,7 @@ from music21 import chord, note, stream
 
 from jazz_flax import checkpoints, data, errors, files, generate, interrupts, train
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.music.chords import parse_chords
 from tests.commands import ROOT, environment, main_command, tiny_flags
 
 LONG = "--config.epochs=100000"  # a run that is still training when stopped
@@ -384,5 +385,5 @@ def test_a_run_with_a_relative_data_path_generates_from_another_directory(
 
 
 def test_no_chord_keeps_the_chord_before_as_in_the_data():
-    assert generate.parse_chords("Dm7 N.C. G7") == [*generate.parse_chords("Dm7 Dm7 G7")]
-    assert generate.parse_chords("N.C. G7") == generate.parse_chords("G7 G7")  # the first chord
+    assert parse_chords("Dm7 N.C. G7") == [*parse_chords("Dm7 Dm7 G7")]
+    assert parse_chords("N.C. G7") == parse_chords("G7 G7")  # the first chord

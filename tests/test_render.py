@@ -7,9 +7,9 @@ import pretty_midi
 import pytest
 from music21 import converter
 
-from jazz_flax import render
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.grammar import Chord, Event
+from jazz_flax.music import render
 
 needs_fluidsynth = pytest.mark.skipif(
     render.find_renderer().soundfont is None,

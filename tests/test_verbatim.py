@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from jazz_flax.verbatim import VerbatimIndex
+from jazz_flax.music.verbatim import VerbatimIndex
 
 CORPUS = [[5, 1, 2, 3, 9], [3, 4, 1, 2], [7]]
 

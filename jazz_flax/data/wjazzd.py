@@ -58,7 +58,7 @@ GRID = 12  # positions and durations in twelfths of a beat: sixteenths and tripl
 MIN_REST = 3  # grid steps: a shorter silence between two notes is articulation, not a rest
 REST = -1  # the pitch of a rest in a Melody's rows
 Row = tuple[int, int, "int | None"]  # a note or rest: onset and length in grid steps, MIDI pitch
-READER_VERSION = 4  # bump when reading changes: it invalidates the cached corpora
+READER_VERSION = 5  # bump when reading changes: it invalidates the cached corpora
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,8 +120,8 @@ def read_solo(
         path=str(melody_path), beats=str(beats_path), solo=name, performer=performer(name)
     )
     source["bpm"] = tempo(notes)
-    if grammar_name != "notebook":
-        source["grammar"] = grammar_name
+    if grammar_name != "notebook":  # a line grammar records, as data.in_line_grammar, the notes
+        source.update(grammar=grammar_name, snapped_durations=counts.snapped)  # snapped to its grid
     measures = tokenize(melody, chords, grammar_name)
     return Piece(measures, tuple(chords), melody, source), counts
 

@@ -10,8 +10,8 @@
 v2 and the pitch grammars tokenise a line of notes (`parse_line`); the notebook grammar parses
 music21 elements (`parse_measure`).
 
-`rules(name, register)` gives what generating with a grammar needs; `python -m jazz_flax.grammar
-roundtrip` measures how much of a solo survives a grammar (jazz_flax.grammar.roundtrip).
+`rules(name, register)` gives what generating with a grammar needs; `python -m
+jazz_flax.music.roundtrip` measures how much of a solo survives a grammar.
 """
 
 from __future__ import annotations

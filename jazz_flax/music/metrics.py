@@ -17,9 +17,9 @@ import math
 import numpy as np
 
 from jazz_flax import grammar
-from jazz_flax.render import Solo
+from jazz_flax.meter import BEATS
+from jazz_flax.music.render import Solo
 
-BEATS = 4.0  # beats per measure
 DURATION_STEP = 0.25  # duration histogram bins: the 0.25-beat grid …
 LONG_NOTE = 4.0  # … up to one bin for every duration of LONG_NOTE beats or more
 N_DURATION_BINS = round(LONG_NOTE / DURATION_STEP)  # 16: 0.25, 0.5, …, 3.75, ≥ 4

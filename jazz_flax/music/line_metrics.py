@@ -41,8 +41,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from jazz_flax import generate, grammar, metrics
-from jazz_flax.render import Solo
+from jazz_flax import grammar
+from jazz_flax.music import metrics
+from jazz_flax.music.chords import parse_chords
+from jazz_flax.music.render import Solo
 
 BEATS = metrics.BEATS
 STEPS = 12  # grid steps per beat: sixteenths and triplets
@@ -346,4 +348,4 @@ def harmony_sensitivity_of(
 
 def vamp(n_measures: int) -> list[tuple[grammar.Chord, ...]]:
     """`n_measures` measures of the VAMP chord."""
-    return generate.parse_chords(VAMP) * n_measures
+    return parse_chords(VAMP) * n_measures
