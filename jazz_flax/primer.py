@@ -6,8 +6,9 @@ the chords given as text, cycled, when there are some. The model reads its token
 improvises; the solo plays the file's own notes, then the improvisation over the changes.
 
 A token outside the run's vocabulary is replaced by the nearest one there (`nearest`): of the same
-kind and intervals if there is one, else of the same kind, else "<unk>" when the vocabulary has it,
-else any kind; among those, the nearest duration. The replacements are counted.
+kind and intervals (a pitch grammar: the nearest pitch) if there is one, else of the same kind,
+else "<unk>" when the vocabulary has it, else any kind; among those, the nearest duration. The
+replacements are counted.
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ def nearest(token: str, vocab: data.Vocabulary) -> str:
     """`token` if the vocabulary has it, else its nearest value there (the module's policy)."""
     if token in vocab.values:
         return token
-    wanted = grammar.Token.parse(token)
-    candidates = [(value, grammar.Token.parse(value)) for value in vocab.values if value != UNKNOWN]
+    wanted = grammar.shape(token)
+    candidates = [(value, grammar.shape(value)) for value in vocab.values if value != UNKNOWN]
     if UNKNOWN in vocab.values and not any(t.kind == wanted.kind for _, t in candidates):
         return UNKNOWN
 
@@ -109,8 +110,15 @@ def nearest(token: str, vocab: data.Vocabulary) -> str:
         _, parsed = candidate
         return (
             parsed.kind != wanted.kind,
-            parsed.steps != wanted.steps,
+            _apart(parsed.where, wanted.where),
             abs(parsed.duration - wanted.duration),
         )
 
     return min(candidates, key=distance)[0]
+
+
+def _apart(where, wanted) -> float:
+    """How far apart two tokens' intervals (equal or not) or pitches (in semitones) are."""
+    if isinstance(where, int) and isinstance(wanted, int):
+        return abs(where - wanted)
+    return float(where != wanted)

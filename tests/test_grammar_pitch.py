@@ -1,5 +1,6 @@
 """The pitch grammar: pitch and duration tokens, exact decoding, the chord-relative spelling."""
 
+import numpy as np
 import pytest
 
 from jazz_flax import grammar
@@ -75,3 +76,44 @@ def test_absolute_tokens_ignore_the_chords():
 def test_a_malformed_token_is_named(token):
     with pytest.raises(ValueError, match="malformed pitch-grammar token"):
         pitch.parse_token(token)
+
+
+def test_a_pitch_token_outside_the_vocabulary_becomes_the_nearest_pitch():
+    from jazz_flax import data, primer
+
+    vocab = data.Vocabulary(("N,0.500,60", "N,0.500,67", "N,1.000,64", "R,0.500"), "pitch")
+    assert primer.nearest("N,0.500,66", vocab) == "N,0.500,67"
+    assert primer.nearest("N,1.000,61", vocab) == "N,0.500,60"  # the pitch before the duration
+    assert primer.nearest("R,0.250", vocab) == "R,0.500"
+    assert grammar.shape("N,0.500,+7o4") == grammar.Shape("N", 55, 0.5)
+
+
+def test_a_pitch_model_with_a_context_trains_and_improvises(tiny, tmp_path):
+    """The relative pitch grammar and every context part: trained, then generated over new
+    changes at a tempo; the solo's pitches are the tokens' own, whatever the decoder's seed."""
+    from jazz_flax import generate, train
+    from jazz_flax.music import solo
+    from jazz_flax.music.chords import parse_chords
+
+    config = tiny.copy_and_resolve_references()
+    config.data.update(
+        grammar="pitch_relative", context="chord,next_chord,position,to_change,tempo"
+    )
+    config.update(epochs=3)
+    train.train(config, workdir=tmp_path / "run")
+    result = generate.generate(
+        tmp_path / "run", chords="Dm7 G7 | Cmaj7", bpm=280.0, output=tmp_path / "out"
+    )
+    tokens = [t for measure in result.tokens for t in measure]
+    assert tokens and all(t.startswith(("N,", "R,")) for t in tokens)
+    changes = parse_chords("Dm7 G7 | Cmaj7")
+    again = solo.decode(
+        result.tokens, changes, np.random.default_rng(99), rules=result_rules(tmp_path)
+    )
+    assert [n.pitch for n in again.notes] == [n.pitch for n in result.solo.notes]
+
+
+def result_rules(tmp_path):
+    from jazz_flax import checkpoints
+
+    return checkpoints.load_checkpoint(tmp_path / "run").vocab.rules

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.grammar import pitch, v2
+from jazz_flax.grammar import notebook, pitch, v2
 from jazz_flax.grammar.notebook import *  # noqa: F403 (the notebook grammar is the package's)
 from jazz_flax.grammar.notebook import GRID, Token, decode, prune_durations
 
@@ -67,9 +67,34 @@ def parse_line(name: str, melody, chords) -> v2.Parse:
     return LINE_PARSERS[check_name(name)](melody, chords)
 
 
+def with_duration(token: str, duration: float) -> str:
+    """`token` of any grammar with its duration replaced (`notebook.with_duration`)."""
+    if token.startswith("N,"):
+        return pitch.with_duration(token, duration)
+    return notebook.with_duration(token, duration)
+
+
 def duration(token: str) -> float:
     """A token's duration in beats, in any grammar (a rest is written alike in all)."""
     return pitch.duration(token) if token.startswith("N,") else Token.parse(token).duration
+
+
+class Shape(NamedTuple):
+    """What a token of any grammar says, for finding the nearest value to one (`primer`)."""
+
+    kind: str  # R C S A X (notebook, v2) or R N (pitch)
+    where: tuple[int, int] | int | None  # the interval range, or the pitch (as one number)
+    duration: float
+
+
+def shape(token: str) -> Shape:
+    """The Shape of `token`; a malformed one raises a ValueError that names it."""
+    if not token.startswith("N,"):
+        parsed = Token.parse(token)
+        return Shape(parsed.kind, parsed.steps, parsed.duration)
+    element = pitch.parse_token(token)
+    where = element.pitch if element.pitch is not None else 12 * element.octave + element.interval
+    return Shape("N", where, element.duration)
 
 
 def onsets(tokens: Sequence[str]) -> list[float]:

@@ -75,6 +75,14 @@ def duration(token: str) -> float:
     return parse_token(token).duration
 
 
+def with_duration(token: str, duration: float) -> str:
+    """`token` with its duration replaced, e.g. ("N,0.500,67", 0.25) -> "N,0.250,67"."""
+    parse_token(token)  # validates
+    kind, _, rest = token.partition(",")
+    pitch = rest.partition(",")[2]
+    return f"{kind},{duration:.3f}" + (f",{pitch}" if pitch else "")
+
+
 def root_at(chords: Sequence[Chord], offset: float) -> int:
     """Pitch class of the root of the chord sounding at `offset` (v2's chord-scale root)."""
     return v2.scale_at(chords, offset).root

@@ -121,9 +121,9 @@ def figures(corpus: data.Corpus, lines, decoded) -> dict:
 
 
 def snapped_durations(corpus: data.Corpus) -> int:
-    """v2: the notes snapped to its grid (by a reader or its parse); notebook: tokens whose
-    duration is off its grid."""
-    if corpus.grammar == "v2":
+    """A line grammar (v2, pitch): the notes snapped to its grid (by a reader or its parse);
+    notebook: tokens whose duration is off its grid."""
+    if corpus.grammar != "notebook":
         return sum(piece.source["snapped_durations"] for piece in corpus.pieces)
     steps = [Token.parse(t).duration / GRID for m in corpus.measures for t in m]
     return sum(abs(s - round(s)) > TOLERANCE for s in steps)

@@ -43,7 +43,7 @@ def cut_into_measures(
     A token that crosses a bar line is shortened to end there (its remainder is dropped); when the
     stream runs out, the rest is filled with rests.
     """
-    durations = rules.prune_durations([grammar.Token.parse(t).duration for t in tokens], rng)
+    durations = rules.prune_durations([grammar.duration(t) for t in tokens], rng)
     measures, current, room = [], [], BEATS
     for text, duration in zip(tokens, durations, strict=True):
         if len(measures) == n_measures:
