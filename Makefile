@@ -6,7 +6,7 @@ EXP    ?= baseline
 ARGS   ?=
 SWEEP  ?= hidden_size
 MIDI   := data/original_metheny.mid
-DATA   := $(if $(filter leadsheets wjazzd openewld,$(EXP)),$(EXP),data)  # the target that provides EXP's data
+DATA   := $(if $(filter wjazzd%,$(EXP)),wjazzd,$(if $(filter leadsheets openewld,$(EXP)),$(EXP),data))  # provides EXP's data
 
 .PHONY: help install data leadsheets wjazzd openewld test lint summary train generate fuzz
 

@@ -44,7 +44,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jazz_flax import checkpoints, data, ngrams, soloist
+from jazz_flax import checkpoints, data, likelihood, ngrams, soloist
 from jazz_flax import config as config_lib
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
@@ -53,6 +53,7 @@ from jazz_flax.models import make_model
 from jazz_flax.music import line_metrics, solo, verbatim
 from jazz_flax.music.render import Solo
 from jazz_flax.sample import Strategy
+from jazz_flax.windows import heldout_windows
 
 EVAL = "eval.json"
 HELDOUT_KEYS = ("nll", "perplexity", "accuracy")
@@ -88,40 +89,6 @@ def default_config() -> ml_collections.ConfigDict:
 
 # ---------------------------------------------------------------------------------------------
 # Held-out next-token scores
-
-
-def heldout_windows(held: Sequence[data.Segment], Tx: int) -> tuple[data.Windows, np.ndarray]:
-    """Windows over the held-out segments and the targets they score, each token exactly once.
-
-    Returns (windows (W, L), mask bool (W, L)), L = min(Tx, the longest segment's n): a segment
-    of n tokens gives n - min(Tx, n) + 1 windows as `data.sliding_windows` (x EMPTY-first, y the
-    tokens), EMPTY after its end when n < L. Empty (0, 0) arrays when nothing is held out.
-    """
-    segments = [segment for segment in held if len(segment.ids)]
-    if not segments:
-        empty = np.zeros((0, 0), np.int32)
-        no_chords = np.zeros((0, 0, data.CHORD_FEATURES), np.float32)
-        return data.Windows(empty, empty, no_chords), np.zeros((0, 0), bool)
-    width = min(Tx, max(len(segment.ids) for segment in segments))
-    windows, masks = zip(*(_scored_windows(segment, width) for segment in segments), strict=True)
-    return data.Windows(*map(np.concatenate, zip(*windows, strict=True))), np.concatenate(masks)
-
-
-def _scored_windows(segment: data.Segment, width: int) -> tuple[data.Windows, np.ndarray]:
-    """One segment's windows of `width` tokens (of all of them, EMPTY after, if fewer) and the
-    targets they score."""
-    ids = np.asarray(segment.ids, np.int32)
-    windows = data.sliding_windows(ids, min(width, len(ids)), chords=segment.chords)
-    mask = np.zeros(windows.y.shape, bool)
-    mask[0] = True  # the first window: every token, after 0 … L-1 tokens of context
-    mask[1:, -1] = True  # each later window: its last token, after L-1 tokens of context
-    pad = [(0, 0), (0, width - mask.shape[1])]  # the causal model's earlier outputs never see it
-    padded = data.Windows(
-        np.pad(windows.x, pad, constant_values=data.EMPTY),
-        np.pad(windows.y, pad, constant_values=data.EMPTY),
-        np.pad(windows.chords, [*pad, (0, 0)]),
-    )
-    return padded, np.pad(mask, pad)
 
 
 def heldout_scores(model, params, held: Sequence[data.Segment], Tx: int) -> dict:
@@ -294,6 +261,8 @@ def evaluate(
     )
     if isinstance(corpus, data.SplitCorpus):
         result["test"] = split_test_scores(scores, corpus)  # `held` is its test split
+        result["test"] |= likelihood.nats_per_note(model, params, corpus, Tx)
+        result["continuation"] = likelihood.continuation_accuracy(model, params, corpus, Tx)
         result["test_changes"] = over_test_changes(model, params, corpus, eval_config)
         result["test_changes"]["generated"] |= sensitivity  # the model's, beside its figures
     return result
@@ -358,6 +327,7 @@ def table(result: dict) -> str:
             f"NLL {test['nll']:.3f} nats/token   perplexity {test['perplexity']:.2f}   "
             f"accuracy {test['accuracy']:.3f}",
             _baselines_line(baselines, test["nll"]),
+            *_likelihood_lines(result),
         ]
     elif heldout["tokens"]:
         lines = [
@@ -390,4 +360,21 @@ def _columns(name: str, scores: dict, reference_name: str, reference: dict) -> l
     lines = [f"{'':<20}{name:>16}{reference_name:>16}"]
     for key, value in scores.items():
         lines.append(f"{LABELS[key]:<20}{value:>16.3f}{reference.get(key, math.nan):>16.3f}")
+    return lines
+
+
+def _likelihood_lines(result: dict) -> list[str]:
+    """Nats per note and continuation prediction, where the result has them (older files not)."""
+    test, continuation = result["test"], result.get("continuation")
+    lines = []
+    if "nats_per_note" in test:
+        lines.append(
+            f"nats per note {test['nats_per_note']:.3f} (tokens {test['token_nats_per_note']:.3f}"
+            f" + decoder {test['decoder_nats_per_note']:.3f}, {test['notes']} notes)"
+        )
+    if continuation and continuation["prompts"]:
+        lines.append(
+            f"continuation: {continuation['accuracy']:.3f} of {continuation['prompts']} prompts "
+            "(true 2 bars among 4; chance 0.25)"
+        )
     return lines

@@ -28,10 +28,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from jazz_flax import data, grammar
-from jazz_flax.evaluate import heldout_windows
 from jazz_flax.grammar import pitch as pitch_grammar
 from jazz_flax.grammar import v2
 from jazz_flax.model import token_scores
+from jazz_flax.windows import heldout_windows
 
 PROMPT_BARS, CONTINUATION_BARS, DISTRACTORS = 8, 2, 3
 

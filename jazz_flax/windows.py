@@ -164,3 +164,41 @@ def _check_length(ids: np.ndarray, Tx: int, needed: int) -> None:
             f"(they need {needed})",
             hint="use a smaller Tx or a longer section",
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring held-out tokens, each once
+
+
+def heldout_windows(held: Sequence[Segment], Tx: int) -> tuple[Windows, np.ndarray]:
+    """Windows over the held-out segments and the targets they score, each token exactly once.
+
+    Returns (windows (W, L), mask bool (W, L)), L = min(Tx, the longest segment's n): a segment
+    of n tokens gives n - min(Tx, n) + 1 windows as `sliding_windows` (x EMPTY-first, y the
+    tokens), EMPTY after its end when n < L. Empty (0, 0) arrays when nothing is held out.
+    """
+    segments = [segment for segment in held if len(segment.ids)]
+    if not segments:
+        empty = np.zeros((0, 0), np.int32)
+        no_chords = np.zeros((0, 0, CHORD_FEATURES), np.float32)
+        return Windows(empty, empty, no_chords), np.zeros((0, 0), bool)
+    width = min(Tx, max(len(segment.ids) for segment in segments))
+    windows, masks = zip(*(_scored_windows(segment, width) for segment in segments), strict=True)
+    return Windows(*map(np.concatenate, zip(*windows, strict=True))), np.concatenate(masks)
+
+
+def _scored_windows(segment: Segment, width: int) -> tuple[Windows, np.ndarray]:
+    """One segment's windows of `width` tokens (of all of them, EMPTY after, if fewer) and the
+    targets they score."""
+    ids = np.asarray(segment.ids, np.int32)
+    windows = sliding_windows(ids, min(width, len(ids)), chords=segment.chords)
+    mask = np.zeros(windows.y.shape, bool)
+    mask[0] = True  # the first window: every token, after 0 … L-1 tokens of context
+    mask[1:, -1] = True  # each later window: its last token, after L-1 tokens of context
+    pad = [(0, 0), (0, width - mask.shape[1])]  # the causal model's earlier outputs never see it
+    padded = Windows(
+        np.pad(windows.x, pad, constant_values=EMPTY),
+        np.pad(windows.y, pad, constant_values=EMPTY),
+        np.pad(windows.chords, [*pad, (0, 0)]),
+    )
+    return padded, np.pad(mask, pad)

@@ -13,6 +13,7 @@ import pytest
 
 from jazz_flax import checkpoints, data, evaluate, models, train
 from jazz_flax.model import DJModel, init_params
+from jazz_flax.windows import heldout_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +35,7 @@ def one_piece(ids: np.ndarray) -> list[data.Segment]:
 @pytest.mark.parametrize("n, Tx", [(12, 5), (5, 5), (3, 5), (1, 4)])
 def test_every_heldout_token_is_scored_once(n, Tx):
     held = np.arange(100, 100 + n, dtype=np.int32)
-    windows, mask = evaluate.heldout_windows(one_piece(held), Tx)
+    windows, mask = heldout_windows(one_piece(held), Tx)
     assert windows.x.shape == mask.shape == (n - min(Tx, n) + 1, min(Tx, n))
     assert sorted(windows.y[mask].tolist()) == held.tolist()
     assert np.all(windows.x[:, 0] == data.EMPTY)  # the training layout: EMPTY first
@@ -44,7 +45,7 @@ def test_every_heldout_token_is_scored_once(n, Tx):
 
 
 def test_nothing_held_out_gives_empty_windows():
-    windows, mask = evaluate.heldout_windows(one_piece(np.zeros(0, np.int32)), 30)
+    windows, mask = heldout_windows(one_piece(np.zeros(0, np.int32)), 30)
     assert windows.x.shape == (0, 0) and not mask.any()
 
 
@@ -62,7 +63,7 @@ def test_heldout_windows_never_overlap_the_training_windows(tiny, holdout):
         config.data.windows = mode
         config.data.Tx = min(config.data.Tx, len(trained) - 1)
         training = data.make_windows(train_positions, config.data)
-        heldout, _ = evaluate.heldout_windows(one_piece(held_positions), config.data.Tx)
+        heldout, _ = heldout_windows(one_piece(held_positions), config.data.Tx)
         seen = set(np.concatenate([training.x.ravel(), training.y.ravel()])) - {data.EMPTY}
         scored = set(np.concatenate([heldout.x.ravel(), heldout.y.ravel()])) - {data.EMPTY}
         assert seen <= set(train_positions) and scored == set(held_positions)
@@ -92,7 +93,7 @@ def test_heldout_nll_is_the_training_loss_per_token():
     model = DJModel(n_values=9, n_a=8)
     params = init_params(model, jax.random.key(1))
     held = np.array([1, 4, 4, 8, 0], np.int32)
-    windows, _ = evaluate.heldout_windows(one_piece(held), Tx=5)
+    windows, _ = heldout_windows(one_piece(held), Tx=5)
     logits = model.apply({"params": params}, jnp.asarray(windows.x), time_major=False)
     loss = train.sequence_loss(logits.transpose(1, 0, 2), jnp.asarray(windows.y.T), jnp.ones(1))
     scores = evaluate.heldout_scores(model, params, one_piece(held), Tx=5)

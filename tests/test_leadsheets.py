@@ -9,8 +9,9 @@ import pytest
 
 from experiments import leadsheets
 from jazz_flax import config as config_lib
-from jazz_flax import data, evaluate, grammar, train
+from jazz_flax import data, grammar, train
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.windows import heldout_windows
 from tests.music import SOLO, write_lead_sheet, write_solo
 
 # A second, shorter tune over Bbmaj7 | G7 | G7 (held over), Bbmaj7.
@@ -240,6 +241,6 @@ def test_each_piece_holds_out_its_last_measures(folder, tmp_path):
     with pytest.raises(JazzFlaxError, match="leaves nothing to train on.*shortest piece has 2"):
         corpus.split(2)
     # One window per piece, the tune's 2 tokens padded with EMPTY to the solo's 4.
-    windows, mask = evaluate.heldout_windows(held, Tx=30)
+    windows, mask = heldout_windows(held, Tx=30)
     assert windows.x.shape == mask.shape == (2, 4) and mask.sum() == 4 + 2
     assert windows.y[1, 2:].tolist() == [data.EMPTY] * 2 and not mask[1, 2:].any()
