@@ -264,7 +264,11 @@ CASES = [
         "the loss is not finite at epoch 1; nothing was saved",
         call=lambda s: s.train(lr=1e38),  # three batches: the second's logits overflow
     ),
-    Case("learning rate NaN", "lr must be > 0, got nan", call=lambda s: s.train(lr=float("nan"))),
+    Case(
+        "learning rate NaN",
+        "lr must be a finite number > 0, got nan",
+        call=lambda s: s.train(lr=float("nan")),
+    ),
     Case(
         "ctrl-c while writing the checkpoint",
         "interrupted after epoch 2; .*checkpoint.msgpack keeps epoch 1",

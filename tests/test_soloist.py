@@ -3,15 +3,15 @@
 import jax
 import numpy as np
 
-from jazz_flax import primer, soloist, train
+from jazz_flax import checkpoints, models, primer, soloist
 from jazz_flax.beam import Beam
 from jazz_flax.music import solo
 from jazz_flax.music.chords import parse_chords
 
 
 def model_of(workdir):
-    checkpoint = train.load_checkpoint(workdir)
-    return train.make_model(checkpoint.config, len(checkpoint.vocab)), checkpoint
+    checkpoint = checkpoints.load_checkpoint(workdir)
+    return models.make_model(checkpoint.config, len(checkpoint.vocab)), checkpoint
 
 
 def test_solos_fill_the_changes_measures_sampled_longer_or_not(run_dir):

@@ -268,8 +268,10 @@ def test_the_checkpoint_records_the_kind(transformer_run):
 def test_a_transformer_improvises_as_the_lstm_does(transformer_run, tmp_path):
     """--num_outputs with beam search, --primer, --primer_midi and --changes_of."""
     workdir = transformer_run
-    options = dict(chords="C Dm7 G7 C", output=tmp_path / "beam")
-    found = generate.improvise(workdir, 2, beam=beam.Beam(2, 2, 4), **options)
+    settings = generate.Settings(
+        num_outputs=2, chords="C Dm7 G7 C", beam=beam.Beam(2, 2, 4), output=tmp_path / "beam"
+    )
+    found = generate.improvise(workdir, settings)
     assert len(found) == 2 and all(len(result.tokens) == 4 for result in found)
     primer = checkpoints.load_checkpoint(workdir).vocab.values[:2]
     primed = generate.generate(workdir, primer=" ".join(primer), output=tmp_path / "primer")
