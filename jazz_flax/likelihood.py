@@ -17,12 +17,14 @@ once), so the token part is the test NLL times the tokens.
 Continuation prediction (the Jazz Transformer's MIREX-like task): given 8 bars of a test solo, the
 model ranks the solo's true next 2 bars against 3 distractors, 2 bars of other test solos whose
 chords have the same qualities (chord-scales) bar by bar; each candidate is scored by its summed
-NLL after the 8 bars (all candidates span the same 8 beats), over the true bars' chords. Accuracy
+NLL after the 8 bars (all candidates span the same 8 beats), over the true bars' chords (and the
+rest of the corpus' context). Accuracy
 is the share of prompts where the true bars score best; chance is 1/4.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -99,23 +101,19 @@ def qualities(chords: Sequence[grammar.Chord]) -> tuple[str, ...]:
     return tuple(v2.chord_scale(chord.pitches).name for chord in chords)
 
 
-def bar_features(tokens: Sequence[str], chords: Sequence[grammar.Chord]) -> np.ndarray:
-    """float32 (len(tokens), CHORD_FEATURES): the chord at each token's onset over `chords`."""
-    vectors = [data.chord_vector(grammar.chord_at(chords, t)) for t in grammar.onsets(tokens)]
-    return np.array(vectors, np.float32).reshape(-1, data.CHORD_FEATURES)
-
-
-def candidate_window(prompt, candidate, chords, vocab, Tx: int) -> tuple[data.Windows, int]:
-    """The window that scores `candidate` (bars of tokens) after `prompt` (bars of (tokens,
-    chords)), the candidate over the true bars' `chords`; its last Tx tokens and how many of them
-    are the candidate's."""
-    tokens = [t for bar, _ in prompt for t in bar] + [t for bar in candidate for t in bar]
-    features = [bar_features(bar, c) for bar, c in prompt]
-    features += [bar_features(bar, c) for bar, c in zip(candidate, chords, strict=True)]
-    ids, features = vocab.encode(tokens)[-Tx:], np.concatenate(features)[-Tx:]
+def candidate_window(corpus, piece, start: int, candidate, Tx: int) -> tuple[data.Windows, int]:
+    """The window that scores `candidate` (bars of tokens) after the piece's bars before `start`,
+    over the piece's own chords (its context as the corpus gives it, `Corpus.features_of`): its
+    last Tx tokens and how many of them are the candidate's."""
+    bars = piece.measures[:start] + tuple(tuple(bar) for bar in candidate)
+    after = piece.measures[len(bars) :]  # kept, so that the changes go on after the candidate
+    scored = dataclasses.replace(piece, measures=bars + after)
+    tokens = [token for bar in bars[1:] for token in bar]
+    ids = corpus.vocab.encode(tokens)[-Tx:]
+    features = corpus.features_of(scored)[: len(tokens)][-Tx:]
     x = np.concatenate([[data.EMPTY], ids[:-1]]).astype(np.int32)
-    scored = min(sum(map(len, candidate)), len(ids))
-    return data.Windows(x[None], ids[None].astype(np.int32), features[None]), scored
+    count = min(sum(map(len, candidate)), len(ids))
+    return data.Windows(x[None], ids[None].astype(np.int32), features[None]), count
 
 
 def candidate_nll(model, params, window: data.Windows, scored: int) -> float:
@@ -160,13 +158,11 @@ def continuation_accuracy(model, params, corpus: data.SplitCorpus, Tx: int, seed
 
 def _true_bars_win(model, params, corpus, piece, start, others, Tx) -> bool:
     """Whether the true bars after the prompt score better than every distractor."""
-    prompt = list(zip(piece.measures[1:start], piece.chords[1:start], strict=True))
-    chords = piece.chords[start : start + CONTINUATION_BARS]
     candidates = [piece.measures[start : start + CONTINUATION_BARS]] + [
         corpus.pieces_of("test")[j].measures[bar : bar + CONTINUATION_BARS] for j, bar in others
     ]
     nlls = [
-        candidate_nll(model, params, *candidate_window(prompt, c, chords, corpus.vocab, Tx))
+        candidate_nll(model, params, *candidate_window(corpus, piece, start, c, Tx))
         for c in candidates
     ]
     return int(np.argmin(nlls)) == 0

@@ -15,16 +15,19 @@ REAL = Path(__file__).resolve().parents[1] / "data" / "wjazzd"
 
 @pytest.fixture(scope="module")
 def setup():
-    """A corpus of Coltrane's solos split by solo, and an untrained small model over it."""
+    """A corpus of Coltrane's solos split by solo, each token with its whole context, and an
+    untrained small model over it."""
     if not REAL.exists():
         pytest.skip(f"{REAL} is absent: run `make wjazzd`")
     config = wjazzd.get_config()
     config.data.update(path=str(REAL), solos="JohnColtrane_*", test_fraction=0.3, min_count=1)
+    config.data.context = "chord,next_chord,position,to_change,tempo"
     config.update(n_a=16, layers=1)
     config.model.embed = 8
     corpus = data.load_corpus_from_config(config.data)
     model = models.make_model(config, len(corpus.vocab))
-    params = model.init(jax.random.key(0), np.zeros((1, 4), np.int32))["params"]
+    features = np.zeros((1, 4, model.chord_features), np.float32)
+    params = model.init(jax.random.key(0), np.zeros((1, 4), np.int32), features)["params"]
     return config, corpus, model, params
 
 
@@ -52,17 +55,19 @@ def test_the_decoder_part_scores_each_real_pitch(setup):
 def test_a_continuation_is_scored_after_its_prompt(setup):
     config, corpus, model, params = setup
     piece = corpus.pieces_of("test")[0]
-    prompt = list(zip(piece.measures[1:9], piece.chords[1:9], strict=True))
     truth = piece.measures[9:11]
-    window, scored = likelihood.candidate_window(
-        prompt, truth, piece.chords[9:11], corpus.vocab, config.data.Tx
-    )
+    window, scored = likelihood.candidate_window(corpus, piece, 9, truth, config.data.Tx)
     assert scored == sum(map(len, truth))
     assert list(corpus.vocab.encode([t for bar in truth for t in bar])) == list(
         window.y[0, -scored:]
     )
     nll = likelihood.candidate_nll(model, params, window, scored)
     assert nll == pytest.approx(scored * np.log(len(corpus.vocab)), rel=0.05)  # untrained
+    features = corpus.features_of(piece)  # the true bars' context is the piece's own
+    prompt_and_truth = sum(map(len, piece.measures[1:11]))
+    np.testing.assert_array_equal(
+        window.chords[0], features[:prompt_and_truth][-config.data.Tx :]
+    )
 
 
 def test_distractors_have_the_true_bars_chord_qualities(setup):
