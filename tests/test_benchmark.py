@@ -188,3 +188,14 @@ def copy_weights(torch, params, model) -> None:
             getattr(model["lstm"], f"bias_hh_l{layer}").zero_()
         model["head"].weight.copy_(torch.tensor(np.array(params["head"]["kernel"]).T))
         model["head"].bias.copy_(torch.tensor(np.array(params["head"]["bias"])))
+
+
+def test_the_headline_rounds_print_each_contender(monkeypatch, capsys):
+    from experiments import bench_headline
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # no peer: its column says so
+    monkeypatch.setattr(benchmark, "TRAIN_EPOCHS", 2)
+    bench_headline.main(["--rounds", "1", "--repeats", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:4]] == ["fused_lstm", "lstm", "pytorch"]
+    assert lines[1].endswith("vs PyTorch —")
