@@ -75,4 +75,4 @@ audio:  ## install FluidSynth and a small GM soundfont (apt; brew elsewhere) for
 .PHONY: bench
 
 bench:  ## compile/train/sample timings and scaling (+ PyTorch if installed: pip install -e '.[bench]') into runs/bench
-	$(PY) -m experiments.benchmark $(ARGS)
+	$(PY) -m experiments.bench.benchmark $(ARGS)

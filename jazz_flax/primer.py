@@ -20,8 +20,9 @@ from typing import NamedTuple
 import ml_collections
 import numpy as np
 
-from jazz_flax import data, grammar, meter, scores
+from jazz_flax import data, grammar, meter
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.music import scores
 
 UNKNOWN = "<unk>"
 

@@ -1,4 +1,4 @@
-"""`make bench` (experiments/benchmark.py) on a tiny model, and its PyTorch reference."""
+"""`make bench` (experiments/bench/benchmark.py) on a tiny model, and its PyTorch reference."""
 
 import json
 import sys
@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import bench_corpus, benchmark, wjazzd
+from experiments import wjazzd
+from experiments.bench import bench_corpus, benchmark
 from jazz_flax import data, models, train
 from jazz_flax.fused_lstm import GATES
 from jazz_flax.model import DJModel, init_params
@@ -191,7 +192,7 @@ def copy_weights(torch, params, model) -> None:
 
 
 def test_the_headline_rounds_print_each_contender(monkeypatch, capsys):
-    from experiments import bench_headline
+    from experiments.bench import bench_headline
 
     monkeypatch.setitem(sys.modules, "torch", None)  # no peer: its column says so
     monkeypatch.setattr(benchmark, "TRAIN_EPOCHS", 2)

@@ -1,5 +1,5 @@
-"""experiments/compare_corpora.py on eval.json files written here and by a real evaluation, and
-experiments/openewld.py on a few real lead sheets."""
+"""experiments/tools/compare_corpora.py on eval.json files written here and by a real evaluation,
+and experiments/openewld.py on a few real lead sheets."""
 
 import json
 import math
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments import compare_corpora, openewld
+from experiments import openewld
+from experiments.tools import compare_corpora
 from jazz_flax import data, evaluate, grammar
 
 ROOT = Path(__file__).resolve().parents[1]

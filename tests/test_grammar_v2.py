@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from music21 import stream
 
-from jazz_flax import data, grammar, scores
+from jazz_flax import data, grammar
 from jazz_flax.data import cli
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.grammar import v2
+from jazz_flax.music import scores
 from tests.music import measure_elements
 
 C_MAJOR = grammar.Chord(0.0, ("C3", "E3", "G3"))

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import ml_collections
 
-from jazz_flax import grammar, meter, scores
+from jazz_flax import grammar, meter
 from jazz_flax.data import cache
 from jazz_flax.data.corpus import Corpus, Piece
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.grammar import notebook
-from jazz_flax.scores import MUSIC_SUFFIXES
+from jazz_flax.music import scores
+from jazz_flax.music.scores import MUSIC_SUFFIXES
 
 CHORD_SYMBOLS = "symbols"  # chord_part: the chord symbols written in the melody part
 PART_RULE_KEYS = ("melody_part", "chord_part")  # what a `parts` rule may set

@@ -9,7 +9,7 @@ with `--config.data.holdout_measures=3`) and the musical metrics of its solos; b
 metrics of the real solos they are compared with (the test solos; Metheny: its one solo). A run
 not evaluated yet is a one-line note in place of its rows.
 
-    python -m experiments.compare_corpora [--runs runs] [--out FILE]
+    python -m experiments.tools.compare_corpora [--runs runs] [--out FILE]
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def missing_note(runs: Path, experiment: str, train_args: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.compare_corpora")
+    parser = argparse.ArgumentParser(prog="python -m experiments.tools.compare_corpora")
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="the runs' folder")
     parser.add_argument("--out", type=Path, help="write the table here (else print it)")
     args = parser.parse_args(argv)

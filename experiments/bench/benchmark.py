@@ -22,11 +22,11 @@ Every figure is the median of `--repeats` (≥ 5) timed runs after a warm-up run
             on a GPU. Skipped, saying so, when torch is not installed (`pip install -e '.[bench]'`).
   corpus    training tokens/s at the WJazzD experiment's shapes, each cell beside a PyTorch model of
             the same architecture, and the ceiling the matmul rate puts on both
-            (experiments/bench_corpus.py).
+            (experiments/bench/bench_corpus.py).
 
 Prints a table and writes runs/bench/bench.json and runs/bench/scaling.png.
 
-    python -m experiments.benchmark [--repeats 5] [--out runs/bench]
+    python -m experiments.bench.benchmark [--repeats 5] [--out runs/bench]
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ import jax
 import ml_collections
 import numpy as np
 
-from experiments import baseline, bench_corpus
-from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
+from experiments import baseline
+from experiments.bench import bench_corpus
+from experiments.bench.timing import repeat, stopwatch, torch_device, torch_synchronize
 from jazz_flax import beam, cells, data, models, parallel, sample, sweep, train
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import init_params
@@ -597,7 +598,9 @@ def run(repeats: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.benchmark", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.bench.benchmark", description=__doc__
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (≥ 5)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench"))
     args = parser.parse_args(argv)

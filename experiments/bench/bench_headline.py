@@ -2,9 +2,9 @@
 `lstm`, and PyTorch's, in interleaved rounds, each the median of `--repeats` timed runs; the
 medians, the ratios to PyTorch and the load average before and after.
 
-    python -m experiments.bench_headline [--rounds 3] [--repeats 5]
+    python -m experiments.bench.bench_headline [--rounds 3] [--repeats 5]
 
-`make bench` times everything else (experiments/benchmark.py, whose functions this reuses).
+`make bench` times everything else (experiments/bench/benchmark.py, whose functions this reuses).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import os
 import statistics
 
-from experiments import benchmark
+from experiments.bench import benchmark
 from jazz_flax import parallel, sweep
 
 CELLS = ("fused_lstm", "lstm")  # the baseline's and the stock cell
@@ -43,7 +43,7 @@ def rows(rounds: list[dict]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.bench_headline")
+    parser = argparse.ArgumentParser(prog="python -m experiments.bench.bench_headline")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)

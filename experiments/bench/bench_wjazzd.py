@@ -1,6 +1,6 @@
 """How long reading WJazzD takes: cold (a fresh cache) with 1 and 2 processes, then warm.
 
-    python -m experiments.bench_wjazzd [--rounds 2] [--repeats 5] [--solos '*']
+    python -m experiments.bench.bench_wjazzd [--rounds 2] [--repeats 5] [--solos '*']
 
 Prints one table; each cold read runs in a fresh process with its own empty cache folder, each
 warm one reads the cache the cold read wrote; the two process counts take turns. The machine may
@@ -59,7 +59,7 @@ def main() -> None:
 
 def _cold_read(args, jobs: int, cache: str) -> float:
     """A cold read's seconds, in a fresh process: music21's and the grammar's caches empty."""
-    command = [sys.executable, "-m", "experiments.bench_wjazzd", "--cold", str(jobs)]
+    command = [sys.executable, "-m", "experiments.bench.bench_wjazzd", "--cold", str(jobs)]
     command += ["--cache", cache, "--folder", args.folder, "--solos", args.solos]
     return float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 

@@ -5,7 +5,7 @@ metrics.jsonl and writes the checkpoint (the baseline's model, 85 values), which
 Beside it, the peer that saving replaced: the whole of metrics.jsonl rewritten (atomically) at
 every save, as before. Each figure is the median of `--repeats` saves, in milliseconds.
 
-    python -m experiments.save_benchmark [--repeats 20]
+    python -m experiments.bench.save_benchmark [--repeats 20]
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ The peer has no rotary rotation of queries and keys (torch's layer has no place 
 parameters and costs a few element-wise products). Also a greedy SAMPLE_LENGTH-token sample
 through the key/value cache, batch 1.
 
-    python -m experiments.bench_corpus [--repeats 5] [--row lstm|transformer|both]
+    python -m experiments.bench.bench_corpus [--repeats 5] [--row lstm|transformer|both]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from experiments import wjazzd, wjazzd_transformer
-from experiments.timing import repeat, stopwatch, torch_device, torch_synchronize
+from experiments.bench.timing import repeat, stopwatch, torch_device, torch_synchronize
 from jazz_flax import data, models, parallel, sample, sweep, train
 from jazz_flax.model import count_params, init_params
 
@@ -380,7 +380,9 @@ def transformer_rows(results: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.bench_corpus", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.bench.bench_corpus", description=__doc__
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (≥ 5)")
     parser.add_argument("--row", choices=("lstm", "transformer", "both"), default="both")
     args = parser.parse_args(argv)

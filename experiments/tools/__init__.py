@@ -1,0 +1,1 @@
+"""Tools that read runs: `python -m experiments.tools.compare_corpora`."""
