@@ -38,6 +38,10 @@ from jazz_flax.soloist import Improvised
 
 MODES = ("measures", "notebook")
 
+# A MIDI file stores the tempo as microseconds a beat in 24 bits (slower than 3.6 bpm cannot be
+# written, and a tempo of millions of bpm rounds to 0); past 600 bpm no player follows.
+BPM = Range(4, 600, high_open=False, note="(what a MIDI file stores and a player can follow)")
+
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
@@ -68,7 +72,7 @@ class Settings:
             )
         POSITIVE.check("num_outputs", self.num_outputs)
         POSITIVE.check("choruses", self.choruses)
-        Range(0, low_open=True).check("bpm", self.bpm)
+        BPM.check("bpm", self.bpm)
         if self.beam is not None:
             check_beam(self.beam)
         if self.primer and self.primer_midi:

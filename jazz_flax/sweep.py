@@ -126,15 +126,31 @@ def with_changes(definition: dict, seeds=None, settings: Sequence[str] = ()) -> 
     """The definition with other `seeds`, and each of `settings` ("KEY=VALUE", the value as
     Python reads it, else the text) added to its overrides: the command line's --seeds, --set."""
     changed = dict(definition)
-    if seeds:
-        try:
-            changed["seeds"] = [int(seed) for seed in seeds]
-        except ValueError:
-            raise JazzFlaxError(f"--seeds takes integers, got {','.join(seeds)}") from None
+    if seeds is not None:
+        changed["seeds"] = _seeds(seeds)
     if settings:
-        changed["overrides"] = dict(definition.get("overrides", {}))
-        changed["overrides"].update(_setting(setting) for setting in settings)
+        added = dict(_setting(setting) for setting in settings)
+        varied = sorted(set(added) & {key for point in definition["points"] for key in point})
+        if varied:
+            raise JazzFlaxError(
+                f"--set {varied[0]}: the sweep's points set it, so it would be ignored",
+                hint="leave it to the points, or write a sweep of your own",
+            )
+        changed["overrides"] = dict(definition.get("overrides", {})) | added
     return changed
+
+
+def _seeds(texts: Sequence[str]) -> list[int]:
+    """The seeds of --seeds: integers, at least one, each once."""
+    try:
+        seeds = [int(seed) for seed in texts]
+    except ValueError:
+        raise JazzFlaxError(f"--seeds takes integers, got {','.join(texts)}") from None
+    if not seeds or len(set(seeds)) < len(seeds):
+        raise JazzFlaxError(
+            f"--seeds needs distinct seeds, got {','.join(texts) or 'none'}", hint="e.g. 0,1,2"
+        )
+    return seeds
 
 
 def _setting(text: str) -> tuple[str, object]:

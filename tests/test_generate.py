@@ -298,3 +298,10 @@ def test_bad_values_are_one_line_errors(run_dir, flags, message):
     result = generate_command(run_dir[0], *flags)
     assert result.returncode == 2
     assert re.fullmatch(f"error: {message}.*\n", result.stderr), result.stderr
+
+
+@pytest.mark.parametrize("bpm", [2.0, 1e9, 1e-3, float("inf")])
+def test_a_tempo_midi_cannot_store_is_refused(run_dir, bpm, tmp_path):
+    with pytest.raises(JazzFlaxError, match=r"bpm must be .*in \[4, 600\]"):
+        generate.generate(run_dir[0], bpm=bpm, output=tmp_path)
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())

@@ -397,3 +397,20 @@ def test_vmap_is_refused_for_a_split_corpus(split_config, tmp_path):
     spec = dict(split_definition(split_config), vmap=True)
     with pytest.raises(JazzFlaxError, match="vmap=True cannot validate"):
         sweep.runs(spec, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "seeds, message",
+    [([], "--seeds needs distinct seeds, got none"), (["0", "0"], "got 0,0"), (["x"], "integers")],
+)
+def test_bad_seeds_on_the_command_line_are_refused(seeds, message):
+    with pytest.raises(JazzFlaxError, match=message):
+        sweep.with_changes(dict(seeds=[0], points=[{"n_a": 4}]), seeds)
+
+
+def test_a_set_of_a_key_the_points_vary_is_refused():
+    definition = dict(seeds=[0], points=[{"n_a": 4}, {"n_a": 8}])
+    with pytest.raises(JazzFlaxError, match="--set n_a: the sweep's points set it"):
+        sweep.with_changes(definition, None, ["n_a=8"])
+    changed = sweep.with_changes(definition, ["1", "2"], ["epochs=3"])
+    assert changed["seeds"] == [1, 2] and changed["overrides"] == {"epochs": 3}
