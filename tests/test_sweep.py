@@ -256,9 +256,9 @@ def test_the_wjazzd_sweeps_points():
 
 
 def test_changes_from_the_command_line(tiny):
-    spec = sweep.with_changes(definition(tiny), None, ["lr=0.003", "init=flax", "data.Tx=4"])
+    spec = sweep.with_changes(definition(tiny), None, ["lr=0.003", "init=flax", "data.stride=2"])
     assert spec["overrides"] == {"data.holdout_measures": 1, "epochs": 3} | dict(
-        lr=0.003, init="flax", **{"data.Tx": 4}
+        lr=0.003, init="flax", **{"data.stride": 2}
     )
     assert definition(tiny)["overrides"] == {"data.holdout_measures": 1, "epochs": 3}
     assert sweep.with_changes(spec, None, []) == spec
