@@ -46,6 +46,7 @@ import numpy as np
 
 from jazz_flax import checkpoints, data, likelihood, ngrams, soloist
 from jazz_flax import config as config_lib
+from jazz_flax.beam import Beam
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
 from jazz_flax.model import token_scores
@@ -192,9 +193,10 @@ def over_test_changes(model, params, corpus: data.SplitCorpus, eval_config) -> d
 
 
 def solos_over_pieces(
-    model, params, vocab, pieces, eval_config, context=()
+    model, params, vocab, pieces, eval_config, context=(), beam: Beam | None = None
 ) -> list[tuple[list, Solo]]:
-    """(tokens per measure, Solo) of one solo generated over each piece's changes, as long.
+    """(tokens per measure, Solo) of one solo generated over each piece's changes, as long (the
+    best beam of a search, with `beam`).
 
     Every piece is sampled as long as the longest, its last measure's chords going on after it
     (as `sample` plays them past the end), so that one compiled sampler serves them all.
@@ -211,6 +213,7 @@ def solos_over_pieces(
             key,
             rng,
             strategy=strategy(eval_config),
+            beam=beam,
             sampled_measures=longest,
             bpm=data.piece_bpm(piece),
             context=context or ("chord",),

@@ -1,0 +1,176 @@
+"""Do a model's solos match the real ones over the same changes? The targets of issue 22, checked.
+
+For runs of one setting (several training seeds), it reads each run's eval.json (`make evaluate`
+over all the test solos: the sampled solos' metrics over the test solos' changes beside the test
+solos' own, and the nats per note of the real test melodies) and adds what `evaluate` does not
+play: one beam-search solo over each test solo's changes, and the harmony sensitivity over Giant
+Steps (a test solo of the WJazzD split) against a Dm7 vamp, the same seed over both. It prints one
+markdown table: each figure of the real test solos, the runs' mean ± sd, the distance allowed and
+whether the mean is within it. `--baseline` runs (e.g. grammar v2 without context) add the nats per
+note the best setting must beat by 10 %.
+
+    python -m experiments.tools.targets runs/wjazzd_pitch-s0 runs/wjazzd_pitch-s1 \\
+        [--baseline runs/wjazzd-s0 ...] [--beam 8,4,1] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from jazz_flax import checkpoints, data, evaluate
+from jazz_flax.beam import Beam
+from jazz_flax.errors import JazzFlaxError, one_line_errors
+from jazz_flax.files import atomic_write
+from jazz_flax.music import line_metrics, solo
+
+TARGETS = (  # (figure, played by, metric, distance allowed, relative to the real figure)
+    ("chord tones on beats 1 and 3", "sampled", "strong_beat_chord_tones", 0.05, False),
+    ("chord tones after a change", "sampled", "change_chord_tones", 0.07, False),
+    ("register span (semitones)", "sampled", "register_span", 0.30, True),
+    ("4-bar swing (semitones)", "sampled", "register_swing", 0.30, True),
+    ("16ths at ≥ 250 bpm", "sampled", "sixteenths_250_up_bpm", 0.10, False),
+    ("rest share", "beam", "rest_ratio", 0.50, True),
+)
+SHOWN = (  # figures shown beside the targets, with no distance to meet
+    ("eighths", "beam", "spacing_eighths"),
+    ("rest share", "sampled", "rest_ratio"),
+    ("eighths", "sampled", "spacing_eighths"),
+    ("leap recovery", "sampled", "leap_recovery"),
+    ("repeated notes", "sampled", "repeated_notes"),
+    ("syncopation", "sampled", "syncopation"),
+    ("motif reuse", "sampled", "motif_reuse"),
+)
+GIANT_STEPS = "JohnColtrane_GiantSteps-1"  # a test solo of the WJazzD split by solo
+NATS_BELOW = 0.10  # the best setting's nats per note, below the baseline's
+
+
+def beam_metrics(run: checkpoints.Run, corpus: data.SplitCorpus, beam: Beam) -> dict:
+    """The mean metrics of one beam-search solo over each test solo's changes."""
+    pieces = corpus.pieces_of("test")
+    played = evaluate.solos_over_pieces(
+        run.model, run.params, run.vocab, pieces, evaluate.default_config(), corpus.context, beam
+    )
+    training = solo.of_corpus(data.Corpus(tuple(corpus.pieces_of("train"))))
+    return evaluate.mean_metrics([one for _, one in played], training)
+
+
+def giant_steps_sensitivity(run: checkpoints.Run, corpus: data.SplitCorpus) -> float:
+    """The share of onsets that differ between solos of one seed over Giant Steps and a vamp."""
+    piece = data.piece_named(corpus, GIANT_STEPS)
+    eval_config, bpm = evaluate.default_config(), data.piece_bpm(piece)
+
+    def improvise(progression: Sequence) -> list:
+        return evaluate.generated_solos(
+            run.model, run.params, run.vocab, progression, eval_config, bpm, corpus.context
+        )
+
+    vamp = line_metrics.vamp(len(piece.chords))
+    return line_metrics.harmony_sensitivity_of(improvise, piece.chords, vamp)[
+        "harmony_onsets_differ"
+    ]
+
+
+def evaluated(workdir: str) -> dict:
+    """The run's eval.json, which must score every test solo's changes."""
+    path = Path(workdir) / evaluate.EVAL
+    if not path.is_file():
+        raise JazzFlaxError(f"{path} not found", hint=f"evaluate the run first: {workdir}")
+    result = json.loads(path.read_text(encoding="utf-8"))
+    if "test_changes" not in result or result["eval"].get("test_solos") is not None:
+        raise JazzFlaxError(
+            f"{path} does not score all the test solos' changes", hint="re-evaluate"
+        )
+    return result
+
+
+def run_figures(workdir: str, beam: Beam) -> dict:
+    """Every figure of one run: played by the sampler, by beam search, and the real test solos."""
+    result = evaluated(workdir)
+    run = checkpoints.load_run(workdir)
+    corpus = checkpoints.checkpoint_corpus(run.checkpoint)
+    return dict(
+        sampled=result["test_changes"]["generated"],
+        real=result["test_changes"]["test_solos"],
+        beam=beam_metrics(run, corpus, beam),
+        sensitivity=giant_steps_sensitivity(run, corpus),
+        nats_per_note=result["test"]["nats_per_note"],
+    )
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+
+
+def within(mean: float, real: float, distance: float, relative: bool) -> bool:
+    return abs(mean - real) <= distance * (abs(real) if relative else 1)
+
+
+def target_rows(runs: list[dict]) -> list[str]:
+    """A row per target: the figure, the real test solos', the runs' mean ± sd, allowed, met."""
+    rows = []
+    for name, by, key, distance, relative in TARGETS:
+        mean, sd = mean_sd([run[by][key] for run in runs])
+        real = runs[0]["real"][key]
+        allowed = f"± {distance:.0%}" if relative else f"± {distance:.2f}"
+        met = "yes" if within(mean, real, distance, relative) else "no"
+        rows.append(f"| {name} ({by}) | {real:.3f} | {mean:.3f} ± {sd:.3f} | {allowed} | {met} |")
+    for name, by, key in SHOWN:
+        mean, sd = mean_sd([run[by][key] for run in runs])
+        rows.append(f"| {name} ({by}) | {runs[0]['real'][key]:.3f} | {mean:.3f} ± {sd:.3f} | | |")
+    return rows
+
+
+def summary_rows(runs: list[dict], baseline: list[float]) -> list[str]:
+    """Harmony sensitivity over Giant Steps, and the nats per note against the baseline's."""
+    mean, sd = mean_sd([run["sensitivity"] for run in runs])
+    rows = [f"| onsets differing, Giant Steps vs vamp | 1 | {mean:.3f} ± {sd:.3f} | > 0 | "
+            f"{'yes' if mean > 0 else 'no'} |"]  # fmt: skip
+    nats, nats_sd = mean_sd([run["nats_per_note"] for run in runs])
+    if baseline:
+        base, base_sd = mean_sd(baseline)
+        met = "yes" if nats <= (1 - NATS_BELOW) * base else "no"
+        change = f"{nats / base - 1:+.1%} vs {base:.3f} ± {base_sd:.3f}"
+        rows.append(
+            f"| nats per note | — | {nats:.3f} ± {nats_sd:.3f} ({change}) | ≤ −10 % | {met} |"
+        )
+    else:
+        rows.append(f"| nats per note | — | {nats:.3f} ± {nats_sd:.3f} | | |")
+    return rows
+
+
+def table(runs: list[dict], baseline: list[float]) -> str:
+    head = [
+        "| figure | real test solos | generated (mean ± sd) | allowed | met |",
+        "|---" * 5 + "|",
+    ]
+    return "\n".join(head + target_rows(runs) + summary_rows(runs, baseline))
+
+
+def parse_beam(text: str) -> Beam:
+    return Beam(*(int(part) for part in text.split(",")))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run directories of one setting (seeds)")
+    parser.add_argument("--baseline", nargs="*", default=[], help="runs to beat in nats/note")
+    parser.add_argument("--beam", type=parse_beam, default=Beam(8, 4, 1), help="size,branch,steps")
+    parser.add_argument("--json", help="also write every run's figures here")
+    args = parser.parse_args(argv)
+    runs = [run_figures(workdir, args.beam) for workdir in args.runs]
+    baseline = [evaluated(workdir)["test"]["nats_per_note"] for workdir in args.baseline]
+    print(f"{len(runs)} runs: {', '.join(args.runs)}; beam search {tuple(args.beam)}")
+    print(table(runs, baseline))
+    if args.json:
+        atomic_write(Path(args.json), json.dumps(dict(runs=runs, baseline=baseline), indent=1))
+
+
+if __name__ == "__main__":
+    with one_line_errors():
+        main()
