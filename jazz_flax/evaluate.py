@@ -155,7 +155,7 @@ def generated_solos(
         batch=eval_config.solos,
         strategy=strategy(eval_config),
         bpm=bpm,
-        context=context or ("chord",),
+        context=context,
     )
     return [one.solo for one in played]
 
@@ -216,7 +216,7 @@ def solos_over_pieces(
             beam=beam,
             sampled_measures=longest,
             bpm=data.piece_bpm(piece),
-            context=context or ("chord",),
+            context=context,
         )
         result.append((one.tokens, one.solo))
     return result

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ml_collections
 
 from jazz_flax import model, transformer
-from jazz_flax.windows import CHORD_FEATURES, context_parts, width
+from jazz_flax.windows import CHORD_FEATURES, context_parts, read_context, width
 
 MODELS = {"lstm": model.from_config, "transformer": transformer.from_config}
 
@@ -28,7 +28,7 @@ def context_features(config: ml_collections.ConfigDict) -> int:
 def context_of(config: ml_collections.ConfigDict) -> tuple[str, ...]:
     """The context parts the model of `config` reads (`data.context`; the chord alone for
     `condition_on_chords`, and for an unconditioned model, which reads none)."""
-    return context_parts(config.data.context) or ("chord",)
+    return read_context(context_parts(config.data.context))
 
 
 def make_model(config: ml_collections.ConfigDict, n_values: int):

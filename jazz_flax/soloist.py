@@ -25,6 +25,7 @@ from jazz_flax.beam import Beam, beam_search
 from jazz_flax.music import solo
 from jazz_flax.music.render import Solo
 from jazz_flax.sample import Strategy
+from jazz_flax.windows import read_context
 
 Changes = Sequence[Sequence[grammar.Chord]]  # the chords of each measure
 
@@ -56,11 +57,11 @@ def solos(
     opening: primers.Opening = primers.Opening(),  # noqa: B008 (an immutable NamedTuple)
     bpm: float = solo.BPM,
     sampled_measures: int | None = None,
-    context: Sequence[str] = ("chord",),
+    context: Sequence[str] = (),
 ) -> list[Improvised]:
     """`batch` solos over `changes` after the `opening`, decoded with the vocabulary's grammar
     (`rng` draws the decoder's choices, row after row); a model conditioned on the music reads
-    the `context` parts (`models.context_of` its config) at `bpm`.
+    the `context` parts (`models.context_of` its config; none: the chord alone) at `bpm`.
 
     `sampled_measures` (default: the changes') is how many measures the sampler plays, the last
     measure's chords going on after the changes: one compiled sampler then serves changes of
@@ -110,7 +111,7 @@ def streams(
     beam: Beam | None = None,
     primer: np.ndarray | None = None,
     *,
-    context: Sequence[str] = ("chord",),
+    context: Sequence[str] = (),
     bpm: float = solo.BPM,
 ) -> Streams:
     """`batch` streams of `length` tokens after the `primer` ids, a model conditioned on the
@@ -133,5 +134,5 @@ def over_chords(model, vocab: data.Vocabulary, chords: Changes, context, bpm: fl
     nothing for other models."""
     if not model.chord_features:
         return {}
-    grid = data.context_grid(chords, tuple(context), bpm)
+    grid = data.context_grid(chords, read_context(context), bpm)
     return dict(chord_grid=grid, durations=vocab.durations)

@@ -35,6 +35,15 @@ PARTS = {  # each part of the context and its width
 }
 
 
+CHORD_ALONE = ("chord",)  # what a model conditioned on the music reads when no part is chosen
+
+
+def read_context(parts: Sequence[str]) -> tuple[str, ...]:
+    """The parts a model conditioned on the music reads: those chosen, else the chord alone
+    (`condition_on_chords`); a model that reads none is fed nothing (`soloist.over_chords`)."""
+    return tuple(parts) or CHORD_ALONE
+
+
 def context_parts(text: str) -> tuple[str, ...]:
     """The parts `data.context` names ("chord,position"; "" for none), in PARTS' order."""
     names = {name.strip() for name in text.split(",") if name.strip()}

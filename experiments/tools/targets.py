@@ -10,7 +10,7 @@ whether the mean is within it. `--baseline` runs (e.g. grammar v2 without contex
 note the best setting must beat by 10 %.
 
     python -m experiments.tools.targets runs/wjazzd_pitch-s0 runs/wjazzd_pitch-s1 \\
-        [--baseline runs/wjazzd-s0 ...] [--beam 8,4,1] [--json FILE]
+        [--baseline runs/wjazzd-s0 ...] [--beam 8,4,1] [--json FILE] [--piano_rolls DIR]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from jazz_flax import checkpoints, data, evaluate
 from jazz_flax.beam import Beam
 from jazz_flax.errors import JazzFlaxError, one_line_errors
 from jazz_flax.files import atomic_write
-from jazz_flax.music import line_metrics, solo
+from jazz_flax.music import line_metrics, render, solo
 
 TARGETS = (  # (figure, played by, metric, distance allowed, relative to the real figure)
     ("chord tones on beats 1 and 3", "sampled", "strong_beat_chord_tones", 0.05, False),
@@ -73,6 +73,24 @@ def giant_steps_sensitivity(run: checkpoints.Run, corpus: data.SplitCorpus) -> f
     vamp = line_metrics.vamp(len(piece.chords))
     return line_metrics.harmony_sensitivity_of(improvise, piece.chords, vamp)[
         "harmony_onsets_differ"
+    ]
+
+
+def giant_steps_rolls(workdir: str, beam: Beam, folder: Path) -> list[Path]:
+    """Piano rolls of Giant Steps: the real solo, a sampled one and a beam-search one over its
+    changes, at its tempo (the run's model; evaluate's seed)."""
+    run = checkpoints.load_run(workdir)
+    corpus = checkpoints.checkpoint_corpus(run.checkpoint)
+    piece, eval_config = data.piece_named(corpus, GIANT_STEPS), evaluate.default_config()
+    real = solo.of_corpus(data.Corpus((piece,)), data.piece_bpm(piece))
+    played = {"real": real}
+    for name, searched in (("sampled", None), ("beam", beam)):
+        ((_, played[name]),) = evaluate.solos_over_pieces(
+            run.model, run.params, run.vocab, [piece], eval_config, corpus.context, searched
+        )
+    return [
+        render.write_piano_roll(one, folder / f"giant_steps_{name}.png", f"Giant Steps, {name}")
+        for name, one in played.items()
     ]
 
 
@@ -162,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--baseline", nargs="*", default=[], help="runs to beat in nats/note")
     parser.add_argument("--beam", type=parse_beam, default=Beam(8, 4, 1), help="size,branch,steps")
     parser.add_argument("--json", help="also write every run's figures here")
+    parser.add_argument("--piano_rolls", help="a folder for Giant Steps' piano rolls (first run)")
     args = parser.parse_args(argv)
     runs = [run_figures(workdir, args.beam) for workdir in args.runs]
     baseline = [evaluated(workdir)["test"]["nats_per_note"] for workdir in args.baseline]
@@ -169,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(table(runs, baseline))
     if args.json:
         atomic_write(Path(args.json), json.dumps(dict(runs=runs, baseline=baseline), indent=1))
+    if args.piano_rolls:
+        for path in giant_steps_rolls(args.runs[0], args.beam, Path(args.piano_rolls)):
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":

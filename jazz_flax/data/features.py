@@ -18,6 +18,7 @@ import numpy as np
 from jazz_flax import grammar, meter
 from jazz_flax.windows import (
     CHANGE_CAP,
+    CHORD_ALONE,
     CHORD_FEATURES,
     CONTEXT_STEPS,
     TEMPO_EDGES,
@@ -124,7 +125,7 @@ def token_context(piece, parts: Sequence[str]) -> np.ndarray:
 
 def context_grid(
     measure_chords: Sequence[Sequence[grammar.Chord]],
-    parts: Sequence[str] = ("chord",),
+    parts: Sequence[str] = CHORD_ALONE,
     bpm: float = DEFAULT_BPM,
 ) -> np.ndarray:
     """float32 (n_measures, BEATS × CONTEXT_STEPS, width(parts)): the context at each 1/12-beat
