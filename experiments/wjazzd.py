@@ -26,7 +26,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.data.reader = "wjazzd"
     config.data.grammar = "v2"
     config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64
-    config.epochs = 40  # 2,000 steps: the validation NLL was lowest at epoch 35 of 60 (README)
+    config.epochs = 40  # 2,000 steps: validation NLL lowest at epoch 35 of 60 (docs/results.md)
     return config
 
 

@@ -1,14 +1,20 @@
-"""Writing files so that a reader never sees half of one, and one writer per run directory."""
+"""Writing files so that a reader never sees half of one, and one writer per run directory.
+
+Portable: the run directory's lock is filelock's (flock on POSIX, LockFileEx on Windows), and a
+writer's liveness is asked without `os.kill` on Windows, where it would end the process."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import ctypes
 import importlib.util
 import io
 import os
+import sys
 import tempfile
 from pathlib import Path
+
+import filelock
 
 from jazz_flax.errors import JazzFlaxError
 
@@ -76,6 +82,8 @@ def glob_escape(name: str) -> str:
 
 
 def _alive(pid: int) -> bool:
+    if sys.platform == "win32":
+        return _alive_on_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -85,13 +93,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _alive_on_windows(pid: int) -> bool:
+    """Whether process `pid` runs, asked through kernel32 (os.kill(pid, 0) would terminate it)."""
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() == 5  # ERROR_ACCESS_DENIED: another user's
+    code = ctypes.c_ulong()
+    try:
+        return not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or code.value == 259
+    finally:  # 259: STILL_ACTIVE
+        kernel32.CloseHandle(handle)
+
+
 LOCK = ".lock"
 
 
 @contextlib.contextmanager
 def lock(folder: Path, what: str):
-    """Holds `folder`/.lock (an flock, released even by kill -9; "PID WHAT" inside) while a
-    `what` ("train", "sweep") writes the folder; another asking for it meanwhile gets a
+    """Holds `folder`/.lock (filelock's OS lock, released even by kill -9; "PID WHAT" inside)
+    while a `what` ("train", "sweep") writes the folder; another asking for it meanwhile gets a
     JazzFlaxError naming the holder. A folder created here and left empty is removed again."""
     _check_folder(folder)
     created = not folder.exists()
@@ -103,8 +124,7 @@ def lock(folder: Path, what: str):
     try:
         yield
     finally:
-        (folder / LOCK).unlink(missing_ok=True)
-        os.close(fd)
+        _release(folder / LOCK, fd)
         if created:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty
@@ -125,10 +145,8 @@ def _take(path: Path, what: str) -> int:
     """The descriptor of the lock file `path`, locked by us, our pid and `what` written in it."""
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid, _, kind = os.pread(fd, 100, 0).decode(errors="replace").strip().partition(" ")
+        if not filelock.lock_descriptor(fd, blocking=False):
+            pid, _, kind = _holder(fd).partition(" ")
             os.close(fd)
             raise JazzFlaxError(
                 f"{path.parent} is in use: another {kind or what} (pid {pid or '?'}) is writing it",
@@ -139,6 +157,28 @@ def _take(path: Path, what: str) -> int:
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()} {what}\n".encode())
                 return fd
+        os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    """The "PID WHAT" a lock file holds; empty where it cannot be read (Windows locks byte 0)."""
+    with contextlib.suppress(OSError):
+        os.lseek(fd, 0, os.SEEK_SET)
+        return os.read(fd, 100).decode(errors="replace").strip()
+    return ""
+
+
+def _release(path: Path, fd: int) -> None:
+    """Removes the lock file, then closes (and so unlocks) it. Unlinking first tells a process
+    that opened it meanwhile to open anew; on Windows, which cannot unlink an open file, the
+    file is closed first."""
+    try:
+        path.unlink(missing_ok=True)
+    except PermissionError:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+    else:
         os.close(fd)
 
 

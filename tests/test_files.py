@@ -1,4 +1,7 @@
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -72,3 +75,44 @@ def test_a_run_folder_that_is_a_dangling_link_is_named_as_such(tmp_path):
         with lock(tmp_path / "run", "train"):
             pass
     assert not (tmp_path / "gone").exists()
+
+
+HOLDER = """
+import os, sys
+from pathlib import Path
+from jazz_flax.files import lock
+with lock(Path(sys.argv[1]), "train"):
+    print("held", flush=True)
+    if sys.stdin.readline() == "die\\n":
+        os._exit(9)  # as kill -9: no clean-up, the lock file stays
+"""
+
+
+def hold_lock(folder):
+    """A process holding `folder`'s lock, once it has said so; its stdin tells it how to end."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_a_second_process_is_refused_at_once_naming_the_holder(tmp_path):
+    holder = hold_lock(tmp_path / "run")
+    began = time.monotonic()
+    with pytest.raises(JazzFlaxError, match=rf"run is in use: another train \(pid {holder.pid}\)"):
+        with lock(tmp_path / "run", "sweep"):
+            pass
+    assert time.monotonic() - began < 1
+    holder.communicate("end\n", timeout=30)
+    assert holder.returncode == 0 and not (tmp_path / "run").exists()
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
+    holder = hold_lock(tmp_path / "run")
+    holder.communicate("die\n", timeout=30)
+    assert (tmp_path / "run" / ".lock").read_text() == f"{holder.pid} train\n"  # left behind
+    with lock(tmp_path / "run", "sweep"):
+        assert (tmp_path / "run" / ".lock").read_text() == f"{os.getpid()} sweep\n"
+    assert not (tmp_path / "run" / ".lock").exists()

@@ -207,7 +207,7 @@ def test_the_tempo_is_60_over_the_median_beat_duration_of_the_melody_csv():
 
 def test_coltranes_giant_steps_as_measured_independently_from_the_csvs():
     """REFERENCE.md: chord tones 0.63, on 1 and 3 0.69, after a change 0.67; span 16 (56–72);
-    4-bar swing ≈ 12; 16ths 9 % at 290 bpm; motif reuse 0.31 (rests: see the README)."""
+    4-bar swing ≈ 12; 16ths 9 % at 290 bpm; motif reuse 0.31 (rests: see docs/results.md)."""
     if not (ROOT / "data" / "wjazzd" / "mcsv_melody").is_dir():
         pytest.skip("data/wjazzd is absent: run `make wjazzd`")
     paths = wjazzd.solo_paths(ROOT / wjazzd.FOLDER, "JohnColtrane_GiantSteps-1_FINAL")

@@ -1,4 +1,4 @@
-"""The guarantees of README's "When something goes wrong" (issue 17), each provoked for real:
+"""docs/design.md's "When something goes wrong" guarantees (issue 17), each provoked for real:
 interrupts at several moments of a running command, two trains in one directory (the first with
 unwritable caches), a failing train into a good run, damaged and non-finite checkpoints, two voices
 in a melody part, a killed writer's temporary file, and saving that does not grow with the run.
