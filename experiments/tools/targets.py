@@ -32,8 +32,8 @@ from jazz_flax.music import line_metrics, render, solo
 TARGETS = (  # (figure, played by, metric, distance allowed, relative to the real figure)
     ("chord tones on beats 1 and 3", "sampled", "strong_beat_chord_tones", 0.05, False),
     ("chord tones after a change", "sampled", "change_chord_tones", 0.07, False),
-    ("register span (semitones)", "sampled", "register_span", 0.30, True),
-    ("4-bar swing (semitones)", "sampled", "register_swing", 0.30, True),
+    ("register span, semitones", "sampled", "register_span", 0.30, True),
+    ("4-bar swing, semitones", "sampled", "register_swing", 0.30, True),
     ("16ths at ≥ 250 bpm", "sampled", "sixteenths_250_up_bpm", 0.10, False),
     ("rest share", "beam", "rest_ratio", 0.50, True),
 )
@@ -147,7 +147,7 @@ def target_rows(runs: list[dict]) -> list[str]:
 def summary_rows(runs: list[dict], baseline: list[float]) -> list[str]:
     """Harmony sensitivity over Giant Steps, and the nats per note against the baseline's."""
     mean, sd = mean_sd([run["sensitivity"] for run in runs])
-    rows = [f"| onsets differing, Giant Steps vs vamp | 1 | {mean:.3f} ± {sd:.3f} | > 0 | "
+    rows = [f"| onsets differing, Giant Steps vs vamp | — | {mean:.3f} ± {sd:.3f} | > 0 | "
             f"{'yes' if mean > 0 else 'no'} |"]  # fmt: skip
     nats, nats_sd = mean_sd([run["nats_per_note"] for run in runs])
     if baseline:
