@@ -66,8 +66,7 @@ def data_defaults() -> ml_collections.ConfigDict:
     """`config.data`: the corpus (by default the Metheny solo's section) and its windows."""
     data = ml_collections.ConfigDict()
     data.reader = "music21"  # a name in data.READERS: "music21" (MIDI / MusicXML), "wjazzd"
-    # a file, a folder of them or a glob; the defaults are under $JAZZ_FLAX_DATA (default data/)
-    data.path = str(data_path("original_metheny.mid"))
+    data.path = str(data_path("original_metheny.mid"))  # file, folder or glob; $JAZZ_FLAX_DATA/…
     data.melody_part = "Guitar"  # a file of one part: that part, whatever its name
     data.chord_part = "Piano"  # "symbols" (lead sheets): the melody part's chord symbols
     data.parts = {}  # per file: {"<stem or glob of stems>": {"melody_part": …, "chord_part": …}}
