@@ -2,7 +2,8 @@
 
 `fresh_venv` makes one whose dependencies are this interpreter's (a .pth file naming its
 site-packages: nothing is downloaded, and what is installed into the venv comes first), or an
-empty one; `build_wheel` builds the wheel from a clean copy of the checkout (no stale build/);
+empty one; `build_wheel` builds the wheel from a clean copy of the checkout (no stale build/),
+`snapshot_repository` a git repository of it to install from by URL;
 `run_in` runs a command with the venv's bin/ first, outside the checkout (no PYTHONPATH) and
 the data from this checkout's data/ ($JAZZ_FLAX_DATA).
 """
@@ -65,10 +66,25 @@ def pip(env: Path, *args: str) -> subprocess.CompletedProcess:
     return run_in(env, [python(env), "-m", "pip", *args, *ignore], env)
 
 
+def copy_sources(to: Path) -> Path:
+    """A copy of the checkout's working tree, without data, runs and build leftovers."""
+    shutil.copytree(ROOT, to, ignore=not_sources)
+    return to
+
+
+def snapshot_repository(to: Path) -> str:
+    """The URL of a git repository at `to` whose one commit is the checkout's working tree, as a
+    clone of it would be once committed."""
+    copy_sources(to)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "working tree"]):
+        subprocess.run([*git, *args], cwd=to, check=True, capture_output=True)
+    return to.as_uri()
+
+
 def build_wheel(out: Path) -> Path:
     """The wheel of this checkout, built from a copy of its sources without build isolation."""
-    sources = out / "sources"
-    shutil.copytree(ROOT, sources, ignore=not_sources)
+    sources = copy_sources(out / "sources")
     command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
     subprocess.run([*command, "-w", str(out), str(sources)], check=True, capture_output=True)
     (wheel,) = out.glob("jazz_flax-*.whl")
