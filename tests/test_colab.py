@@ -113,3 +113,9 @@ def test_the_audio_is_fluidsynths(executed):
     (solo,) = (workdir / RUN / "output").glob("*.wav")
     with wave.open(str(solo)) as w:
         assert w.getframerate() == render.FLUIDSYNTH_RATE
+
+
+def test_the_install_cell_updates_apt_first_and_hides_no_errors():
+    source = cell(nbformat.read(NOTEBOOK, as_version=4), "install").source
+    assert -1 < source.find("apt-get update") < source.find("apt-get install -y")
+    assert "/dev/null" not in source and "{REPOSITORY}" in source
