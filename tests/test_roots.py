@@ -37,7 +37,7 @@ def test_the_data_root_moves_the_download_targets(monkeypatch, tmp_path):
     assert {s.folder for s in download.CORPORA.values()} == {tmp_path / n for n in download.CORPORA}
     with pytest.raises(download.Unreachable) as info:
         download.ensure_file(url="file:///nowhere/at/all.mid")  # the default path
-    assert f"put the file at {tmp_path / download.METHENY} by hand" in str(info.value)
+    assert f"put the file at {tmp_path / roots.METHENY} by hand" in str(info.value)
 
 
 def test_a_path_given_by_the_user_stays_as_given(monkeypatch, tmp_path):

@@ -27,12 +27,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from jazz_flax import interrupts
-from jazz_flax.data.roots import data_path
+from jazz_flax.data.roots import METHENY, data_path
 from jazz_flax.errors import ArgumentParser, JazzFlaxError, one_line_errors
 
 URL = "https://raw.githubusercontent.com/jisungk/deepjazz/master/midi/original_metheny.mid"
 SHA256 = "0da8322ceab36b036682b5ece0c315193f7b701a3340a0ca5a523b107c6f428d"
-METHENY = "original_metheny.mid"  # under the data root ($JAZZ_FLAX_DATA, default data/)
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 CHUNK = 1 << 16
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 DATA_ROOT = "JAZZ_FLAX_DATA"
+METHENY = "original_metheny.mid"  # the seed notebook's solo, the default corpus
 
 
 def environ_path(name: str) -> Path | None:
