@@ -8,7 +8,7 @@ SWEEP  ?= hidden_size
 MIDI   := data/original_metheny.mid
 DATA   := $(if $(filter wjazzd%,$(EXP)),wjazzd,$(if $(filter leadsheets openewld,$(EXP)),$(EXP),data))  # provides EXP's data
 
-.PHONY: help install data leadsheets wjazzd openewld test lint summary train generate fuzz
+.PHONY: help install data leadsheets wjazzd openewld test lint summary train generate floors fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -52,6 +52,9 @@ evaluate:  ## held-out NLL and musical metrics of runs/$(EXP) into runs/$(EXP)/e
 
 sweep: $(if $(filter wjazzd_%,$(SWEEP)),wjazzd,data)  ## train and evaluate experiments/sweeps/$(SWEEP).py into runs/sweeps/$(SWEEP)
 	$(PY) -m jazz_flax.main sweep --sweep experiments/sweeps/$(SWEEP).py $(ARGS)
+
+floors:  ## the dependency floors (constraints.txt) in a fresh venv, then the fast tests there (slow: a download)
+	JAZZ_FLAX_FLOORS=1 $(PY) -m pytest -q tests/test_package.py -k floors
 
 fuzz:  ## the property tests of the decoder and the chord parser, 10,000 examples each
 	$(PY) -m pytest -q tests/test_fuzz.py --hypothesis-profile=fuzz --hypothesis-show-statistics

@@ -15,14 +15,14 @@ from ml_collections.config_dict import placeholder
 
 from jazz_flax import config as config_lib
 from jazz_flax import data
+from jazz_flax.data.roots import data_path
 from jazz_flax.files import atomic_write
-
-FOLDER = Path("data/leadsheets")
 
 
 def get_config() -> ml_collections.ConfigDict:
     config = config_lib.defaults()
-    config.data.update(path=str(FOLDER), chord_part=data.CHORD_SYMBOLS, windows="sliding")
+    folder = str(data_path("leadsheets"))
+    config.data.update(path=folder, chord_part=data.CHORD_SYMBOLS, windows="sliding")
     config.data.start = placeholder(float)  # None: the whole piece (--config.data.start=8 works)
     config.data.end = placeholder(float)
     return config
@@ -35,10 +35,11 @@ def bundled_lead_sheets() -> list[Path]:
     return sorted((Path(common.getCorpusFilePath()) / "leadSheet").glob("*.mxl"))
 
 
-def copy_bundled_lead_sheets(folder: str | Path = FOLDER) -> list[Path]:
-    """Copies music21's lead sheets into `folder`; returns the copies' paths."""
+def copy_bundled_lead_sheets(folder: str | Path | None = None) -> list[Path]:
+    """Copies music21's lead sheets into `folder` (default data/leadsheets, under $JAZZ_FLAX_DATA);
+    returns the copies' paths."""
     return [
-        atomic_write(Path(folder) / sheet.name, sheet.read_bytes())
+        atomic_write(Path(folder or data_path("leadsheets")) / sheet.name, sheet.read_bytes())
         for sheet in bundled_lead_sheets()
     ]
 

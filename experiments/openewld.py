@@ -26,12 +26,16 @@ import ml_collections
 from experiments import wjazzd
 from jazz_flax import config as config_lib
 from jazz_flax import data
+from jazz_flax.data.roots import data_path
 
 
 def get_config() -> ml_collections.ConfigDict:
     config = wjazzd.split_by_piece(config_lib.defaults())
     config.data.update(
-        path="data/openewld/dataset/**/*.mxl", chord_part=data.CHORD_SYMBOLS, Tx=32, stride=4
+        path=str(data_path("openewld/dataset/**/*.mxl")),
+        chord_part=data.CHORD_SYMBOLS,
+        Tx=32,
+        stride=4,
     )
     config.data.grammar = "v2"
     config.data.windows_per_epoch = 1600  # of 9,723: an "epoch" is 25 steps of 64, one pass

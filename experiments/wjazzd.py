@@ -18,11 +18,12 @@ import ml_collections
 from ml_collections.config_dict import placeholder
 
 from jazz_flax import config as config_lib
+from jazz_flax.data.roots import data_path
 
 
 def get_config() -> ml_collections.ConfigDict:
     config = split_by_piece(config_lib.defaults())
-    config.data.update(path="data/wjazzd", Tx=64, stride=16)
+    config.data.update(path=str(data_path("wjazzd")), Tx=64, stride=16)
     config.data.reader = "wjazzd"
     config.data.grammar = "v2"
     config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64

@@ -21,6 +21,7 @@ from ml_collections.config_dict import placeholder
 
 from jazz_flax import cells, grammar, losses, model, models, transformer
 from jazz_flax.data.readers import READERS
+from jazz_flax.data.roots import METHENY, data_path
 from jazz_flax.errors import POSITIVE, SEED, JazzFlaxError, Range
 from jazz_flax.windows import context_parts
 
@@ -65,7 +66,7 @@ def data_defaults() -> ml_collections.ConfigDict:
     """`config.data`: the corpus (by default the Metheny solo's section) and its windows."""
     data = ml_collections.ConfigDict()
     data.reader = "music21"  # a name in data.READERS: "music21" (MIDI / MusicXML), "wjazzd"
-    data.path = "data/original_metheny.mid"  # a file, a folder of them or a glob
+    data.path = str(data_path(METHENY))  # file, folder or glob; $JAZZ_FLAX_DATA/…
     data.melody_part = "Guitar"  # a file of one part: that part, whatever its name
     data.chord_part = "Piano"  # "symbols" (lead sheets): the melody part's chord symbols
     data.parts = {}  # per file: {"<stem or glob of stems>": {"melody_part": …, "chord_part": …}}

@@ -22,6 +22,7 @@ jax.config.update("jax_default_matmul_precision", "highest")
 # Tests never touch the user's cache; subprocesses inherit this too.
 _CACHE = tempfile.mkdtemp(prefix="jazz_flax-test-cache-")
 os.environ["JAZZ_FLAX_CACHE"] = _CACHE
+os.environ.pop("JAZZ_FLAX_DATA", None)  # the repository's data/, whatever the user's data root
 
 
 def pytest_sessionfinish(session, exitstatus):

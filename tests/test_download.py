@@ -103,7 +103,9 @@ def corpus(tmp_path, monkeypatch):
     manifest.parent.mkdir()
     manifest.write_text("".join(f"{sha(p)}  {n}\n" for n, p in files.items()), encoding="utf-8")
     monkeypatch.setattr(download, "MANIFESTS", manifest.parent)
-    source = download.Source("toy", tmp_path / "toy", server.url, "the toy repository")
+    monkeypatch.setenv("JAZZ_FLAX_DATA", str(tmp_path))  # its folder: tmp_path / "toy"
+    source = download.Source("toy", server.url, "the toy repository")
+    assert source.folder == tmp_path / "toy"
     yield server, source
     server.httpd.shutdown()
 

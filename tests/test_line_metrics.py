@@ -210,7 +210,7 @@ def test_coltranes_giant_steps_as_measured_independently_from_the_csvs():
     4-bar swing ≈ 12; 16ths 9 % at 290 bpm; motif reuse 0.31 (rests: see docs/results.md)."""
     if not (ROOT / "data" / "wjazzd" / "mcsv_melody").is_dir():
         pytest.skip("data/wjazzd is absent: run `make wjazzd`")
-    paths = wjazzd.solo_paths(ROOT / wjazzd.FOLDER, "JohnColtrane_GiantSteps-1_FINAL")
+    paths = wjazzd.solo_paths(ROOT / "data" / "wjazzd", "JohnColtrane_GiantSteps-1_FINAL")
     piece, _ = wjazzd.read_solo(*paths)
     found = line_metrics.all_metrics(
         solos.of_corpus(data.Corpus((piece,)), data.piece_bpm(piece))

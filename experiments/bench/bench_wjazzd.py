@@ -15,6 +15,7 @@ import tempfile
 import time
 
 from jazz_flax.data import wjazzd
+from jazz_flax.data.roots import data_path
 
 
 def timed(**kwargs) -> tuple[float, wjazzd.Reading]:
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="cold reads per process count")
     parser.add_argument("--repeats", type=int, default=5, help="warm reads after each cold one")
     parser.add_argument("--solos", default="*")
-    parser.add_argument("--folder", default=str(wjazzd.FOLDER))
+    parser.add_argument("--folder", default=str(data_path("wjazzd")))
     parser.add_argument("--cold", type=int, help=argparse.SUPPRESS)  # a child: one cold read
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -2,16 +2,17 @@
 
 An entry's name is the sha256 of the source's sha256, the reading options and PIPELINE_VERSION;
 its payload carries its own checksum, so an entry that does not read back whole is parsed again.
-The folder is $JAZZ_FLAX_CACHE, else $XDG_CACHE_HOME/jazz_flax, else ~/.cache/jazz_flax.
+The folder is $JAZZ_FLAX_CACHE, else $XDG_CACHE_HOME/jazz_flax, else ~/.cache/jazz_flax (a
+variable set but empty counts as unset).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from jazz_flax.data.roots import environ_path
 from jazz_flax.errors import JazzFlaxError, warn_once
 from jazz_flax.files import atomic_write
 
@@ -20,9 +21,8 @@ PIPELINE_VERSION = 4  # bump when parsing changes: it invalidates every cache en
 
 def cache_root() -> Path:
     """$JAZZ_FLAX_CACHE, else $XDG_CACHE_HOME/jazz_flax, else ~/.cache/jazz_flax."""
-    if "JAZZ_FLAX_CACHE" in os.environ:
-        return Path(os.environ["JAZZ_FLAX_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jazz_flax"
+    xdg_cache = environ_path("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return environ_path("JAZZ_FLAX_CACHE") or xdg_cache / "jazz_flax"
 
 
 def cache_entry(cache_dir, sha256: str, options: dict) -> Path:

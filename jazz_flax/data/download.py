@@ -1,12 +1,13 @@
 """`python -m jazz_flax.data.download [metheny|wjazzd|openewld]`: a corpus into data/, by sha256.
 
-Every file a corpus holds is listed, with its sha256, in a manifest committed with the project
-(`data/<corpus>.sha256`, the format of `sha256sum`); the files themselves are downloaded from the
-pinned commit of their upstream repository, never redistributed by us. A file already there with
-the right sha256 is skipped; the others are fetched in parallel into a hidden `.NAME.part` file
-(resumed with an HTTP Range request when a download was interrupted), checked, then renamed into
-place, so a reader never sees a half-written or unverified file. Paths are compared after Unicode
-normalisation (NFC) and percent-encoded (UTF-8) in URLs.
+data/ is the data root, $JAZZ_FLAX_DATA when set (`roots`). Every file a corpus holds is listed,
+with its sha256, in a manifest shipped in the package (`jazz_flax/data/manifests/<corpus>.sha256`,
+the format of `sha256sum`); the files themselves are downloaded from the pinned commit of their
+upstream repository, never redistributed by us. A file already there with the right sha256 is
+skipped; the others are fetched in parallel into a hidden `.NAME.part` file (resumed with an
+HTTP Range request when a download was interrupted), checked, then renamed into place, so a reader
+never sees a half-written or unverified file. Paths are compared after Unicode normalisation (NFC)
+and percent-encoded (UTF-8) in URLs.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from jazz_flax import interrupts
+from jazz_flax.data.roots import METHENY, data_path
 from jazz_flax.errors import ArgumentParser, JazzFlaxError, one_line_errors
 
 URL = "https://raw.githubusercontent.com/jisungk/deepjazz/master/midi/original_metheny.mid"
 SHA256 = "0da8322ceab36b036682b5ece0c315193f7b701a3340a0ca5a523b107c6f428d"
-DEFAULT_PATH = Path("data/original_metheny.mid")
-MANIFESTS = Path(__file__).resolve().parents[2] / "data"
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
 CHUNK = 1 << 16
 
 
@@ -39,10 +40,13 @@ CHUNK = 1 << 16
 class Source:
     """A corpus: the folder it goes to, where its files come from, and its manifest's name."""
 
-    name: str
-    folder: Path  # data/<name>
+    name: str  # also its folder's, under the data root: data/<name>
     base_url: str  # + the file's path in the manifest, percent-encoded
     origin: str  # where a user can find it by hand
+
+    @property
+    def folder(self) -> Path:
+        return data_path(self.name)
 
     @property
     def manifest(self) -> Path:
@@ -53,13 +57,11 @@ RAW = "https://raw.githubusercontent.com"
 CORPORA = {
     "wjazzd": Source(
         "wjazzd",
-        Path("data/wjazzd"),
         f"{RAW}/slSeanWU/jazz_transformer/eb77f0971e653d7208ed708f704b4d3d4b3eeff0/",
         "github.com/slSeanWU/jazz_transformer, folders mcsv_melody/ and mcsv_beat/",
     ),
     "openewld": Source(
         "openewld",
-        Path("data/openewld"),
         f"{RAW}/00sapo/OpenEWLD/ec03cbd809ca5296ee708591b970d0423dcbe31c/",
         "github.com/00sapo/OpenEWLD, folder dataset/",
     ),
@@ -78,12 +80,13 @@ def sha256_of(path: str | Path) -> str:
 # One file
 
 
-def ensure_file(path: Path = DEFAULT_PATH, url: str = URL, sha256: str = SHA256) -> bool:
-    """Makes sure `path` holds the file with `sha256`, downloading it if needed.
+def ensure_file(path: Path | None = None, url: str = URL, sha256: str = SHA256) -> bool:
+    """Makes sure `path` (default: the Metheny MIDI in the data root) holds the file with `sha256`,
+    downloading it if needed.
 
     Returns True when it downloaded, False when a verified copy was already there.
     """
-    path = Path(path)
+    path = Path(path or data_path(METHENY))
     if path.exists() and sha256_of(path) == sha256:
         return False
     fetch(url, path, sha256)
@@ -256,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with one_line_errors():
         if args.corpus == "metheny":
-            path = args.path or DEFAULT_PATH
+            path = args.path or data_path(METHENY)
             downloaded = ensure_file(path)
             print(f"{'downloaded' if downloaded else 'verified'} {path} (sha256 {SHA256[:12]}…)")
             return

@@ -50,9 +50,9 @@ from jazz_flax import grammar, meter
 from jazz_flax.data import cache
 from jazz_flax.data.chord_symbols import NO_CHORD, parse_chord
 from jazz_flax.data.corpus import Corpus, Piece, tokenize
+from jazz_flax.data.roots import data_path
 from jazz_flax.errors import JazzFlaxError
 
-FOLDER = Path("data/wjazzd")
 MELODY, BEAT_TRACKS = "mcsv_melody", "mcsv_beat"
 GRID = 12  # positions and durations in twelfths of a beat: sixteenths and triplets
 MIN_REST = 3  # grid steps: a shorter silence between two notes is articulation, not a rest
@@ -362,20 +362,20 @@ def solo_names(folder: Path, pattern: str = "*") -> list[str]:
 
 
 def load(
-    folder: str | os.PathLike = FOLDER,
+    folder: str | os.PathLike | None = None,
     solos: str = "*",
     cache_dir: str | os.PathLike | None = None,
     jobs: int = 1,
     grammar_name: str = "notebook",
 ) -> Reading:
-    """The solos of `folder` matching `solos` in grammar `grammar_name`, from the cache when their
-    files are unchanged.
+    """The solos of `folder` (default data/wjazzd, under $JAZZ_FLAX_DATA) matching `solos` in
+    grammar `grammar_name`, from the cache when their files are unchanged.
 
     A cold read parses them in `jobs` processes. One is the default: most of a cold read is
     music21 deriving each distinct chord's scale (`grammar.harmony`), which every process would
     do again for the chords it meets (experiments/bench_wjazzd.py measures both).
     """
-    folder = Path(folder)
+    folder = Path(folder or data_path("wjazzd"))
     names = solo_names(folder, solos)
     paths = [solo_paths(folder, name) for name in names]
     digest = hashlib.sha256()
