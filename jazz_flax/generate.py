@@ -19,6 +19,7 @@ plays before it improvises over the changes.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -104,10 +105,12 @@ class Generated(NamedTuple):
         return Audio(filename=str(self.paths["wav"]))
 
     def describe(self) -> str:
-        """One line: measures, notes, seconds, log-probability, the audio's renderer."""
+        """One line: measures (begun: a notebook solo's segments overlap, its last note may end
+        within a measure), notes, seconds, log-probability, the audio's renderer."""
         notes = sum(e.pitch is not None for e in self.solo.notes)
+        measures = math.ceil(self.solo.length / BEATS - 1e-9)
         line = (
-            f"{self.solo.length / BEATS:g} measures, {notes} notes, "
+            f"{measures} measures, {notes} notes, "
             f"{self.solo.seconds:.1f} s at {self.solo.bpm:g} bpm, log-prob {self.log_prob:.1f}"
         )
         if self.replaced:

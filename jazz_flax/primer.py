@@ -40,14 +40,22 @@ class Opening(NamedTuple):
 
 
 def from_text(text: str | None, vocab: data.Vocabulary) -> Opening:
-    """Space-separated tokens, which must be in the run's vocabulary."""
+    """Space-separated tokens, each a playable value of the run's vocabulary (not UNK, which
+    stands for tokens the model never learnt, and which no solo can play)."""
     if not text:
         return Opening()
-    try:
-        vocab.encode(text.split())
-    except ValueError as e:
-        raise JazzFlaxError(f"bad primer: {e}", hint="use tokens of the training corpus") from None
+    for token in text.split():
+        if token not in vocab.values or token == UNKNOWN:
+            raise JazzFlaxError(
+                f"bad primer: {token!r} is not a token the model can play",
+                hint="use tokens of the training corpus, e.g. " + " ".join(_examples(vocab)),
+            )
     return Opening(tuple(text.split()))
+
+
+def _examples(vocab: data.Vocabulary) -> list[str]:
+    """A few of the vocabulary's playable tokens."""
+    return [value for value in vocab.values if value != UNKNOWN][:2]
 
 
 def from_file(

@@ -105,6 +105,8 @@ def test_notebook_mode_lays_the_seeds_segments(run_dir, tmp_path):
     assert len(result.tokens) == solo.notebook_segments(9) == 2
     assert all(len(t) == solo.NOTEBOOK_SEGMENT for t in result.tokens)
     assert result.tokens[0] == result.tokens[1]  # greedy from the zero state: the seed's defect
+    measures = -(-result.solo.length // 4)  # its overlapping segments end within a measure
+    assert result.describe().startswith(f"{measures:.0f} measures, ")  # not "18.3125 measures"
 
 
 def test_a_chord_conditioned_model_improvises_over_the_given_chords(conditioned_run, tmp_path):
@@ -240,6 +242,16 @@ def test_out_of_vocabulary_tokens_become_the_nearest():
     assert primer.nearest("S,0.750,<M2,M3>", vocab) == "S,1.000,<M2,M3>"  # the same intervals
     assert primer.nearest("A,0.250,<m2,m3>", vocab) == "C,0.250"  # no A: any kind
     assert primer.nearest("A,0.250,<m2,m3>", data.Vocabulary((*vocab.values, "<unk>"))) == "<unk>"
+
+
+@pytest.mark.parametrize("typed", ["<unk>", "C,1.000 <unk>", "Q,9.000"])
+def test_a_typed_primer_is_of_playable_tokens(typed):
+    """A vocabulary of a split corpus has UNK: it encoded any token, and a solo cannot play it."""
+    vocab = data.Vocabulary(("<unk>", "C,0.250", "C,1.000"))
+    with pytest.raises(JazzFlaxError, match="is not a token the model can play") as error:
+        primer.from_text(typed, vocab)
+    assert "e.g. C,0.250 C,1.000" in error.value.hint
+    assert primer.from_text("C,1.000 C,0.250", vocab).tokens == ("C,1.000", "C,0.250")
 
 
 @pytest.mark.parametrize(
