@@ -206,7 +206,8 @@ def changes_to_play(checkpoint, chords: str | None, changes_of: str | None) -> t
 
 def solos(workdir: str | Path) -> list[tuple[str, str]]:
     """(name, split) of the pieces of the corpus the model in `workdir` was trained on."""
-    return data.piece_names(checkpoints.checkpoint_corpus(checkpoints.load_checkpoint(workdir)))
+    checkpoint = checkpoints.load_checkpoint(checkpoints.model_checkpoint(workdir))
+    return data.piece_names(checkpoints.checkpoint_corpus(checkpoint))
 
 
 def check_model(model, mode: str, n_measures: int) -> None:
