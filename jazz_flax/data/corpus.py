@@ -244,7 +244,7 @@ def piece_named(corpus: Corpus, name: str) -> Piece:
             raise JazzFlaxError(
                 f"the solo {candidate!r} is not in the corpus: the reader left it out "
                 f"(reason: {left_out[candidate]})",
-                hint="`python -m jazz_flax.data summary --config EXPERIMENT` lists what it left out",
+                hint="python -m jazz_flax.data summary --config EXPERIMENT lists those left out",
             )
     close = difflib.get_close_matches(name, pieces, n=3, cutoff=0.5)
     suggestion = f"did you mean {', '.join(close)}? " if close else ""
