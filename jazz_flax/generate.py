@@ -226,13 +226,14 @@ def check_model(model, mode: str, n_measures: int) -> None:
 
 
 def opening_of(checkpoint, settings: Settings, changes) -> primers.Opening:
-    """The opening from a file (over `changes` when they were given, else its own chords) or from
-    typed tokens."""
+    """The opening from a file (over `changes` when they were given, else over its own chords,
+    and `changes` where it has none) or from typed tokens."""
     if not settings.primer_midi:
         return primers.from_text(settings.primer, checkpoint.vocab)
     given = settings.chords is not None or settings.changes_of is not None
-    over = changes if given else None
-    return primers.from_file(settings.primer_midi, checkpoint.config.data, checkpoint.vocab, over)
+    return primers.from_file(
+        settings.primer_midi, checkpoint.config.data, checkpoint.vocab, changes, not given
+    )
 
 
 def stems(num_outputs: int) -> list[str]:
