@@ -29,8 +29,10 @@ in metrics.jsonl); the state of the lowest is the one evaluated (its test split'
 summary.json, with `best_epoch` and `best_valid_nll`) and kept in the run's best/ folder.
 results.md then tabulates the test NLL against the bigram baseline's (sweep_results.py).
 
-A run whose summary.json holds the same config and evaluation settings is finished: a restarted
-sweep reads it instead of training it again. Settings added since the run was written count as
+A run whose summary.json holds the same config and evaluation settings, and the fingerprint of the
+same data (`data_fingerprint`: the corpus' tokens, chords, vocabulary and splits, whatever files
+they came from), is finished: a restarted sweep reads it instead of training it again; one trained
+on data that has changed since is trained again. Settings added since the run was written count as
 their defaults (`config.with_defaults`).
 
 Compiled programs. Runs whose configs differ only in `TRACED` settings (seed, lr, decay: the keys,
@@ -60,6 +62,7 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import functools
+import hashlib
 import json
 import math
 import os
@@ -226,8 +229,9 @@ def eval_config(definition: dict) -> ml_collections.ConfigDict:
 # Running
 
 
-def finished(run: Run, eval_settings: ml_collections.ConfigDict) -> Result | None:
-    """The run's result if its directory holds one for the same config and evaluation."""
+def finished(run: Run, eval_settings: ml_collections.ConfigDict, fingerprint: str) -> Result | None:
+    """The run's result if its directory holds one for the same config, evaluation and data (the
+    corpus' `data_fingerprint`)."""
     try:
         summary = json.loads((run.workdir / SUMMARY).read_text())
         rows = [json.loads(line) for line in (run.workdir / METRICS).read_text().splitlines()]
@@ -235,9 +239,20 @@ def finished(run: Run, eval_settings: ml_collections.ConfigDict) -> Result | Non
         return None
     saved = config_lib.with_defaults(summary.get("config", {}))  # settings added since: defaults
     same = saved == _plain(run.config) and summary.get("eval") == _plain(eval_settings)
-    if not same or len(rows) != run.config.epochs:
+    if not same or summary.get("data") != fingerprint or len(rows) != run.config.epochs:
         return None
     return Result(run, summary, np.array([row["loss"] for row in rows], float))
+
+
+def data_fingerprint(corpus: data.Corpus) -> str:
+    """The sha256 of what a run is trained and scored on: the corpus' tokens and chords, piece by
+    piece, its vocabulary and, split by piece, its splits."""
+    digest = hashlib.sha256(corpus.vocab.to_json().encode())
+    for piece in corpus.pieces:
+        chords = [[(c.offset, c.pitches) for c in measure] for measure in piece.chords]
+        digest.update(json.dumps([piece.measures, chords]).encode())
+    digest.update(json.dumps(dict(getattr(corpus, "indices", {})), sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def _plain(config: ml_collections.ConfigDict) -> dict:
@@ -365,6 +380,7 @@ def finish_run(
     validation = dict(best_epoch=best.epoch, best_valid_nll=best.nll) if best else {}
     summary = dict(
         config=_plain(run.config),
+        data=data_fingerprint(corpus),  # a run on data changed since is not finished
         params=count_params(params),
         epoch_1_loss=float(losses[0]),
         final_loss=float(losses[-1]),
@@ -388,21 +404,20 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
     name = name or out.name
     all_runs = runs(definition, out)
     eval_settings = eval_config(definition)
-    done = {run.workdir: finished(run, eval_settings) for run in all_runs}
+    corpora = load_corpora(all_runs)  # here, once each, not by the threads
+    fingerprints = {key: data_fingerprint(corpus) for key, corpus in corpora.items()}
+    done = {
+        run.workdir: finished(run, eval_settings, fingerprints[_data_key(run)]) for run in all_runs
+    }
     pending = [run for run in all_runs if done[run.workdir] is None]
     print(
         f"sweep {name}: {len(definition['points'])} points × {len(definition['seeds'])} seeds, "
         f"{len(all_runs) - len(pending)} finished already",
         flush=True,
     )
-    corpora = {}  # loaded here, once each, not by the threads
-    for run in pending:
-        key = run.config.data.to_json()
-        if key not in corpora:
-            corpora[key] = data.load_corpus_from_config(run.config.data)
     work = []
     for group in groups(pending):
-        corpus = corpora[group[0].config.data.to_json()]
+        corpus = corpora[_data_key(group[0])]
         n_windows = epoch_windows(group[0].config, corpus)
         work.append((cost(group, n_windows, len(corpus.vocab)), group, corpus))
     work.sort(key=lambda item: -item[0])
@@ -426,6 +441,19 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
         flush=True,
     )
     return results
+
+
+def load_corpora(all_runs: Sequence[Run]) -> dict[str, data.Corpus]:
+    """The corpus of each distinct data config of the runs (`_data_key`)."""
+    corpora = {}
+    for run in all_runs:
+        if _data_key(run) not in corpora:
+            corpora[_data_key(run)] = data.load_corpus_from_config(run.config.data)
+    return corpora
+
+
+def _data_key(run: Run) -> str:
+    return run.config.data.to_json()
 
 
 def progress_line(result: Result) -> str:
