@@ -54,7 +54,7 @@ one call at a time, so a group's runs stay in one thread); BENCHMARKS.md has wha
 seconds a run reports are wall time in that company. Each run is evaluated with
 `evaluate.evaluate` (held-out windows, `eval.solos` solos; of a corpus split by piece the test
 split and the changes of `eval.test_solos` test solos) and its summary.json written; the tables
-come last.
+come last. Ctrl-C stops the runs in flight within `STOP_SECONDS` (`stop`).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jazz_flax import checkpoints, data, evaluate, train
+from jazz_flax import checkpoints, data, evaluate, interrupts, train
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, call_function
@@ -88,6 +88,7 @@ TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled tra
 DEFINITION_KEYS = {"base", "base_name", "seeds", "points", "overrides", "eval", "vmap"}
 SUMMARY, METRICS = checkpoints.SUMMARY, checkpoints.METRICS
 WORKERS = os.cpu_count() or 1  # groups trained at once (threads)
+STOP_SECONDS = 0.5  # an interrupted sweep's wait for its runs in flight to stop
 
 
 class Run(NamedTuple):
@@ -422,17 +423,19 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
         work.append((cost(group, n_windows, len(corpus.vocab)), group, corpus))
     work.sort(key=lambda item: -item[0])
     vmap = definition.get("vmap", False)
-    with concurrent.futures.ThreadPoolExecutor(max(1, min(WORKERS, len(work)))) as pool:
-        futures = [
-            pool.submit(run_group, group, corpus, eval_settings, vmap) for _, group, corpus in work
-        ]
-        try:
-            for future in futures:
-                done.update((result.run.workdir, result) for result in future.result())
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, min(WORKERS, len(work))))
+    futures = [
+        pool.submit(run_group, group, corpus, eval_settings, vmap) for _, group, corpus in work
+    ]
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            done.update((result.run.workdir, result) for result in future.result())
+    except BaseException as e:
+        stop(pool, futures)
+        if isinstance(e, KeyboardInterrupt) or interrupts.received():
+            raise interrupted(done, out) from None
+        raise
+    pool.shutdown()
     results = [done[run.workdir] for run in all_runs]
     write_results(results, definition, out, name)
     print(
@@ -441,6 +444,23 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
         flush=True,
     )
     return results
+
+
+def stop(pool: concurrent.futures.Executor, futures: Sequence[concurrent.futures.Future]) -> None:
+    """Cancels the groups not started, and waits `STOP_SECONDS` at most for those in flight: on
+    the command line they stop at their next check (`train.fit`'s, between calls, its checkpoint
+    written), and the process ends without waiting for the others, in the middle of a call (or of
+    a compile), which writes nothing; their run directories keep what `train` would keep."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    concurrent.futures.wait(futures, timeout=STOP_SECONDS)
+
+
+def interrupted(done: dict, out: Path) -> JazzFlaxError:
+    finished_runs = sum(result is not None for result in done.values())
+    return JazzFlaxError(
+        f"interrupted; {finished_runs} of {len(done)} runs of {out} are finished",
+        hint="run the sweep again: it skips those, and trains the others from the start",
+    )
 
 
 def load_corpora(all_runs: Sequence[Run]) -> dict[str, data.Corpus]:
