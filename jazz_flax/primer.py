@@ -4,8 +4,8 @@ A file's melody (MIDI or MusicXML; its melody part chosen as the run's data conf
 tokenised with the grammar over its own chords (the chord part the data config names) where it
 has them, and over the solo's changes, cycled, where it does not (a melody alone, or a section of
 a piece that has no chords); over the chords given as text, or a corpus solo's, when there are
-some. The model reads its tokens before it
-improvises; the solo plays the file's own notes, then the improvisation over the changes.
+some. The model reads its tokens before it improvises; the solo plays the file's own notes, then
+the improvisation over the changes.
 
 A token outside the run's vocabulary is replaced by the nearest one there (`nearest`): of the same
 kind and intervals (a pitch grammar: the nearest pitch) if there is one, else of the same kind,
