@@ -19,6 +19,7 @@ plays before it improvises over the changes.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -104,10 +105,12 @@ class Generated(NamedTuple):
         return Audio(filename=str(self.paths["wav"]))
 
     def describe(self) -> str:
-        """One line: measures, notes, seconds, log-probability, the audio's renderer."""
+        """One line: measures (begun: a notebook solo's segments overlap, its last note may end
+        within a measure), notes, seconds, log-probability, the audio's renderer."""
         notes = sum(e.pitch is not None for e in self.solo.notes)
+        measures = math.ceil(self.solo.length / BEATS - 1e-9)
         line = (
-            f"{self.solo.length / BEATS:g} measures, {notes} notes, "
+            f"{measures} measures, {notes} notes, "
             f"{self.solo.seconds:.1f} s at {self.solo.bpm:g} bpm, log-prob {self.log_prob:.1f}"
         )
         if self.replaced:
@@ -203,7 +206,8 @@ def changes_to_play(checkpoint, chords: str | None, changes_of: str | None) -> t
 
 def solos(workdir: str | Path) -> list[tuple[str, str]]:
     """(name, split) of the pieces of the corpus the model in `workdir` was trained on."""
-    return data.piece_names(checkpoints.checkpoint_corpus(checkpoints.load_checkpoint(workdir)))
+    checkpoint = checkpoints.load_checkpoint(checkpoints.model_checkpoint(workdir))
+    return data.piece_names(checkpoints.checkpoint_corpus(checkpoint))
 
 
 def check_model(model, mode: str, n_measures: int) -> None:
@@ -222,13 +226,14 @@ def check_model(model, mode: str, n_measures: int) -> None:
 
 
 def opening_of(checkpoint, settings: Settings, changes) -> primers.Opening:
-    """The opening from a file (over `changes` when they were given, else its own chords) or from
-    typed tokens."""
+    """The opening from a file (over `changes` when they were given, else over its own chords,
+    and `changes` where it has none) or from typed tokens."""
     if not settings.primer_midi:
         return primers.from_text(settings.primer, checkpoint.vocab)
     given = settings.chords is not None or settings.changes_of is not None
-    over = changes if given else None
-    return primers.from_file(settings.primer_midi, checkpoint.config.data, checkpoint.vocab, over)
+    return primers.from_file(
+        settings.primer_midi, checkpoint.config.data, checkpoint.vocab, changes, not given
+    )
 
 
 def stems(num_outputs: int) -> list[str]:

@@ -120,7 +120,8 @@ def generate_command() -> None:
         for path in result.paths.values():
             print(path)
         print(f"{result.paths['midi'].stem}: {result.describe()}")
-    note_differences(checkpoints.load_checkpoint(workdir()).config.to_dict(), "generated")
+    used = checkpoints.load_checkpoint(checkpoints.model_checkpoint(workdir()))  # as generate
+    note_differences(used.config.to_dict(), "generated")
 
 
 def evaluate_command() -> None:

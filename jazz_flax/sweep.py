@@ -29,8 +29,10 @@ in metrics.jsonl); the state of the lowest is the one evaluated (its test split'
 summary.json, with `best_epoch` and `best_valid_nll`) and kept in the run's best/ folder.
 results.md then tabulates the test NLL against the bigram baseline's (sweep_results.py).
 
-A run whose summary.json holds the same config and evaluation settings is finished: a restarted
-sweep reads it instead of training it again. Settings added since the run was written count as
+A run whose summary.json holds the same config and evaluation settings, and the fingerprint of the
+same data (`data_fingerprint`: the corpus' tokens, chords, vocabulary and splits, whatever files
+they came from), is finished: a restarted sweep reads it instead of training it again; one trained
+on data that has changed since is trained again. Settings added since the run was written count as
 their defaults (`config.with_defaults`).
 
 Compiled programs. Runs whose configs differ only in `TRACED` settings (seed, lr, decay: the keys,
@@ -52,7 +54,7 @@ one call at a time, so a group's runs stay in one thread); BENCHMARKS.md has wha
 seconds a run reports are wall time in that company. Each run is evaluated with
 `evaluate.evaluate` (held-out windows, `eval.solos` solos; of a corpus split by piece the test
 split and the changes of `eval.test_solos` test solos) and its summary.json written; the tables
-come last.
+come last. Ctrl-C stops the runs in flight within `STOP_SECONDS` (`stop`).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import functools
+import hashlib
 import json
 import math
 import os
@@ -73,7 +76,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jazz_flax import checkpoints, data, evaluate, train
+from jazz_flax import checkpoints, data, evaluate, interrupts, train
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, call_function
@@ -85,6 +88,7 @@ TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled tra
 DEFINITION_KEYS = {"base", "base_name", "seeds", "points", "overrides", "eval", "vmap"}
 SUMMARY, METRICS = checkpoints.SUMMARY, checkpoints.METRICS
 WORKERS = os.cpu_count() or 1  # groups trained at once (threads)
+STOP_SECONDS = 0.5  # an interrupted sweep's wait for its runs in flight to stop
 
 
 class Run(NamedTuple):
@@ -226,8 +230,9 @@ def eval_config(definition: dict) -> ml_collections.ConfigDict:
 # Running
 
 
-def finished(run: Run, eval_settings: ml_collections.ConfigDict) -> Result | None:
-    """The run's result if its directory holds one for the same config and evaluation."""
+def finished(run: Run, eval_settings: ml_collections.ConfigDict, fingerprint: str) -> Result | None:
+    """The run's result if its directory holds one for the same config, evaluation and data (the
+    corpus' `data_fingerprint`)."""
     try:
         summary = json.loads((run.workdir / SUMMARY).read_text())
         rows = [json.loads(line) for line in (run.workdir / METRICS).read_text().splitlines()]
@@ -235,9 +240,20 @@ def finished(run: Run, eval_settings: ml_collections.ConfigDict) -> Result | Non
         return None
     saved = config_lib.with_defaults(summary.get("config", {}))  # settings added since: defaults
     same = saved == _plain(run.config) and summary.get("eval") == _plain(eval_settings)
-    if not same or len(rows) != run.config.epochs:
+    if not same or summary.get("data") != fingerprint or len(rows) != run.config.epochs:
         return None
     return Result(run, summary, np.array([row["loss"] for row in rows], float))
+
+
+def data_fingerprint(corpus: data.Corpus) -> str:
+    """The sha256 of what a run is trained and scored on: the corpus' tokens and chords, piece by
+    piece, its vocabulary and, split by piece, its splits."""
+    digest = hashlib.sha256(corpus.vocab.to_json().encode())
+    for piece in corpus.pieces:
+        chords = [[(c.offset, c.pitches) for c in measure] for measure in piece.chords]
+        digest.update(json.dumps([piece.measures, chords]).encode())
+    digest.update(json.dumps(dict(getattr(corpus, "indices", {})), sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def _plain(config: ml_collections.ConfigDict) -> dict:
@@ -365,6 +381,7 @@ def finish_run(
     validation = dict(best_epoch=best.epoch, best_valid_nll=best.nll) if best else {}
     summary = dict(
         config=_plain(run.config),
+        data=data_fingerprint(corpus),  # a run on data changed since is not finished
         params=count_params(params),
         epoch_1_loss=float(losses[0]),
         final_loss=float(losses[-1]),
@@ -388,36 +405,37 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
     name = name or out.name
     all_runs = runs(definition, out)
     eval_settings = eval_config(definition)
-    done = {run.workdir: finished(run, eval_settings) for run in all_runs}
+    corpora = load_corpora(all_runs)  # here, once each, not by the threads
+    fingerprints = {key: data_fingerprint(corpus) for key, corpus in corpora.items()}
+    done = {
+        run.workdir: finished(run, eval_settings, fingerprints[_data_key(run)]) for run in all_runs
+    }
     pending = [run for run in all_runs if done[run.workdir] is None]
     print(
         f"sweep {name}: {len(definition['points'])} points × {len(definition['seeds'])} seeds, "
         f"{len(all_runs) - len(pending)} finished already",
         flush=True,
     )
-    corpora = {}  # loaded here, once each, not by the threads
-    for run in pending:
-        key = run.config.data.to_json()
-        if key not in corpora:
-            corpora[key] = data.load_corpus_from_config(run.config.data)
     work = []
     for group in groups(pending):
-        corpus = corpora[group[0].config.data.to_json()]
+        corpus = corpora[_data_key(group[0])]
         n_windows = epoch_windows(group[0].config, corpus)
         work.append((cost(group, n_windows, len(corpus.vocab)), group, corpus))
     work.sort(key=lambda item: -item[0])
     vmap = definition.get("vmap", False)
-    with concurrent.futures.ThreadPoolExecutor(max(1, min(WORKERS, len(work)))) as pool:
-        futures = [
-            pool.submit(run_group, group, corpus, eval_settings, vmap) for _, group, corpus in work
-        ]
-        try:
-            for future in futures:
-                done.update((result.run.workdir, result) for result in future.result())
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, min(WORKERS, len(work))))
+    futures = [
+        pool.submit(run_group, group, corpus, eval_settings, vmap) for _, group, corpus in work
+    ]
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            done.update((result.run.workdir, result) for result in future.result())
+    except BaseException as e:
+        stop(pool, futures)
+        if isinstance(e, KeyboardInterrupt) or interrupts.received():
+            raise interrupted(done, out) from None
+        raise
+    pool.shutdown()
     results = [done[run.workdir] for run in all_runs]
     write_results(results, definition, out, name)
     print(
@@ -426,6 +444,36 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
         flush=True,
     )
     return results
+
+
+def stop(pool: concurrent.futures.Executor, futures: Sequence[concurrent.futures.Future]) -> None:
+    """Cancels the groups not started, and waits `STOP_SECONDS` at most for those in flight: on
+    the command line they stop at their next check (`train.fit`'s, between calls, its checkpoint
+    written), and the process ends without waiting for the others, in the middle of a call (or of
+    a compile), which writes nothing; their run directories keep what `train` would keep."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    concurrent.futures.wait(futures, timeout=STOP_SECONDS)
+
+
+def interrupted(done: dict, out: Path) -> JazzFlaxError:
+    finished_runs = sum(result is not None for result in done.values())
+    return JazzFlaxError(
+        f"interrupted; {finished_runs} of {len(done)} runs of {out} are finished",
+        hint="run the sweep again: it skips those, and trains the others from the start",
+    )
+
+
+def load_corpora(all_runs: Sequence[Run]) -> dict[str, data.Corpus]:
+    """The corpus of each distinct data config of the runs (`_data_key`)."""
+    corpora = {}
+    for run in all_runs:
+        if _data_key(run) not in corpora:
+            corpora[_data_key(run)] = data.load_corpus_from_config(run.config.data)
+    return corpora
+
+
+def _data_key(run: Run) -> str:
+    return run.config.data.to_json()
 
 
 def progress_line(result: Result) -> str:

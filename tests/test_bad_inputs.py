@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from tests.commands import ROOT, environment, tiny_flags
 BASELINE = str(ROOT / "experiments" / "baseline.py")
 HIDDEN_SIZE = str(ROOT / "experiments" / "sweeps" / "hidden_size.py")
 MAIN, DATA, DOWNLOAD = "jazz_flax.main", "jazz_flax.data", "jazz_flax.data.download"
+ROUNDTRIP, COMPARE = "jazz_flax.music.roundtrip", "experiments.tools.compare_corpora"
 
 
 def spoiled_checkpoints(run, folder):
@@ -55,10 +58,20 @@ def config_files(folder):
     return {name: str(folder / f"{name}.py") for name in files}
 
 
+def eval_files(folder):
+    """Runs folders for compare_corpora: an eval.json that is not JSON, one of another layout."""
+    damaged, older = folder / "damaged_runs", folder / "older_runs"
+    for runs, text in ((damaged, '{"heldout": {"nll": 3.'), (older, '{"generated": {}}')):
+        (runs / "baseline_v2").mkdir(parents=True)
+        (runs / "baseline_v2" / "eval.json").write_text(text)
+    return damaged, older
+
+
 def table(tiny, run, folder) -> dict[str, list[str]]:
     """Name → command line [module, args...]."""
     flipped, nan, folder_checkpoint = spoiled_checkpoints(run, folder)
     configs = config_files(folder)
+    damaged_runs, older_runs = eval_files(folder)
     (folder / "file").write_text("a file, not a folder")
     (folder / "folder.mid").mkdir()
     tiny_train = [MAIN, "train", *tiny_flags(tiny), f"--workdir={folder / 'train'}"]
@@ -77,7 +90,15 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "data without command": [DATA],
         "data misspelt command": [DATA, "sumary"],
         "data bad start": [DATA, "summary", "--start", "abc"],
+        "data bad end": [DATA, "summary", "--end", "x"],
         "download unknown flag": [DOWNLOAD, "--nope"],
+        "roundtrip unknown flag": [ROUNDTRIP, "--nope"],
+        "roundtrip --seeds not a number": [ROUNDTRIP, "--seeds=x"],
+        "roundtrip --seeds 0": [ROUNDTRIP, "--seeds=0"],
+        "roundtrip --midi and --config": [ROUNDTRIP, "--midi=a.mid", "--config=baseline"],
+        "compare_corpora unknown flag": [COMPARE, "--nope"],
+        "compare_corpora eval.json damaged": [COMPARE, f"--runs={damaged_runs}"],
+        "compare_corpora eval.json older": [COMPARE, f"--runs={older_runs}"],
         # config files
         "config missing": [MAIN, "train", "--config", "experiments/nothing.py"],
         "config not python": [MAIN, "train", "--config", configs["syntax"]],
@@ -92,6 +113,8 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "sweep --set unknown key": [*sweep, "--set", "data.nope=1"],
         "sweep --seeds not integers": [*sweep, "--seeds", "0,one"],
         "sweep --seeds -1": [*sweep, "--seeds=-1"],
+        "sweep --seeds empty": [*sweep, "--seeds="],
+        "sweep --seeds 0,0": [*sweep, "--seeds=0,0"],
         "unknown config key": [*tiny_train, "--config.no_such_key=1"],
         "misspelt data key": [*tiny_train, "--config.data.Txx=5"],
         "wrong type": [*tiny_train, "--config.epochs=abc"],
@@ -145,6 +168,16 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "notebook mode, too few chords": [*gen, "--mode=notebook", "--chords=Dm7"],
         "unknown mode": [*gen, "--mode=jazzier"],
         "primer outside the vocabulary": [*gen, "--primer=Q,9.000"],
+        "primer <unk>": [*gen, "--primer=<unk>"],
+        "chord too light to sound": [*gen, "--chords=Dm7:1000 G7:1"],
+        "chords too many to a bar": [*gen, "--chords=C D E F G A B C D E F G A B C D E |"],
+        "chord weight 0": [*gen, "--chords=Dm7:0 G7"],
+        "chords and changes_of": [*gen, "--chords=C", "--changes_of=solo"],
+        "changes_of unknown solo": [*gen, "--changes_of=nobody"],
+        "primer and primer_midi": [*gen, "--primer=C,1.000", f"--primer_midi={BASELINE}"],
+        "primer_midi missing": [*gen, f"--primer_midi={folder / 'absent.mid'}"],
+        "primer_midi not music": [*gen, f"--primer_midi={folder / 'file'}"],
+        "notebook mode and primer_midi": [*gen, "--mode=notebook", f"--primer_midi={BASELINE}"],
         # files
         "no checkpoint": [MAIN, "generate", "--config", BASELINE, f"--workdir={folder / 'none'}"],
         "checkpoint a folder": [*gen[:-1], f"--workdir={folder_checkpoint}"],
@@ -169,16 +202,45 @@ def good_commands(run, folder) -> dict[str, list[str]]:
     """Command lines that succeed, and must say something: run in the same process as the table."""
     copy = shutil.copytree(run, folder / "generated")  # generate writes into the run directory
     gen = [MAIN, "generate", "--config", BASELINE, f"--workdir={copy}"]
-    return {"generate with an override": [*gen, "--config.n_a=99"]}
+    best_alone = shutil.copytree(run, folder / "best_alone")  # a disk full at the first save
+    best = best_alone / checkpoints.BEST
+    best.mkdir()
+    (best_alone / checkpoints.CHECKPOINT).rename(best / checkpoints.CHECKPOINT)
+    return {
+        "generate with an override": [*gen, "--config.n_a=99"],
+        "generate notebook mode": [*gen, "--mode=notebook", "--chords=C F C G C F C G C"],
+        "generate from best/ alone": [*gen[:-1], f"--workdir={best_alone}"],
+        "roundtrip --help": [ROUNDTRIP, "--help"],
+        "compare_corpora --help": [COMPARE, "--help"],
+    }
 
 
-GOOD = ("generate with an override",)  # the names of `good_commands`
+GOOD = (  # the names of `good_commands`
+    "generate with an override",
+    "generate notebook mode",
+    "generate from best/ alone",
+    "roundtrip --help",
+    "compare_corpora --help",
+)
+
+
+def snapshot(folder) -> dict[str, bytes]:
+    """Every file under `folder` (hidden ones too), by its path relative to it: its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+class Ran(NamedTuple):
+    outcomes: dict  # name -> {"status", "stdout", "stderr", "seconds"}
+    run_before: dict  # the trained run's files before the table ran (`snapshot`), and after
+    run_after: dict
+    folder: object  # where the rows' inputs are, and their would-be outputs
 
 
 @pytest.fixture(scope="module")
-def all_outcomes(tiny, run_dir, tmp_path_factory):
+def ran(tiny, run_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad_inputs")
     rows = table(tiny, run_dir[0], folder) | good_commands(run_dir[0], folder)
+    before = snapshot(run_dir[0])
     result = subprocess.run(
         [sys.executable, "-m", "tests.run_many"],
         input=json.dumps(list(rows.values())),
@@ -188,7 +250,13 @@ def all_outcomes(tiny, run_dir, tmp_path_factory):
         text=True,
         check=True,
     )
-    return dict(zip(rows, json.loads(result.stdout), strict=True))
+    outcomes = dict(zip(rows, json.loads(result.stdout), strict=True))
+    return Ran(outcomes, before, snapshot(run_dir[0]), folder)
+
+
+@pytest.fixture(scope="module")
+def all_outcomes(ran):
+    return ran.outcomes
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +266,30 @@ def outcomes(all_outcomes):
 
 
 def test_the_table_is_large(outcomes):
-    assert len(outcomes) >= 80
+    assert len(outcomes) >= 100
+
+
+def test_no_bad_input_changes_the_run_directory(ran):
+    """The generate and evaluate rows name the trained run: none may write there (nor the train
+    and sweep rows their new directories)."""
+    assert sorted(ran.run_after) == sorted(ran.run_before)
+    changed = [name for name, data in ran.run_after.items() if ran.run_before[name] != data]
+    assert not changed
+    assert not (ran.folder / "train").exists() and not (ran.folder / "sweep").exists()
+
+
+@pytest.mark.parametrize("name", ["generate from best/ alone", "roundtrip --help",
+                                  "compare_corpora --help"])  # fmt: skip
+def test_good_commands_exit_0(all_outcomes, name):
+    """generate on a run that kept best/ alone wrote its solo, then exited 2 ("train first")."""
+    outcome = all_outcomes[name]
+    assert outcome["status"] == 0 and "Traceback" not in outcome["stderr"], outcome["stderr"]
+
+
+def test_a_notebook_solo_counts_whole_measures(all_outcomes):
+    outcome = all_outcomes["generate notebook mode"]
+    assert outcome["status"] == 0, outcome["stderr"]
+    assert re.search(r"^my_music: \d+ measures, ", outcome["stdout"], re.M), outcome["stdout"]
 
 
 def test_every_bad_input_is_one_line_and_exit_2(outcomes):

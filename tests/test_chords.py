@@ -50,7 +50,9 @@ def test_no_chord_leaves_the_chord_before_sounding():
         ("Dm7:x G7", "bad chord weight in 'Dm7:x'"),
         ("Dm7:0 G7", "bad chord weight in .Dm7:0."),
         ("Dm7:inf G7", "bad chord weight in .Dm7:inf."),
-        ("C:1 D:1 E:100", "more chords than its grid steps"),
+        ("C:1 D:1 E:100", "'C:1' in bar 1 gets no time"),
+        ("Dm7:1000 G7:1", "'G7:1' in bar 1 gets no time"),  # it rounded to beat 4 of 4
+        ("C | C D E F G A B C D E F G A B C D E F", "in bar 2 gets no time"),
     ],
 )
 def test_bad_chord_text_is_a_clear_error(text, message):

@@ -329,7 +329,7 @@ CASES = [
     ),
     Case(
         "primer token outside the vocabulary",
-        "'Q,9.000' is not in the vocabulary",
+        "'Q,9.000' is not a token the model can play",
         hint="tokens of the training corpus",
         call=lambda s: s.generate(primer="C,1.000 Q,9.000"),
     ),

@@ -12,8 +12,9 @@ from music21 import converter
 from jazz_flax import beam, checkpoints, data, generate, grammar, primer, sample
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.music import render, solo
+from jazz_flax.music.chords import parse_chords
 from tests.commands import environment, main_command
-from tests.music import CHANGES, SOLO, write_solo
+from tests.music import CHANGES, SOLO, write_lead_sheet, write_solo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,6 +106,8 @@ def test_notebook_mode_lays_the_seeds_segments(run_dir, tmp_path):
     assert len(result.tokens) == solo.notebook_segments(9) == 2
     assert all(len(t) == solo.NOTEBOOK_SEGMENT for t in result.tokens)
     assert result.tokens[0] == result.tokens[1]  # greedy from the zero state: the seed's defect
+    measures = -(-result.solo.length // 4)  # its overlapping segments end within a measure
+    assert result.describe().startswith(f"{measures:.0f} measures, ")  # not "18.3125 measures"
 
 
 def test_a_chord_conditioned_model_improvises_over_the_given_chords(conditioned_run, tmp_path):
@@ -210,9 +213,26 @@ def test_a_primer_file_in_the_models_grammar(tiny, tmp_path, grammar_name, over_
                             grammar_name)  # fmt: skip
     tokens = [t for measure in piece.measures for t in measure]
     vocab = data.Vocabulary.from_tokens(tokens, grammar_name)
-    changes = piece.chords if over_changes else None
-    opening = primer.from_file(path, tiny.data, vocab, changes)
+    changes = piece.chords if over_changes else ()
+    opening = primer.from_file(path, tiny.data, vocab, changes, own_chords=not over_changes)
     assert opening.tokens == tuple(tokens) and opening.replaced == 0
+
+
+def test_a_primer_file_takes_the_changes_where_it_has_no_chords(tiny, tmp_path):
+    """The training file itself was refused: its chord part has chords in its solo's section
+    alone ("measure at offset 0 … has no chord in part 'Piano'")."""
+    vocab = data.Vocabulary(("C,1.000",))
+    changes = parse_chords("G7 | F")
+    names = [(0, "C"), (1, "F"), (2, "G7")]  # its own chord, then the changes, cycled
+    partly = write_solo(tmp_path / "partly.musicxml", solo=SOLO[:3], changes=CHANGES[:1])
+    opening = primer.from_file(partly, tiny.data, vocab, changes)
+    assert [(i, render.chord_name(m[0])) for i, m in enumerate(opening.chords)] == names
+    melody_alone = write_lead_sheet(tmp_path / "melody.musicxml", SOLO[:3], symbols=[])
+    opening = primer.from_file(melody_alone, tiny.data, vocab, changes)
+    assert [render.chord_name(m[0]) for m in opening.chords] == ["G7", "F", "G7"]
+    assert len(opening.melody) == 3 and opening.melody[1][0].pitch == 65  # its own notes
+    with pytest.raises(JazzFlaxError, match="partly.musicxml has measures without chords"):
+        primer.from_file(partly, tiny.data, vocab)
 
 
 def test_a_primer_file_over_its_own_chords(run_dir, tmp_path):
@@ -240,6 +260,16 @@ def test_out_of_vocabulary_tokens_become_the_nearest():
     assert primer.nearest("S,0.750,<M2,M3>", vocab) == "S,1.000,<M2,M3>"  # the same intervals
     assert primer.nearest("A,0.250,<m2,m3>", vocab) == "C,0.250"  # no A: any kind
     assert primer.nearest("A,0.250,<m2,m3>", data.Vocabulary((*vocab.values, "<unk>"))) == "<unk>"
+
+
+@pytest.mark.parametrize("typed", ["<unk>", "C,1.000 <unk>", "Q,9.000"])
+def test_a_typed_primer_is_of_playable_tokens(typed):
+    """A vocabulary of a split corpus has UNK: it encoded any token, and a solo cannot play it."""
+    vocab = data.Vocabulary(("<unk>", "C,0.250", "C,1.000"))
+    with pytest.raises(JazzFlaxError, match="is not a token the model can play") as error:
+        primer.from_text(typed, vocab)
+    assert "e.g. C,0.250 C,1.000" in error.value.hint
+    assert primer.from_text("C,1.000 C,0.250", vocab).tokens == ("C,1.000", "C,0.250")
 
 
 @pytest.mark.parametrize(

@@ -68,3 +68,43 @@ def test_stopped_run_resumes_to_the_uninterrupted_loss(long_run, tmp_path, sent)
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in rows] == list(range(1, EPOCHS + 1))
     assert [row["loss"] for row in rows] == [row["loss"] for row in uninterrupted]
+
+
+SWEEP = """
+from experiments import baseline
+
+
+def get_sweep():
+    config = baseline.get_config()
+    config.data.update(path={path!r}, start=0.0, end=16.0, Tx=5, m=10)
+    config.update(batch_size=4, epochs=10**6, epochs_per_call={per_call})
+    return dict(base=config, seeds=[0], points=[{{"n_a": 8}}, {{"n_a": 12}}])
+"""
+
+
+@pytest.mark.slow
+def test_an_interrupted_sweep_stops_its_runs_in_flight_at_once(tiny, tmp_path):
+    """It waited for the calls in flight to end (8-24 s; 177 s with epochs=2000), then for the
+    other groups' runs; now it stops within a second of the signal, mid-call."""
+    per_call = 4000  # epochs a call: seconds (the first one's checkpoint: the runs are in flight)
+    definition = tmp_path / "long.py"
+    definition.write_text(SWEEP.format(path=tiny.data.path, per_call=per_call))
+    out = tmp_path / "sweep"
+    command = main_command("sweep", "--sweep", str(definition), f"--workdir={out}")
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    run = out / "n_a=8" / "seed0"
+    wait_for_checkpoint(run, process, timeout=120.0)
+    began = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    seconds = time.monotonic() - began
+    assert process.returncode == 2 and stderr.count("\n") == 1, stderr
+    assert stderr.startswith("error: interrupted; 0 of 2 runs") and "run the sweep again" in stderr
+    assert seconds < 2.5, f"{seconds:.1f} s to stop"
+    kept = checkpoints.load_checkpoint(run).epoch  # what `train` keeps: its last call's
+    assert kept % per_call == 0 and kept > 0
+    rows = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(rows) >= kept and not list(run.glob(".*.tmp"))

@@ -10,7 +10,7 @@ from experiments import baseline
 from experiments.wjazzd import split_by_piece
 from jazz_flax import cells, checkpoints, data, evaluate, models, sweep, train
 from jazz_flax.errors import JazzFlaxError
-from tests.music import write_solo
+from tests.music import SOLO, write_solo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,17 +95,35 @@ def test_restart_skips_finished_runs_and_trains_through_fit(swept, capsys, monke
     assert [line.split()[:3] for line in lines[1:-1]] == [["n_a=4", "seed", "1"]]
 
 
+def fingerprint(run: sweep.Run) -> str:
+    """The fingerprint of the run's data as it is now."""
+    return sweep.data_fingerprint(data.load_corpus_from_config(run.config.data))
+
+
 def test_changed_settings_are_not_taken_for_finished(swept, tiny):
     spec, out, _ = swept
     changed = dict(spec, overrides={**spec["overrides"], "epochs": 4})
     assert all(
-        sweep.finished(run, sweep.eval_config(changed)) is None for run in sweep.runs(changed, out)
+        sweep.finished(run, sweep.eval_config(changed), fingerprint(run)) is None
+        for run in sweep.runs(changed, out)
     )
     other_eval = dict(spec, eval={"solos": 3})
     assert all(
-        sweep.finished(run, sweep.eval_config(other_eval)) is None
+        sweep.finished(run, sweep.eval_config(other_eval), fingerprint(run)) is None
         for run in sweep.runs(other_eval, out)
     )
+
+
+def test_a_run_on_data_changed_since_is_not_finished(swept, tmp_path):
+    """Its config was the same, so a restarted sweep skipped it, trained on solos since removed."""
+    spec, out, results = swept
+    run = results[0].run
+    assert sweep.finished(run, sweep.eval_config(spec), fingerprint(run)) is not None
+    other = write_solo(tmp_path / "other.musicxml", solo=[*SOLO[1:], SOLO[0]])
+    moved = sweep.override(run.config, {"data.path": str(other)})
+    changed = fingerprint(run._replace(config=moved))
+    assert changed != fingerprint(run)
+    assert sweep.finished(run, sweep.eval_config(spec), changed) is None
 
 
 def test_a_run_finished_before_a_setting_existed_is_still_finished(swept):
@@ -118,9 +136,11 @@ def test_a_run_finished_before_a_setting_existed_is_still_finished(swept):
         del summary["config"][key]
     path.write_text(json.dumps(summary))
     stock = sweep.override(results[0].run.config, {"model.cell": "lstm"})
-    assert sweep.finished(results[0].run._replace(config=stock), sweep.eval_config(spec))
+    stocked = results[0].run._replace(config=stock)
+    assert sweep.finished(stocked, sweep.eval_config(spec), fingerprint(stocked))
     gru = dict(spec, overrides={**spec["overrides"], "model.cell": "gru"})
-    assert sweep.finished(sweep.runs(gru, out)[0], sweep.eval_config(gru)) is None
+    first = sweep.runs(gru, out)[0]
+    assert sweep.finished(first, sweep.eval_config(gru), fingerprint(first)) is None
 
 
 def test_cost_follows_the_cells_parameters(tiny):

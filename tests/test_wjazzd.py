@@ -1,6 +1,7 @@
 """The WJazzD reader on small CSVs written here, and on the real corpus in data/wjazzd."""
 
 import csv
+import dataclasses
 import math
 from pathlib import Path
 
@@ -132,6 +133,11 @@ def test_other_time_signatures_and_solos_without_chords_are_left_out_with_a_coun
         "Waltz_Player_FINAL": "time signature",
     }
     assert [p.source["solo"] for p in reading.corpus.pieces] == ["Someone_Tune_FINAL"]
+    corpus = dataclasses.replace(reading.corpus, report=reading.report())  # as `wjazzd.read`
+    with pytest.raises(JazzFlaxError, match=r"left it out \(reason: time signature\)"):
+        data.piece_named(corpus, "Waltz_Player")  # --changes_of: not "no solo named"
+    with pytest.raises(JazzFlaxError, match="no solo named 'Nobody'"):
+        data.piece_named(corpus, "Nobody")
 
 
 def test_the_cache_gives_back_the_same_corpus(tmp_path):

@@ -14,11 +14,11 @@ not evaluated yet is a one-line note in place of its rows.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 from jazz_flax import ngrams
+from jazz_flax.errors import ArgumentParser, JazzFlaxError, one_line_errors
 from jazz_flax.files import atomic_write
 
 CORPORA = (  # (name, experiment, the `make train` ARGS its row needs)
@@ -139,8 +139,21 @@ def table(runs: Path) -> str:
         if path is None:
             lines.append(markdown_row([name, missing_note(runs, experiment, train_args)]))
             continue
-        lines += map(markdown_row, rows(name, experiment, json.loads(path.read_text())))
+        lines += map(markdown_row, read_rows(name, experiment, path))
     return "\n".join(lines) + "\n"
+
+
+def read_rows(name: str, experiment: str, path: Path) -> list[list[str]]:
+    """`rows` of the eval.json at `path`; one that is not JSON, or lacks or garbles what the
+    table reads, is a JazzFlaxError naming it."""
+    try:
+        return rows(name, experiment, json.loads(path.read_text()))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        what = f"no {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+        raise JazzFlaxError(
+            f"{path} is damaged or of an older version ({what})",
+            hint=f"evaluate the run again: make evaluate EXP={experiment}",
+        ) from None
 
 
 def missing_note(runs: Path, experiment: str, train_args: str) -> str:
@@ -152,13 +165,15 @@ def missing_note(runs: Path, experiment: str, train_args: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.tools.compare_corpora")
+    parser = ArgumentParser(prog="python -m experiments.tools.compare_corpora")
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="the runs' folder")
     parser.add_argument("--out", type=Path, help="write the table here (else print it)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
-    text = table(args.runs)
-    if args.out:
-        atomic_write(args.out, text)
+    with one_line_errors(args.debug):
+        text = table(args.runs)
+        if args.out:
+            atomic_write(args.out, text)
     print(text, end="")
 
 

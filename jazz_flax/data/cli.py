@@ -6,6 +6,7 @@ changed or left out, e.g. WJazzD's):
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -71,7 +72,12 @@ def experiment_summary(data_config: ml_collections.ConfigDict) -> dict:
 
 def _offset(text: str) -> float | None:
     """A section bound from the command line: a number of quarter notes, or "none"."""
-    return None if text.lower() == "none" else float(text)
+    if text.lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:  # argparse would name this function in its message
+        raise argparse.ArgumentTypeError(f"a number of beats or 'none', got {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> None:

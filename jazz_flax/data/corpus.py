@@ -232,12 +232,20 @@ def piece_names(corpus: Corpus) -> list[tuple[str, str]]:
 
 
 def piece_named(corpus: Corpus, name: str) -> Piece:
-    """The piece called `name` (WJazzD's `_FINAL` may be left off), else a JazzFlaxError
-    suggesting close names."""
+    """The piece called `name` (WJazzD's `_FINAL` may be left off), else a JazzFlaxError saying
+    why the reader left it out (its report's `left_out_solos`: name -> reason), or suggesting
+    close names."""
     pieces = {piece_name(p): p for p in corpus.pieces}
+    left_out = corpus.report.get("left_out_solos", {})
     for candidate in (name, f"{name}_FINAL"):
         if candidate in pieces:
             return pieces[candidate]
+        if candidate in left_out:
+            raise JazzFlaxError(
+                f"the solo {candidate!r} is not in the corpus: the reader left it out "
+                f"(reason: {left_out[candidate]})",
+                hint="python -m jazz_flax.data summary --config EXPERIMENT lists those left out",
+            )
     close = difflib.get_close_matches(name, pieces, n=3, cutoff=0.5)
     suggestion = f"did you mean {', '.join(close)}? " if close else ""
     raise JazzFlaxError(

@@ -302,7 +302,8 @@ class Reading:
     def report(self) -> dict:
         """The counts of what reading changed and left out, for `data summary`."""
         reasons = collections.Counter(self.left_out.values())
-        return dict(left_out=dict(reasons), left_out_solos=sorted(self.left_out)) | dict(
+        left_out_solos = dict(sorted(self.left_out.items()))  # solo -> reason (`piece_named`)
+        return dict(left_out=dict(reasons), left_out_solos=left_out_solos) | dict(
             notes=dataclasses.asdict(self.counts)
         )
 

@@ -1,7 +1,8 @@
 """Chords written as lead-sheet text (`--chords`): each measure's `grammar.Chord`s.
 
 Bars are separated by "|" and share their beats evenly among their chords, or by weights:
-"Dm7 G7 | Cmaj7 | Dm7:3 G7:1". Text with neither "|" nor ":" has one chord per measure, the older
+"Dm7 G7 | Cmaj7 | Dm7:3 G7:1"; every chord gets a grid step at least (a weight too small for one
+is refused). Text with neither "|" nor ":" has one chord per measure, the older
 form: "Dm7 G7 Cmaj7 Cmaj7". Symbols are music21's, with the lead-sheet spellings it does not read
 (`ALIASES`: 7alt, ø7, Δ7 …) and flats written "b". "N.C." (no chord) is allowed, as on the data
 side, where it is left out: the chord before it goes on sounding (before the first chord, the
@@ -46,8 +47,13 @@ def _bar(symbols: Sequence[str], number: int) -> list[grammar.Chord]:
     names, weights = zip(*(_weighted(symbol) for symbol in symbols), strict=True)
     starts = np.concatenate([[0.0], np.cumsum(weights)[:-1]]) / sum(weights) * BEATS
     offsets = [round(start / grammar.GRID) * grammar.GRID for start in starts]
-    if len(set(offsets)) < len(offsets):
-        raise JazzFlaxError(f"bar {number} has more chords than its grid steps can hold")
+    for symbol, start, end in zip(symbols, offsets, [*offsets[1:], BEATS], strict=True):
+        if end <= start:  # its share rounds to nothing: it would never sound
+            raise JazzFlaxError(
+                f"{symbol!r} in bar {number} gets no time: its share of the bar's {BEATS:g} "
+                f"beats rounds to less than a grid step ({grammar.GRID:g} beat)",
+                hint='give it more weight, e.g. "Dm7:3 G7:1", or fewer chords to the bar',
+            )
     return [grammar.Chord(o, _pitches(n)) for o, n in zip(offsets, names, strict=True)]
 
 

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jazz_flax import config, data
-from jazz_flax.errors import POSITIVE, JazzFlaxError, one_line_errors
+from jazz_flax.errors import POSITIVE, ArgumentParser, JazzFlaxError, one_line_errors
 from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, v2
 from jazz_flax.meter import BEATS
 from jazz_flax.music import metrics
@@ -199,7 +199,7 @@ def _experiment(name: str):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m jazz_flax.music.roundtrip",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
