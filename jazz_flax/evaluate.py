@@ -48,7 +48,7 @@ from jazz_flax import checkpoints, data, likelihood, ngrams, soloist
 from jazz_flax import config as config_lib
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
-from jazz_flax.model import token_scores
+from jazz_flax.model import batched_token_scores
 from jazz_flax.models import make_model
 from jazz_flax.music import line_metrics, solo, verbatim
 from jazz_flax.music.render import Solo
@@ -96,7 +96,7 @@ def heldout_scores(model, params, held: Sequence[data.Segment], Tx: int) -> dict
     windows, mask = heldout_windows(held, Tx)
     if not mask.any():
         return dict(tokens=0, **dict.fromkeys(HELDOUT_KEYS, math.nan))
-    nll, correct = (np.asarray(a) for a in token_scores(model, params, windows))
+    nll, correct = batched_token_scores(model, params, windows)
     mean_nll = float(nll[mask].mean())
     return dict(
         tokens=int(mask.sum()),

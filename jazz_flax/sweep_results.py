@@ -106,7 +106,7 @@ def _title(results: Sequence[Result], definition: dict, name: str) -> list[str]:
     """results.md's title and the line naming the base, the seeds and the epochs."""
     base = definition.get("overrides", {})
     changed = f" + `{label(base)}`" if base else ""
-    seeds = ", ".join(str(seed) for seed in definition["seeds"])
+    seeds = ", ".join(str(seed) for seed in dict.fromkeys(r.run.seed for r in results))
     return [
         f"# Sweep `{name}`",
         "",
