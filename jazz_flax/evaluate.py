@@ -261,6 +261,7 @@ def evaluate(
     )
     if isinstance(corpus, data.SplitCorpus):
         result["test"] = split_test_scores(scores, corpus)  # `held` is its test split
+        result["test"]["split_by"] = config.data.split_by  # the protocol: "path", "tune" …
         result["test"] |= likelihood.nats_per_note(model, params, corpus, Tx)
         result["continuation"] = likelihood.continuation_accuracy(model, params, corpus, Tx)
         result["test_changes"] = over_test_changes(model, params, corpus, eval_config)
@@ -323,7 +324,8 @@ def table(result: dict) -> str:
     if "test" in result:
         test, baselines = result["test"], result["test"]["baselines"]
         lines = [
-            f"test split: {test['tokens']} tokens (OOV {test['oov_rate']:.2%})   "
+            f"test split (by {test.get('split_by', 'path')}): {test['tokens']} tokens "
+            f"(OOV {test['oov_rate']:.2%})   "
             f"NLL {test['nll']:.3f} nats/token   perplexity {test['perplexity']:.2f}   "
             f"accuracy {test['accuracy']:.3f}",
             _baselines_line(baselines, test["nll"]),

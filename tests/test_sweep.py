@@ -361,7 +361,7 @@ def test_a_split_corpus_sweep_tabulates_test_scores(split_swept):
         "| setting | params | best epoch | valid NLL | test NLL | vs bigram | vs best n-gram | "
         "perplexity | top-1 |"
     )
-    assert header in table
+    assert header in table and "Test split (by path): " in table
     summary, test = result.summary, result.summary["test"]
     gain = 100 * (test["nll"] / test["baselines"]["bigram"] - 1)
     best = 100 * (test["nll"] / min(test["baselines"].values()) - 1)
