@@ -83,7 +83,8 @@ def data_defaults() -> ml_collections.ConfigDict:
     data.windows_per_epoch = placeholder(int)  # an epoch's windows, a fresh sample; None: all
     data.holdout_measures = 0  # each piece's last measures, kept out of training (held-out NLL)
     data.split_seed = placeholder(int)  # None: one corpus; a seed: split by piece, train/valid/test
-    data.split_by = "path"  # what a split keeps together: "path" (a piece), "performer" (wjazzd)
+    data.split_by = "path"  # what a split keeps together: "path" (a piece); wjazzd: "performer",
+    # "tune" (every take of a tune, by every performer)
     data.valid_fraction = 0.05  # of the pieces, split by piece
     data.test_fraction = 0.05  # of the pieces, split by piece
     data.min_count = 1  # split by piece: training tokens seen fewer times are <unk>

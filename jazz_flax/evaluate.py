@@ -49,7 +49,7 @@ from jazz_flax import config as config_lib
 from jazz_flax.beam import Beam
 from jazz_flax.errors import POSITIVE, JazzFlaxError
 from jazz_flax.files import atomic_write
-from jazz_flax.model import token_scores
+from jazz_flax.model import batched_token_scores
 from jazz_flax.models import make_model
 from jazz_flax.music import line_metrics, solo, verbatim
 from jazz_flax.music.render import Solo
@@ -97,7 +97,7 @@ def heldout_scores(model, params, held: Sequence[data.Segment], Tx: int) -> dict
     windows, mask = heldout_windows(held, Tx)
     if not mask.any():
         return dict(tokens=0, **dict.fromkeys(HELDOUT_KEYS, math.nan))
-    nll, correct = (np.asarray(a) for a in token_scores(model, params, windows))
+    nll, correct = batched_token_scores(model, params, windows)
     mean_nll = float(nll[mask].mean())
     return dict(
         tokens=int(mask.sum()),
@@ -264,6 +264,7 @@ def evaluate(
     )
     if isinstance(corpus, data.SplitCorpus):
         result["test"] = split_test_scores(scores, corpus)  # `held` is its test split
+        result["test"]["split_by"] = config.data.split_by  # the protocol: "path", "tune" …
         result["test"] |= likelihood.nats_per_note(model, params, corpus, Tx)
         result["continuation"] = likelihood.continuation_accuracy(model, params, corpus, Tx)
         result["test_changes"] = over_test_changes(model, params, corpus, eval_config)
@@ -326,7 +327,8 @@ def table(result: dict) -> str:
     if "test" in result:
         test, baselines = result["test"], result["test"]["baselines"]
         lines = [
-            f"test split: {test['tokens']} tokens (OOV {test['oov_rate']:.2%})   "
+            f"test split (by {test.get('split_by', 'path')}): {test['tokens']} tokens "
+            f"(OOV {test['oov_rate']:.2%})   "
             f"NLL {test['nll']:.3f} nats/token   perplexity {test['perplexity']:.2f}   "
             f"accuracy {test['accuracy']:.3f}",
             _baselines_line(baselines, test["nll"]),

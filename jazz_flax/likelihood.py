@@ -32,7 +32,7 @@ import numpy as np
 from jazz_flax import data, grammar
 from jazz_flax.grammar import pitch as pitch_grammar
 from jazz_flax.grammar import v2
-from jazz_flax.model import token_scores
+from jazz_flax.model import batched_token_scores, token_scores
 from jazz_flax.windows import heldout_windows
 
 PROMPT_BARS, CONTINUATION_BARS, DISTRACTORS = 8, 2, 3
@@ -45,7 +45,7 @@ PROMPT_BARS, CONTINUATION_BARS, DISTRACTORS = 8, 2, 3
 def test_token_nlls(model, params, corpus: data.SplitCorpus, Tx: int) -> np.ndarray:
     """-log p of every test token, in the order of the test pieces' tokens."""
     windows, mask = heldout_windows(corpus.segments_of("test"), Tx)
-    return np.asarray(token_scores(model, params, windows)[0])[mask]
+    return batched_token_scores(model, params, windows)[0][mask]
 
 
 def piece_pitches(piece: data.Piece) -> list[list[int | None]]:

@@ -26,6 +26,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 
 from jazz_flax import cells
 from jazz_flax.errors import JazzFlaxError
@@ -227,6 +228,26 @@ def token_scores(model, params, windows: Windows) -> tuple[jax.Array, jax.Array]
     log_probs = jax.nn.log_softmax(model.apply({"params": params}, x, chords))
     nll = -jnp.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
     return nll, jnp.argmax(log_probs, axis=-1) == y
+
+
+SCORED_WINDOWS = 512  # windows `batched_token_scores` scores a call: (512, L, V) logits at most
+
+
+def batched_token_scores(model, params, windows: Windows, batch: int = SCORED_WINDOWS):
+    """`token_scores` of every window, `batch` windows a call (the last call's padded, so that
+    one program scores them all): the memory of the logits stays bounded however many windows
+    (a held-out split scored the test way has one a token). Host arrays (W, L)."""
+    if not len(windows.x):
+        return np.zeros(windows.y.shape, np.float32), np.zeros(windows.y.shape, bool)
+    batch = min(batch, len(windows.x))
+    pad = -len(windows.x) % batch
+    padded = Windows(*(np.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)) for a in windows))
+    parts = [
+        token_scores(model, params, Windows(*(a[start : start + batch] for a in padded)))
+        for start in range(0, len(padded.x), batch)
+    ]
+    nll, correct = (np.concatenate([np.asarray(part[k]) for part in parts]) for k in (0, 1))
+    return nll[: len(windows.x)], correct[: len(windows.x)]
 
 
 def count_params(params) -> int:

@@ -5,7 +5,7 @@ A definition, experiments/sweeps/<name>.py:
     def get_sweep():
         return dict(
             base="baseline",                         # experiments/baseline.py, or a ConfigDict
-            seeds=[0, 1, 2],
+            seeds=[0, 1, 2],                         # optional: DEFAULT_SEEDS
             points=[{"n_a": 16}, {"n_a": 32}],       # overrides, dotted keys: {"data.Tx": 20}
             overrides={"data.holdout_measures": 3},  # optional: for every point
             eval={"solos": 4},                       # optional: evaluate.default_config() changes
@@ -84,6 +84,8 @@ from jazz_flax.model import count_params, init_params
 from jazz_flax.models import make_model
 from jazz_flax.sweep_results import label, number, write_results
 
+DEFAULT_SEEDS = (0, 1, 2)  # a definition's seeds unless it names some: a baseline-sized point
+# trains in seconds; the WJazzD sweeps (minutes a run) name theirs
 TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled training program
 DEFINITION_KEYS = {"base", "base_name", "seeds", "points", "overrides", "eval", "vmap"}
 SUMMARY, METRICS = checkpoints.SUMMARY, checkpoints.METRICS
@@ -195,14 +197,15 @@ def runs(definition: dict, out: Path) -> list[Run]:
             f"unknown keys in the sweep definition: {', '.join(sorted(unknown))}",
             hint=f"use {', '.join(sorted(DEFINITION_KEYS))}",
         )
-    if "base" not in definition or not definition.get("points") or not definition.get("seeds"):
+    seeds = definition.get("seeds", DEFAULT_SEEDS)
+    if "base" not in definition or not definition.get("points") or not seeds:
         raise JazzFlaxError("a sweep needs a base, seeds and points")
     base = override(definition["base"], definition.get("overrides", {}))
     result, labels = [], [label(point) for point in definition["points"]]
     if len(set(labels)) < len(labels):
         raise JazzFlaxError("two points of the sweep are the same")
     for point, name in zip(definition["points"], labels, strict=True):
-        for seed in definition["seeds"]:
+        for seed in seeds:
             config = override(base, {**point, "seed": seed})
             config_lib.check(config)
             check_vmap(definition, config)
@@ -309,7 +312,7 @@ def train_group(group: Sequence[Run], corpus: data.Corpus, vmap: bool):
     if vmap:
         return train_stacked(group, corpus)
     states, train_keys, runner, windows = start_group(group, corpus, stacked=False)
-    valid = train.validation_windows(group[0].config, corpus)
+    valid = train.validation_segments(group[0].config, corpus)
     fitted = [
         train.fit(
             run.config,
@@ -412,7 +415,8 @@ def run_sweep(definition: dict, out: str | Path, name: str | None = None) -> lis
     }
     pending = [run for run in all_runs if done[run.workdir] is None]
     print(
-        f"sweep {name}: {len(definition['points'])} points × {len(definition['seeds'])} seeds, "
+        f"sweep {name}: {len(definition['points'])} points × "
+        f"{len(all_runs) // len(definition['points'])} seeds, "
         f"{len(all_runs) - len(pending)} finished already",
         flush=True,
     )

@@ -106,7 +106,7 @@ def _title(results: Sequence[Result], definition: dict, name: str) -> list[str]:
     """results.md's title and the line naming the base, the seeds and the epochs."""
     base = definition.get("overrides", {})
     changed = f" + `{label(base)}`" if base else ""
-    seeds = ", ".join(str(seed) for seed in definition["seeds"])
+    seeds = ", ".join(str(seed) for seed in dict.fromkeys(r.run.seed for r in results))
     return [
         f"# Sweep `{name}`",
         "",
@@ -182,7 +182,8 @@ def split_markdown(results: Sequence[Result], definition: dict, name: str) -> st
     lines = _title(results, definition, name) + [
         f"Each run is scored at its best validation epoch (validated after every {per_call} "
         f"epoch{'s' * (per_call > 1)}). "
-        f"Test split: {test['tokens']:,} tokens ({test['oov_rate']:.2%} OOV); NLL in "
+        f"Test split (by {first.run.config.data.split_by}): {test['tokens']:,} tokens "
+        f"({test['oov_rate']:.2%} OOV); NLL in "
         f"nats/token, vs bigram / best n-gram: the test NLL's difference to the Witten–Bell "
         f"bigram's / the lowest baseline's; top-1: accuracy "
         f"of the argmax. Baselines fitted on the training split: {baselines}. Mean ± std over "

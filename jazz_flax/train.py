@@ -19,6 +19,7 @@ import functools
 import json
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,11 +31,11 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import checkpoints, data, files, interrupts, losses, parallel, report
+from jazz_flax import checkpoints, data, evaluate, files, interrupts, losses, parallel, report
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError, warn_once
 from jazz_flax.files import atomic_write
-from jazz_flax.model import DJModel, count_params, init_params, token_scores
+from jazz_flax.model import DJModel, count_params, init_params
 from jazz_flax.models import make_model
 
 EPOCHS_PER_CALL = config_lib.defaults().epochs_per_call  # the default (the benchmarks use it)
@@ -250,14 +251,14 @@ class Start(NamedTuple):
     vocab: data.Vocabulary
     state: TrainState
     history: list[dict]  # one row per epoch already trained: epoch, loss, lr, seconds
-    valid: data.Windows | None = None  # a corpus split by piece: its validation split
+    valid: tuple[data.Segment, ...] | None = None  # a corpus split by piece: its validation split
 
 
 def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | None) -> Start:
     """Loads the corpus and builds a fresh state, or the checkpoint's when `config.resume`."""
     corpus = data.load_corpus_from_config(config.data)
     windows = training_windows(config, corpus)
-    valid = validation_windows(config, corpus)
+    valid = validation_segments(config, corpus)
     state = create_state(config, make_model(config, len(corpus.vocab)), key)
     if not config.resume:
         return Start(windows, corpus.vocab, state, [], valid)
@@ -436,21 +437,19 @@ def progress_line(row: dict, epochs: int, seconds: float) -> str:
 # Validation: a corpus split by piece scores its validation split between calls
 
 
-def validation_windows(config: ml_collections.ConfigDict, corpus: data.Corpus):
-    """The validation split's windows of Tx tokens side by side (stride Tx: each token once, a
-    solo's last tokens short of a window left out); None for a corpus not split by piece."""
+def validation_segments(config: ml_collections.ConfigDict, corpus: data.Corpus):
+    """The validation split's segments, scored as `evaluate` scores the test split; None for a
+    corpus not split by piece."""
     if not isinstance(corpus, data.SplitCorpus) or not corpus.indices["valid"]:
         return None
-    Tx = config.data.Tx
-    side_by_side = ml_collections.ConfigDict(dict(windows="sliding", Tx=Tx, stride=Tx))
-    return data.segment_windows(corpus.segments_of("valid"), side_by_side)
+    return tuple(corpus.segments_of("valid"))
 
 
 def validate(model, state, start: Start, history, workdir, config, log=silent) -> Best | None:
     """Adds the validation NLL to the last row of `history`; returns the state as the Best when
     it is the lowest so far (None otherwise), which a run directory keeps in BEST (a run
     directory of its own: evaluate or generate from it)."""
-    nll = validation_nll(model, state.params, start.valid)
+    nll = validation_nll(model, state.params, start.valid, config.data.Tx)
     lowest = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
     history[-1]["valid_nll"] = nll
     log(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < lowest)}")
@@ -462,9 +461,10 @@ def validate(model, state, start: Start, history, workdir, config, log=silent) -
     return best
 
 
-def validation_nll(model: DJModel, params, valid: data.Windows) -> float:
-    """The mean NLL (nats/token) of the validation windows' tokens."""
-    return float(token_scores(model, params, valid)[0].mean())
+def validation_nll(model: DJModel, params, valid: Sequence[data.Segment], Tx: int) -> float:
+    """The mean NLL (nats/token) of the validation segments' tokens, by the test protocol
+    (`evaluate.heldout_scores`: each token once, after up to Tx - 1 tokens of its piece)."""
+    return evaluate.heldout_scores(model, params, valid, Tx)["nll"]
 
 
 def history_rows(config, n_windows: int, epochs, losses, seconds: float) -> list[dict]:

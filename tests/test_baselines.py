@@ -50,6 +50,7 @@ def test_evaluate_a_model_trained_on_real_solos(tmp_path):
     assert "baselines (NLL): uniform" in evaluate.table(result)
     assert ngrams.versus(test["nll"], test["baselines"]) in evaluate.table(result)
     assert "first test solo" in evaluate.table(result)  # what a split corpus' solos are beside
+    assert test["split_by"] == "path" and "test split (by path): " in evaluate.table(result)
     test_solo = corpus.pieces_of("test")[0]
     generated = generate.generate(tmp_path, output=tmp_path / "out")  # over the first test solo
     assert len(generated.tokens) == len(test_solo.measures)

@@ -11,8 +11,8 @@ import pytest
 from jazz_flax import cells
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.fused_lstm import FusedLSTMCell
-from jazz_flax.model import DJModel, count_params, init_params
-from jazz_flax.windows import CHORD_FEATURES, EMPTY
+from jazz_flax.model import DJModel, batched_token_scores, count_params, init_params, token_scores
+from jazz_flax.windows import CHORD_FEATURES, EMPTY, Windows
 
 CONDITIONING = pytest.mark.parametrize(
     "chord_features", [0, CHORD_FEATURES], ids=["unconditioned", "chords"]
@@ -283,3 +283,18 @@ def test_the_row_lookups_gradient_sums_rows_alike_on_every_platform():
     _, vjp = jax.vjp(fused_lstm.take_rows, jnp.zeros((6, 3)), rows)
     np.testing.assert_allclose(vjp(cotangents)[0], by_matmul, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(by_matmul[5], 0)  # a row no id took
+
+
+@pytest.mark.parametrize("batch", [1, 3, 7, 100])
+def test_scores_in_batches_are_the_scores_of_all_windows_at_once(batch):
+    model = DJModel(12, 8, 1, chord_features=CHORD_FEATURES)
+    params = init_params(model, jax.random.key(0))
+    ids = random_ids(7, 5, 12)
+    windows = Windows(ids, random_ids(7, 5, 12, seed=1) % 12, random_chords(7, 5, CHORD_FEATURES))
+    nll, correct = batched_token_scores(model, params, windows, batch)
+    expected = token_scores(model, params, windows)
+    assert nll.shape == correct.shape == (7, 5)
+    np.testing.assert_allclose(nll, expected[0], rtol=1e-6)
+    np.testing.assert_array_equal(correct, expected[1])
+    empty = Windows(ids[:0], ids[:0], random_chords(0, 5, CHORD_FEATURES))
+    assert batched_token_scores(model, params, empty)[0].shape == (0, 5)

@@ -205,9 +205,16 @@ def test_labels():
     assert sweep.label({}) == "base"
 
 
+def test_a_definition_without_seeds_runs_three_a_point(tiny, tmp_path):
+    runs = sweep.runs(dict(base=tiny, points=[{"lr": 0.01}, {"lr": 0.003}]), tmp_path)
+    assert [run.seed for run in runs] == [0, 1, 2] * 2 and sweep.DEFAULT_SEEDS == (0, 1, 2)
+
+
 def test_bad_definitions_are_refused(tiny, tmp_path):
     with pytest.raises(JazzFlaxError, match="needs a base, seeds and points"):
         sweep.runs(dict(base=tiny, seeds=[0], points=[]), tmp_path)
+    with pytest.raises(JazzFlaxError, match="needs a base, seeds and points"):
+        sweep.runs(dict(base=tiny, seeds=[], points=[{}]), tmp_path)
     with pytest.raises(JazzFlaxError, match="unknown keys in the sweep definition: extra"):
         sweep.runs(dict(base=tiny, seeds=[0], points=[{}], extra=1), tmp_path)
     with pytest.raises(JazzFlaxError, match="the same"):
@@ -227,8 +234,9 @@ METHENY = [path for path in SHIPPED if path not in WJAZZD]
 def test_shipped_sweeps_are_valid(path, tmp_path):
     spec = sweep.load(path)
     runs = sweep.runs(spec, tmp_path)
-    assert spec["base_name"] in ("baseline", "leadsheets") and len(spec["seeds"]) >= 3
-    assert len(runs) == len(spec["seeds"]) * len(spec["points"]) >= 6
+    seeds = sorted({run.seed for run in runs})  # the definition's, else sweep.DEFAULT_SEEDS
+    assert spec["base_name"] in ("baseline", "leadsheets") and len(seeds) >= 3
+    assert len(runs) == len(seeds) * len(spec["points"]) >= 6
     assert all(run.config.data.holdout_measures == 3 for run in runs)
 
 
@@ -361,6 +369,8 @@ def test_a_split_corpus_sweep_scores_the_best_validation_state(split_swept, spli
         for name, checkpoint in (("best", best), ("last", checkpoints.load_checkpoint(workdir)))
     }
     assert summary["test"]["nll"] == pytest.approx(scored["best"], rel=1e-6)
+    valid = evaluate.heldout_scores(model, best.params, corpus.segments_of("valid"), 5)
+    assert summary["best_valid_nll"] == pytest.approx(valid["nll"], rel=1e-6)  # the test way
     assert scored["best"] != pytest.approx(scored["last"], rel=1e-3)
 
 
@@ -371,7 +381,7 @@ def test_a_split_corpus_sweep_tabulates_test_scores(split_swept):
         "| setting | params | best epoch | valid NLL | test NLL | vs bigram | vs best n-gram | "
         "perplexity | top-1 |"
     )
-    assert header in table
+    assert header in table and "Test split (by path): " in table
     summary, test = result.summary, result.summary["test"]
     gain = 100 * (test["nll"] / test["baselines"]["bigram"] - 1)
     best = 100 * (test["nll"] / min(test["baselines"].values()) - 1)
@@ -400,7 +410,7 @@ def test_the_best_state_is_the_lowest_scores(split_config, monkeypatch):
 
     config = sweep.override(split_config, {"epochs": 5, "epochs_per_call": 2})
     scores = iter([3.0, 1.0, 2.0])
-    monkeypatch.setattr(train, "validation_nll", lambda model, params, valid: next(scores))
+    monkeypatch.setattr(train, "validation_nll", lambda *scored: next(scores))
     windows = data.Windows(*(np.zeros((10, 5)),) * 3)
     vocab = data.Vocabulary.from_tokens(["R,0.250", "C,0.500"])
     start = train.Start(windows, vocab, StandIn(np.zeros(1)), [], valid=windows)

@@ -199,6 +199,44 @@ def test_the_grammar_is_in_the_cache_key_and_the_v2_register_in_the_vocabulary(t
         wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", grammar_name="v3")
 
 
+@pytest.mark.parametrize(
+    "solo, expected",
+    [
+        ("JohnColtrane_GiantSteps-2_FINAL", "giantsteps"),
+        ("FatsNavarro_GoodBait_AlternateTake_FINAL", "goodbait"),
+        ("CliffordBrown_I'llRememberApril_AlternateTake2_FINAL", "illrememberapril"),
+        ("SonnyRollins_St.Thomas-1_FINAL", "stthomas"),
+        ("JohnColtrane_Impressions_1961_FINAL", "impressions"),
+        ("WyntonMarsalis_CherokeeII_FINAL", "cherokee"),
+        ("Someone_GoodBaitAlt", "goodbait"),
+        ("Someone_GoodBait-AlternateTake-2", "goodbait"),
+        ("SteveColeman_TakeTheColtrane_FINAL", "takethecoltrane"),  # not a take's mark
+        ("EricDolphy_245_FINAL", "245"),
+        ("Someone_Take5", "take5"),  # a title is never marked away whole
+    ],
+)
+def test_the_tune_of_a_solo_leaves_out_the_takes_marks(solo, expected):
+    assert wjazzd.tune(solo) == expected
+
+
+def test_split_by_tune_keeps_every_take_by_every_performer_in_one_split(tmp_path):
+    names = ["A_Blues-1", "A_Blues-2", "B_Blues_AlternateTake", "A_Other", "C_Third", "D_Fourth"]
+    for name in names:
+        write_solo(tmp_path, f"{name}_FINAL")
+    corpus = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache").corpus
+    assert {p.source["tune"] for p in corpus.pieces} == {"blues", "other", "third", "fourth"}
+    config = ml_collections.ConfigDict(dict(split_by="tune", valid_fraction=0.2))
+    config.update(test_fraction=0.2, min_count=1)
+    for seed in range(8):
+        config.split_seed = seed
+        split = data.SplitCorpus.from_config(corpus, config)
+        where = {s: {p.source["tune"] for p in split.pieces_of(s)} for s in data.SPLITS}
+        assert not where["train"] & (where["valid"] | where["test"])
+        assert not where["valid"] & where["test"]
+        blues = [s for s in data.SPLITS for p in split.pieces_of(s) if p.source["tune"] == "blues"]
+        assert len(blues) == 3 and len(set(blues)) == 1
+
+
 # ---------------------------------------------------------------------------------------------
 # The real corpus (CI copies it from ../shared/data/wjazzd)
 
@@ -246,3 +284,16 @@ def test_real_solos_in_grammar_v2_keep_their_lines_and_four_beats(real, tmp_path
     assert {t.split(",")[0] for t in tokens} <= set("CSAXR")
     low, high = v2.corpus.vocab.register
     assert 40 < low < high < 100
+
+
+def test_no_test_tune_of_the_real_corpus_has_a_take_in_training(real):
+    names = wjazzd.solo_names(real)
+    tunes = [wjazzd.tune(name) for name in names]
+    indices = data.split_indices(tunes, seed=0)
+    where = {s: {tunes[i] for i in indices[s]} for s in data.SPLITS}
+    assert not where["test"] & where["train"] and not where["valid"] & where["train"]
+    assert len(set(tunes)) < len(names) - 100  # takes, and tunes many performers played
+    split_of = {names[i]: s for s in data.SPLITS for i in indices[s]}
+    for tune in ("JohnColtrane_GiantSteps-{}_FINAL", "FatsNavarro_GoodBait{}_FINAL"):
+        takes = [tune.format(mark) for mark in ("1", "2", "", "_AlternateTake")]
+        assert len({split_of[take] for take in takes if take in split_of}) == 1

@@ -6,7 +6,6 @@ from jazz_flax import cells
 def get_sweep() -> dict:
     return dict(
         base="baseline",
-        seeds=[0, 1, 2],
         points=[{"model.cell": cell} for cell in cells.CELLS],
         overrides={"data.holdout_measures": 3},  # held out for the held-out NLL
     )

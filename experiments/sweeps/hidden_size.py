@@ -4,7 +4,6 @@
 def get_sweep() -> dict:
     return dict(
         base="baseline",
-        seeds=[0, 1, 2],
         points=[{"n_a": n_a} for n_a in (16, 32, 64, 128, 256)],
         overrides={"data.holdout_measures": 3},  # held out for the held-out NLL
     )

@@ -4,7 +4,6 @@
 def get_sweep() -> dict:
     return dict(
         base="baseline",
-        seeds=[0, 1, 2],
         points=[{"lr": lr} for lr in (0.001, 0.003, 0.01, 0.03)],
         overrides={"data.holdout_measures": 3},  # held out for the held-out NLL
     )

@@ -4,7 +4,6 @@
 def get_sweep() -> dict:
     return dict(
         base="baseline",
-        seeds=[0, 1, 2],
         points=[{"data.m": m} for m in (15, 30, 60, 120)] + [{"data.windows": "sliding"}],
         overrides={"data.holdout_measures": 3},  # held out for the held-out NLL
     )

@@ -2,7 +2,8 @@
 training split's.
 
 Pieces with the same `data.split_by` source field (each file on its own by default, or e.g. one
-performer's solos) go to the same split; the splits are deterministic in the seed.
+performer's solos, or every take of one tune by every performer: WJazzD's "tune", no test tune
+heard in training) go to the same split; the splits are deterministic in the seed.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def default_changes(corpus: Corpus) -> Corpus:
 
 def _split_key(data_config: ml_collections.ConfigDict, piece: Piece) -> str:
     """The source field that keeps pieces together in one split: "path" (each piece on its
-    own) or e.g. "performer"."""
+    own) or e.g. "performer", "tune"."""
     key = data_config.split_by
     if key not in piece.source:
         raise JazzFlaxError(

@@ -40,6 +40,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,7 +59,7 @@ GRID = 12  # positions and durations in twelfths of a beat: sixteenths and tripl
 MIN_REST = 3  # grid steps: a shorter silence between two notes is articulation, not a rest
 REST = -1  # the pitch of a rest in a Melody's rows
 Row = tuple[int, int, "int | None"]  # a note or rest: onset and length in grid steps, MIDI pitch
-READER_VERSION = 5  # bump when reading changes: it invalidates the cached corpora
+READER_VERSION = 6  # bump when reading changes: it invalidates the cached corpora
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +120,7 @@ def read_solo(
     source = dict(
         path=str(melody_path), beats=str(beats_path), solo=name, performer=performer(name)
     )
+    source["tune"] = tune(name)
     source["bpm"] = tempo(notes)
     if grammar_name != "notebook":  # a line grammar records, as data.in_line_grammar, the notes
         source.update(grammar=grammar_name, snapped_durations=counts.snapped)  # snapped to its grid
@@ -138,6 +140,22 @@ def solo_name(melody_path: Path) -> str:
 def performer(solo: str) -> str:
     """`JohnColtrane_GiantSteps-1_FINAL` -> `JohnColtrane`."""
     return solo.split("_", 1)[0]
+
+
+# a take's mark at the end of a title: "-2", "Alt", "AlternateTake2", "Take3", the "II" of
+# "CherokeeII" (the parts after a second "_", as "_AlternateTake" or "_1961", are dropped before)
+TAKE_MARK = re.compile(r"(-\d+|Alt(ernate)?(Take)?\d*|Take\d+|(?<=[a-z])I{2,3})$")
+
+
+def tune(solo: str) -> str:
+    """The tune all takes and performers of it share: the title, less its take's marks, in lower
+    case letters and digits. `JohnColtrane_GiantSteps-2_FINAL` -> `giantsteps`,
+    `FatsNavarro_GoodBait_AlternateTake_FINAL` -> `goodbait`, `SonnyRollins_St.Thomas-1_FINAL`
+    -> `stthomas`."""
+    title = (solo.split("_") + [""])[1]
+    while (shorter := TAKE_MARK.sub("", title, count=1)) not in ("", title):
+        title = shorter  # "GoodBait-AlternateTake-2": each mark in turn; "Take5" stays
+    return re.sub(r"[^a-z0-9]", "", title.lower()) or solo
 
 
 def _rows(path: Path) -> list[dict]:
