@@ -33,6 +33,9 @@ class JazzFlaxError(ValueError):
         message = super().__str__()
         return f"{message} ({self.hint})" if self.hint else message
 
+    def __reduce__(self):  # the hint too crosses to the process that reads a worker's error
+        return type(self), (self.args[0], self.hint)
+
 
 def exit_with(error: Exception, status: int = 2) -> NoReturn:
     """Prints `error: MESSAGE (HINT)` on stderr, one line, and exits with `status`."""
