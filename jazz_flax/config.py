@@ -21,6 +21,7 @@ from ml_collections.config_dict import placeholder
 
 from jazz_flax import cells, grammar, losses, model, models, transformer
 from jazz_flax.data.readers import READERS
+from jazz_flax.data.splits import SPLIT_BY
 from jazz_flax.errors import POSITIVE, SEED, JazzFlaxError, Range
 from jazz_flax.windows import context_parts
 
@@ -145,7 +146,7 @@ CHECKS = {  # every setting of `defaults()`, by dotted key: what it may be
     "data.windows_per_epoch": OrNone(Range(1, integer=True, note="(None: all)")),
     "data.holdout_measures": Range(0, integer=True),
     "data.split_seed": OrNone(SEED),
-    "data.split_by": TEXT,
+    "data.split_by": OneOf(SPLIT_BY),
     "data.valid_fraction": FRACTION,
     "data.test_fraction": FRACTION,
     "data.min_count": POSITIVE,

@@ -238,9 +238,17 @@ def create_state(
 
 
 def training_windows(config: ml_collections.ConfigDict, corpus: data.Corpus) -> data.Windows:
-    """The windows `config` trains on: cut from each piece less its held-out measures."""
+    """The windows `config` trains on: cut from each piece less its held-out measures; an epoch's
+    must fill a batch."""
     trained, _ = corpus.split(config.data.holdout_measures)
-    return data.segment_windows(trained, config.data)
+    windows = data.segment_windows(trained, config.data)
+    per_epoch = epoch_windows(len(windows.x), config.data.windows_per_epoch)
+    if config.batch_size > per_epoch:
+        raise JazzFlaxError(
+            f"batch_size={config.batch_size} is more than the {per_epoch} windows of an epoch",
+            hint=f"use --config.batch_size ≤ {per_epoch}",
+        )
+    return windows
 
 
 class Start(NamedTuple):
