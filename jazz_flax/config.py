@@ -174,6 +174,13 @@ CHECKS = {  # every setting of `defaults()`, by dotted key: what it may be
     "resume": FLAG,
 }
 HINT = "start the config from jazz_flax.config.defaults()"
+MEMORY = ("batch_size", "n_a", "layers", "model.embed", "data.Tx", "data.m")  # memory grows with
+
+
+def memory_settings(config: ml_collections.ConfigDict) -> dict[str, tuple[float, float]]:
+    """{--config.KEY: (value, default)} of the MEMORY settings, for `errors.memory_asked_by`."""
+    given, default = flat_settings(config.to_dict()), flat_settings(plain_defaults())
+    return {f"--config.{key}": (given[key], default[key]) for key in MEMORY}
 
 
 def check(config: ml_collections.ConfigDict) -> None:

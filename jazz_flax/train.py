@@ -32,7 +32,7 @@ from flax.training import train_state
 
 from jazz_flax import checkpoints, data, files, interrupts, losses, parallel, report
 from jazz_flax import config as config_lib
-from jazz_flax.errors import JazzFlaxError, warn_once
+from jazz_flax.errors import JazzFlaxError, memory_asked_by, warn_once
 from jazz_flax.files import atomic_write
 from jazz_flax.model import DJModel, count_params, init_params, token_scores
 from jazz_flax.models import make_model
@@ -332,10 +332,11 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     have trained: a run that fails its checks leaves the directory as it found it.
     """
     config_lib.check(config)
-    if workdir is None:
-        return _train(config, None)
-    with files.lock(Path(workdir), "train"):
-        return _train(config, Path(workdir))
+    with memory_asked_by(config_lib.memory_settings(config)):
+        if workdir is None:
+            return _train(config, None)
+        with files.lock(Path(workdir), "train"):
+            return _train(config, Path(workdir))
 
 
 def _train(config: ml_collections.ConfigDict, workdir: Path | None):
