@@ -157,6 +157,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     path = path if path.suffix == Path(CHECKPOINT).suffix else path / CHECKPOINT
     if not path.is_file():
+        files.check_folder(path.parent)  # a file or a dangling link says so
         raise JazzFlaxError(
             f"no checkpoint at {path}", hint=f"train first: {_train_hint(path.parent)}"
         )

@@ -22,6 +22,7 @@ from ml_collections.config_dict import placeholder
 from jazz_flax import cells, grammar, losses, model, models, transformer
 from jazz_flax.data.readers import READERS
 from jazz_flax.data.roots import METHENY, data_path
+from jazz_flax.data.splits import SPLIT_BY
 from jazz_flax.errors import POSITIVE, SEED, JazzFlaxError, Range
 from jazz_flax.windows import context_parts
 
@@ -147,7 +148,7 @@ CHECKS = {  # every setting of `defaults()`, by dotted key: what it may be
     "data.windows_per_epoch": OrNone(Range(1, integer=True, note="(None: all)")),
     "data.holdout_measures": Range(0, integer=True),
     "data.split_seed": OrNone(SEED),
-    "data.split_by": TEXT,
+    "data.split_by": OneOf(SPLIT_BY),
     "data.valid_fraction": FRACTION,
     "data.test_fraction": FRACTION,
     "data.min_count": POSITIVE,
@@ -175,6 +176,13 @@ CHECKS = {  # every setting of `defaults()`, by dotted key: what it may be
     "resume": FLAG,
 }
 HINT = "start the config from jazz_flax.config.defaults()"
+MEMORY = ("batch_size", "n_a", "layers", "model.embed", "data.Tx", "data.m")  # memory grows with
+
+
+def memory_settings(config: ml_collections.ConfigDict) -> dict[str, tuple[float, float]]:
+    """{--config.KEY: (value, default)} of the MEMORY settings, for `errors.memory_asked_by`."""
+    given, default = flat_settings(config.to_dict()), flat_settings(plain_defaults())
+    return {f"--config.{key}": (given[key], default[key]) for key in MEMORY}
 
 
 def check(config: ml_collections.ConfigDict) -> None:

@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import math
 import sys
+from collections.abc import Mapping
 from typing import NoReturn
 
 from jazz_flax import interrupts
@@ -32,6 +33,9 @@ class JazzFlaxError(ValueError):
     def __str__(self) -> str:
         message = super().__str__()
         return f"{message} ({self.hint})" if self.hint else message
+
+    def __reduce__(self):  # the hint too crosses to the process that reads a worker's error
+        return type(self), (self.args[0], self.hint)
 
 
 def exit_with(error: Exception, status: int = 2) -> NoReturn:
@@ -69,6 +73,21 @@ def _worded(error: BaseException) -> tuple[Exception, int]:
     if out_of_memory(error):
         return JazzFlaxError("out of memory", hint=MEMORY_HINT), 2
     return JazzFlaxError(f"{type(error).__name__}: {error}", hint=DEBUG_HINT), 1
+
+
+@contextlib.contextmanager
+def memory_asked_by(settings: Mapping[str, tuple[float, float]]):
+    """Running out of memory inside is a JazzFlaxError naming the setting that asked for it: of
+    `settings` ({name: (value, default)}), the one raised furthest above its default."""
+    try:
+        yield
+    except Exception as e:
+        raised = {name: value / max(default, 1) for name, (value, default) in settings.items()}
+        name = max(raised, key=raised.get, default=None)
+        if not out_of_memory(e) or name is None or raised[name] <= 1:
+            raise
+        asked = f"{name}={settings[name][0]} asked for more memory than this machine has"
+        raise JazzFlaxError("out of memory", hint=f"{asked}: lower it") from None
 
 
 def out_of_memory(error: BaseException) -> bool:

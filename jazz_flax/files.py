@@ -114,7 +114,7 @@ def lock(folder: Path, what: str):
     """Holds `folder`/.lock (filelock's OS lock, released even by kill -9; "PID WHAT" inside)
     while a `what` ("train", "sweep") writes the folder; another asking for it meanwhile gets a
     JazzFlaxError naming the holder. A folder created here and left empty is removed again."""
-    _check_folder(folder)
+    check_folder(folder)
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,7 @@ def lock(folder: Path, what: str):
                 folder.rmdir()  # only if empty
 
 
-def _check_folder(folder: Path) -> None:
+def check_folder(folder: Path) -> None:
     """A JazzFlaxError when `folder` is a file or a symbolic link to nothing: no run can use it."""
     if folder.is_symlink() and not folder.exists():
         problem = f"a symbolic link to {os.readlink(folder)}, which does not exist"

@@ -38,7 +38,13 @@ from ml_collections import config_flags  # noqa: E402
 from jazz_flax import checkpoints, evaluate, files, generate, parallel, sweep, train  # noqa: E402
 from jazz_flax import config as config_lib  # noqa: E402
 from jazz_flax.beam import Beam  # noqa: E402
-from jazz_flax.errors import SEED, JazzFlaxError, exit_with, one_line_errors  # noqa: E402
+from jazz_flax.errors import (  # noqa: E402
+    SEED,
+    JazzFlaxError,
+    exit_with,
+    memory_asked_by,
+    one_line_errors,
+)
 from jazz_flax.music import render  # noqa: E402
 from jazz_flax.sample import Strategy  # noqa: E402
 
@@ -116,7 +122,10 @@ def generate_command() -> None:
         bpm=FLAGS.bpm,
         rendering=rendering,
     )
-    for result in generate.improvise(workdir(), settings):
+    asked = {"--num_outputs": (FLAGS.num_outputs, 1), "--beam_size": (FLAGS.beam_size, 1)}
+    with memory_asked_by(asked):
+        results = generate.improvise(workdir(), settings)
+    for result in results:
         for path in result.paths.values():
             print(path)
         print(f"{result.paths['midi'].stem}: {result.describe()}")

@@ -33,7 +33,7 @@ from flax.training import train_state
 
 from jazz_flax import checkpoints, data, evaluate, files, interrupts, losses, parallel, report
 from jazz_flax import config as config_lib
-from jazz_flax.errors import JazzFlaxError, warn_once
+from jazz_flax.errors import JazzFlaxError, memory_asked_by, warn_once
 from jazz_flax.files import atomic_write
 from jazz_flax.model import DJModel, count_params, init_params
 from jazz_flax.models import make_model
@@ -239,9 +239,17 @@ def create_state(
 
 
 def training_windows(config: ml_collections.ConfigDict, corpus: data.Corpus) -> data.Windows:
-    """The windows `config` trains on: cut from each piece less its held-out measures."""
+    """The windows `config` trains on: cut from each piece less its held-out measures; an epoch's
+    must fill a batch."""
     trained, _ = corpus.split(config.data.holdout_measures)
-    return data.segment_windows(trained, config.data)
+    windows = data.segment_windows(trained, config.data)
+    per_epoch = epoch_windows(len(windows.x), config.data.windows_per_epoch)
+    if config.batch_size > per_epoch:
+        raise JazzFlaxError(
+            f"batch_size={config.batch_size} is more than the {per_epoch} windows of an epoch",
+            hint=f"use --config.batch_size ≤ {per_epoch}",
+        )
+    return windows
 
 
 class Start(NamedTuple):
@@ -325,10 +333,11 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     have trained: a run that fails its checks leaves the directory as it found it.
     """
     config_lib.check(config)
-    if workdir is None:
-        return _train(config, None)
-    with files.lock(Path(workdir), "train"):
-        return _train(config, Path(workdir))
+    with memory_asked_by(config_lib.memory_settings(config)):
+        if workdir is None:
+            return _train(config, None)
+        with files.lock(Path(workdir), "train"):
+            return _train(config, Path(workdir))
 
 
 def _train(config: ml_collections.ConfigDict, workdir: Path | None):

@@ -19,9 +19,11 @@ import numpy as np
 import pytest
 
 from jazz_flax import checkpoints
+from tests import test_wjazzd as wj
 from tests.commands import ROOT, environment, tiny_flags
 
 BASELINE = str(ROOT / "experiments" / "baseline.py")
+WJAZZD = str(ROOT / "experiments" / "wjazzd.py")
 HIDDEN_SIZE = str(ROOT / "experiments" / "sweeps" / "hidden_size.py")
 MAIN, DATA, DOWNLOAD = "jazz_flax.main", "jazz_flax.data", "jazz_flax.data.download"
 ROUNDTRIP, COMPARE = "jazz_flax.music.roundtrip", "experiments.tools.compare_corpora"
@@ -65,6 +67,88 @@ def eval_files(folder):
         (runs / "baseline_v2").mkdir(parents=True)
         (runs / "baseline_v2" / "eval.json").write_text(text)
     return damaged, older
+
+
+def wjazzd_folders(folder) -> dict[str, str]:
+    """WJazzD folders of small solos: 8 and 2 good ones, and one spoilt solo per SPOILT case of
+    test_wjazzd, one with a non-UTF-8 byte, one with its melody rows out of order."""
+    folders = {}
+    for name, count in (("eight", 8), ("two", 2)):
+        for i in range(count):
+            wj.write_solo(folder / name, f"Player{i}_Tune_FINAL")
+        folders[name] = str(folder / name)
+    for case, (which, edit, _) in wj.SPOILT.items():
+        spoilt = folder / "spoilt" / case.replace(" ", "_").replace(":", "")
+        wj.rewrite(wj.write_solo(spoilt, "Someone_Tune_FINAL")[which], edit)
+        folders[case] = str(spoilt)
+    melody, _ = wj.write_solo(folder / "not_utf8", "Someone_Tune_FINAL")
+    melody.write_bytes(melody.read_bytes().replace(b"67", b"6\xff7", 1))
+    notes = [wj.NOTES[2], wj.NOTES[0], *wj.NOTES[3:]]
+    wj.write_solo(folder / "out_of_order", "Someone_Tune_FINAL", wj.BEATS, notes)
+    return folders | {
+        "not UTF-8": str(folder / "not_utf8"),
+        "out of order": str(folder / "out_of_order"),
+    }
+
+
+def data_rows(tiny, run, folder) -> dict[str, list[str]]:
+    """Issue 26's rows: the WJazzD reader's inputs, ranges checked against the data, running out
+    of memory, run folders that cannot be."""
+    wjazzd = wjazzd_folders(folder / "wjazzd")
+    small = ["--config.data.Tx=5", "--config.data.stride=4", "--config.data.windows_per_epoch=8"]
+    small += ["--config.n_a=8", "--config.model.embed=4", "--config.batch_size=4"]
+    on = {  # a train command on each WJazzD folder
+        name: [MAIN, "train", "--config", WJAZZD, f"--config.data.path={path}", *small]
+        + [f"--workdir={folder / 'wjazzd_train'}"]
+        for name, path in wjazzd.items()
+    }
+    reader = ("pitch 200", "pitch -5", "pitch nan", "negative duration", "beat 9 of 4", "tatum 0")
+    reader += ("beat_duration 0", "division 0", "missing column", "beats: no chords")
+    tiny_train = [MAIN, "train", *tiny_flags(tiny), f"--workdir={folder / 'train'}"]
+    gen = [MAIN, "generate", "--config", BASELINE]
+    evaluate = [MAIN, "evaluate", "--config", BASELINE]
+    dangling = folder / "dangling"
+    dangling.symlink_to(folder / "nowhere")
+    return {f"wjazzd {name}": on[name] for name in (*reader, "not UTF-8", "out of order")} | {
+        "min_count above every count": [*on["eight"], "--config.data.min_count=1000"],
+        "split of 2 solos": on["two"],
+        "split of 1 piece": [*tiny_train, "--config.data.split_seed=0"],
+        "split_by instrument": [*on["eight"], "--config.data.split_by=instrument"],
+        "batch_size above the windows": [*tiny_train, "--config.batch_size=50000"],
+        "batch_size above windows_per_epoch": [*on["eight"], "--config.batch_size=9"],
+        "epochs_per_call 0": [*tiny_train, "--config.epochs_per_call=0"],
+        "epochs_per_call -2": [*tiny_train, "--config.epochs_per_call=-2"],
+        "split_seed -1": [*tiny_train, "--config.data.split_seed=-1"],
+        "windows_per_epoch -5": [*tiny_train, "--config.data.windows_per_epoch=-5"],
+        "reader bogus": [*tiny_train, "--config.data.reader=bogus"],
+        "out of memory: n_a": [*tiny_train, "--config.n_a=100000"],
+        "out of memory: model.embed": [*tiny_train, f"--config.model.embed={10**10}"],
+        "workdir a dangling link": [*tiny_train[:-1], f"--workdir={dangling}"],
+        "generate workdir a file": [*gen, f"--workdir={folder / 'file'}"],
+        "generate workdir a dangling link": [*gen, f"--workdir={dangling}"],
+        "evaluate workdir a dangling link": [*evaluate, f"--workdir={dangling}"],
+    }
+
+
+EXPECTED = {  # what some of data_rows' errors must say
+    "wjazzd pitch 200": r"Someone_Tune_FINAL.csv line 4: pitch must be in \[0, 127\]",
+    "wjazzd missing column": r"Someone_Tune_FINAL.csv lacks the column 'beat_duration'",
+    "wjazzd not UTF-8": r"Someone_Tune_FINAL.csv is not UTF-8 text",
+    "wjazzd out of order": r"line 3: bar 0 is before the previous note's \(the rows are out of",
+    "min_count above every count": r"data.min_count=1000 leaves nothing but <unk>",
+    "split of 2 solos": "the training split is empty",
+    "split of 1 piece": "the training split is empty",
+    "split_by instrument": "data.split_by must be one of 'path', 'performer', 'tune', got 'instr",
+    "batch_size above the windows": r"batch_size=50000 is more than the 10 windows",
+    "batch_size above windows_per_epoch": r"batch_size=9 is more than the 8 windows",
+    "reader bogus": "data.reader must be one of 'music21', 'wjazzd', got 'bogus'",
+    "out of memory: n_a": r"out of memory \(--config.n_a=100000 asked for more memory",
+    "out of memory: model.embed": r"out of memory \(--config.model.embed=10000000000 asked",
+    "workdir a dangling link": r"dangling is a symbolic link to .*nowhere, which does not exist",
+    "generate workdir a file": r"file is a file, not a folder",
+    "generate workdir a dangling link": r"dangling is a symbolic link",
+    "evaluate workdir a dangling link": r"dangling is a symbolic link",
+}
 
 
 def table(tiny, run, folder) -> dict[str, list[str]]:
@@ -189,7 +273,7 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "music file not music": [*tiny_train, f"--config.data.path={folder / 'file'}"],
         "workdir a file": [*tiny_train[:-1], f"--workdir={folder / 'file'}"],
         "data summary missing file": [DATA, "summary", "--midi", str(folder / "absent.mid")],
-    }
+    } | data_rows(tiny, run, folder)
     if os.geteuid() != 0:  # root reads any file
         unreadable = folder / "unreadable.mid"
         shutil.copy(tiny.data.path, unreadable)
@@ -266,7 +350,7 @@ def outcomes(all_outcomes):
 
 
 def test_the_table_is_large(outcomes):
-    assert len(outcomes) >= 100
+    assert len(outcomes) >= 125
 
 
 def test_no_bad_input_changes_the_run_directory(ran):
@@ -290,6 +374,15 @@ def test_a_notebook_solo_counts_whole_measures(all_outcomes):
     outcome = all_outcomes["generate notebook mode"]
     assert outcome["status"] == 0, outcome["stderr"]
     assert re.search(r"^my_music: \d+ measures, ", outcome["stdout"], re.M), outcome["stdout"]
+
+
+def test_the_data_rows_say_what_is_wrong(outcomes):
+    wrong = {
+        name: outcomes[name]["stderr"]
+        for name, expected in EXPECTED.items()
+        if not re.search(expected, outcomes[name]["stderr"])
+    }
+    assert not wrong, "\n".join(f"{name}: {stderr}" for name, stderr in wrong.items())
 
 
 def test_every_bad_input_is_one_line_and_exit_2(outcomes):

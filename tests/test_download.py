@@ -55,6 +55,19 @@ def test_offline_says_where_to_put_the_file(tmp_path):
     assert not target.exists()
 
 
+def test_a_damaged_local_file_is_called_damaged_not_undownloaded(tmp_path, source):
+    url, sha = source
+    target = tmp_path / "solo.mid"
+    target.write_bytes(b"MThd damaged")
+    with pytest.raises(JazzFlaxError, match=rf"^{target} is damaged \(its sha256 is ") as info:
+        download.ensure_file(target, "file:///nowhere/at/all.mid", sha)
+    message = str(info.value)
+    assert "could not download" not in message and f"file of sha256 {sha}" in message
+    assert target.read_bytes() == b"MThd damaged"  # kept for the user to look at
+    assert download.ensure_file(target, url, sha) is True  # online, it is replaced
+    assert target.read_bytes() == b"MThd fake midi bytes"
+
+
 # ---------------------------------------------------------------------------------------------
 # A corpus from a local HTTP server
 
@@ -162,6 +175,16 @@ def test_an_interrupted_download_resumes_from_its_partial_file(corpus):
     assert download.ensure_corpus(source) == (3, 0)
     assert ("melody/a.csv", "bytes=100-") in server.requests
     assert (source.folder / "melody" / "a.csv").read_bytes() == server.files["melody/a.csv"]
+
+
+def test_a_damaged_file_of_a_corpus_offline_is_called_damaged(corpus):
+    server, source = corpus
+    download.ensure_corpus(source)
+    (source.folder / "melody" / "a.csv").write_bytes(b"onset,pitch\n0.5,6")
+    server.httpd.shutdown()
+    server.httpd.server_close()
+    with pytest.raises(JazzFlaxError, match=r"melody/a.csv is damaged \(its sha256 is"):
+        download.ensure_corpus(source, jobs=1)
 
 
 def test_offline_corpus_is_one_line_naming_the_folder(corpus, tmp_path):

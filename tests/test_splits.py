@@ -87,6 +87,25 @@ def test_the_vocabulary_is_the_training_splits_tokens_seen_min_count_times(split
     assert split_corpus.oov_rate("test") == pytest.approx(4 / 4)
 
 
+def test_a_min_count_above_every_count_is_refused_not_trained_on_unk_alone(split_corpus):
+    too_high = data.SplitCorpus(split_corpus.pieces, split_corpus.indices, min_count=6)
+    with pytest.raises(JazzFlaxError, match=r"min_count=6 .*most frequent 5 times.*≤ 5\)$"):
+        too_high.vocab  # noqa: B018
+    at_most = data.SplitCorpus(split_corpus.pieces, split_corpus.indices, min_count=5)
+    assert at_most.vocab.values == (data.UNK, "C,1.000")
+
+
+@pytest.mark.parametrize("n_pieces", [1, 2])
+def test_a_corpus_too_small_to_split_says_its_training_split_is_empty(split_corpus, n_pieces):
+    config = ml_collections.ConfigDict(
+        dict(split_seed=0, split_by="path", valid_fraction=0.05, test_fraction=0.05, min_count=1)
+    )
+    few = data.Corpus(split_corpus.pieces[:n_pieces])
+    with pytest.raises(JazzFlaxError, match=f"training split is empty.*\\({n_pieces} by path"):
+        data.SplitCorpus.from_config(few, config)
+    assert data.SplitCorpus.from_config(data.Corpus(split_corpus.pieces[:3]), config).indices
+
+
 def test_split_gives_training_and_test_segments(split_corpus):
     train, test = split_corpus.split(0)
     assert [len(s.ids) for s in train] == [4, 3, 3, 2]
@@ -115,7 +134,7 @@ def test_split_by_performer_from_the_config(split_corpus):
         performers = {p.source["performer"] for p in split.pieces_of(name)}
         assert len(performers) == 1  # player0, 1, 2 hold two pieces each
     config.split_by = "instrument"
-    with pytest.raises(JazzFlaxError, match="split_by='instrument'"):
+    with pytest.raises(JazzFlaxError, match="split_by='instrument'.*one of 'path', 'performer'"):
         data.SplitCorpus.from_config(data.Corpus(split_corpus.pieces), config)
 
 

@@ -187,6 +187,18 @@ def test_resume_refuses_other_settings(run_dir, tiny, change, message):
         train.train(config, workdir=run_dir[0])
 
 
+def test_a_batch_larger_than_an_epoch_is_refused_before_the_run_folder_is_touched(tiny, tmp_path):
+    config = tiny.copy_and_resolve_references()
+    config.batch_size = config.data.m + 1  # the tiny config's notebook windows: m of them
+    with pytest.raises(JazzFlaxError, match=r"batch_size=11 is more than the 10 .*≤ 10\)$"):
+        train.train(config, workdir=tmp_path / "run")
+    config.update(batch_size=4)
+    config.data.windows_per_epoch = 3
+    with pytest.raises(JazzFlaxError, match="batch_size=4 is more than the 3 windows"):
+        train.train(config, workdir=tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_train_command_writes_runs_experiment(tiny, tmp_path):
     result = run_main(*tiny_flags(tiny), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import math
+import re
 from pathlib import Path
 
 import ml_collections
@@ -138,6 +139,105 @@ def test_other_time_signatures_and_solos_without_chords_are_left_out_with_a_coun
         data.piece_named(corpus, "Waltz_Player")  # --changes_of: not "no solo named"
     with pytest.raises(JazzFlaxError, match="no solo named 'Nobody'"):
         data.piece_named(corpus, "Nobody")
+
+
+def rewrite(path: Path, edit) -> None:
+    """Rewrites the CSV `path` with `edit(rows)` applied to its rows (the header first)."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(edit(rows))
+
+
+def set_value(column: str, value: str, line: int = 4):
+    """An `edit` writing `value` in `column` on `line` (1: the header)."""
+
+    def edit(rows):
+        rows[line - 1][rows[0].index(column)] = value
+        return rows
+
+    return edit
+
+
+def without(column: str):
+    def edit(rows):
+        i = rows[0].index(column)
+        return [row[:i] + row[i + 1 :] for row in rows]
+
+    return edit
+
+
+# (the file spoilt: melody or beats, its edit, the message expected after the file's name)
+SPOILT = {
+    "pitch 200": (0, set_value("pitch", "200"), r"line 4: pitch must be in \[0, 127\]"),
+    "pitch -5": (0, set_value("pitch", "-5"), r"line 4: pitch must be in \[0, 127\].*got -5"),
+    "pitch 65.5": (0, set_value("pitch", "65.5"), r"line 4: pitch .*whole MIDI number.*got 65.5"),
+    "pitch nan": (0, set_value("pitch", "nan"), r"line 4: pitch must be .*got nan"),
+    "pitch empty": (0, set_value("pitch", ""), r"line 4: pitch must be a number, got ''"),
+    "negative duration": (0, set_value("duration", "-0.5"), r"line 4: duration must be > 0"),
+    "duration inf": (0, set_value("duration", "inf"), r"line 4: duration must be > 0, got inf"),
+    "beat_duration 0": (0, set_value("beat_duration", "0"), r"line 4: beat_duration must be > 0"),
+    "division 0": (0, set_value("division", "0"), r"line 4: division must be ≥ 1"),
+    "tatum 0": (0, set_value("tatum", "0"), r"line 4: tatum must be ≥ 1"),
+    "tatum above division": (0, set_value("tatum", "4"), r"line 4: tatum must be ≤ division \(3\)"),
+    "beat 9 of 4": (0, set_value("beat", "9"), r"line 4: beat must be ≤ the bar's 4 beats, got 9"),
+    "bar not a number": (0, set_value("bar", "one"), r"line 4: bar must be a number, got 'one'"),
+    "a bar the beats lack": (0, set_value("bar", "7"), r"line 4: bar 7 is not in the beat track"),
+    "missing column": (0, without("beat_duration"), r"lacks the column 'beat_duration'"),
+    "beats: period 0": (1, set_value("period", "0"), r"line 4: period must be ≥ 1"),
+    "beats: beat 5 of 4": (1, set_value("beat", "5"), r"line 4: beat must be ≤ period \(4\)"),
+    "beats: no chords": (1, without("chord"), r"lacks the column 'chord'"),
+}
+
+
+@pytest.mark.parametrize("case", SPOILT, ids=list(SPOILT))
+def test_an_impossible_or_malformed_value_is_one_error_naming_file_line_and_column(tmp_path, case):
+    which, edit, message = SPOILT[case]
+    path = write_solo(tmp_path, "Someone_Tune_FINAL")[which]
+    rewrite(path, edit)
+    with pytest.raises(JazzFlaxError, match=f"^{re.escape(str(path))} {message}") as info:
+        wjazzd.load(tmp_path, cache_dir=tmp_path / "cache")
+    assert "\n" not in str(info.value)
+
+
+def test_a_whole_number_written_with_a_point_is_that_number(tmp_path):
+    melody, track = write_solo(tmp_path, "Someone_Tune_FINAL")
+    before, _ = wjazzd.read_solo(melody, track)
+    rewrite(melody, set_value("pitch", "60.0"))  # the 60 of line 4, as a float
+    after, _ = wjazzd.read_solo(melody, track)
+    assert after.melody == before.melody and after.measures == before.measures
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    melody, _ = write_solo(tmp_path, "Someone_Tune_FINAL")
+    melody.write_bytes(melody.read_bytes().replace(b"67", b"6\xff7", 1))
+    with pytest.raises(JazzFlaxError, match=f"^{melody} is not UTF-8 text \\(byte 0xff"):
+        wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", jobs=1)
+
+
+def test_melody_rows_out_of_order_say_so_and_do_not_blame_the_beat_track(tmp_path):
+    across_bars = [NOTES[2], NOTES[0], *NOTES[3:]]  # a bar-1 note before the pickup's
+    within_a_bar = [*NOTES[:2], NOTES[3], NOTES[2], *NOTES[4:]]  # the triplet's 2nd before its 1st
+    for name, notes, line in (("A_B_FINAL", across_bars, 3), ("C_D_FINAL", within_a_bar, 5)):
+        melody, track = write_solo(tmp_path, name, BEATS, notes)
+        with pytest.raises(JazzFlaxError, match=f"^{melody} line {line}: .*out of order"):
+            wjazzd.read_solo(melody, track)
+
+
+def test_an_empty_melody_is_left_out_for_its_lack_of_notes_not_chords(tmp_path):
+    write_solo(tmp_path, "Silent_Player_FINAL", BEATS, [])
+    write_solo(tmp_path, "Someone_Tune_FINAL")
+    reading = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache")
+    assert reading.left_out == {"Silent_Player_FINAL": "no notes"}
+
+
+def test_a_workers_error_keeps_its_hint(tmp_path):
+    melody, _ = write_solo(tmp_path, "Someone_Tune_FINAL")
+    write_solo(tmp_path, "Other_Tune_FINAL")
+    rewrite(melody, without("pitch"))
+    with pytest.raises(JazzFlaxError, match="lacks the column 'pitch'") as info:
+        wjazzd.load(tmp_path, cache_dir=tmp_path / "cache", jobs=2)
+    assert "make wjazzd" in str(info.value)
 
 
 def test_the_cache_gives_back_the_same_corpus(tmp_path):

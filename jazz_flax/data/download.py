@@ -120,6 +120,13 @@ class Unreachable(JazzFlaxError):
 
 
 def _offline(url: str, path: Path, sha256: str, error: Exception) -> JazzFlaxError:
+    if path.is_file():  # there, but not the file the manifest names
+        return Unreachable(
+            f"{path} is damaged (its sha256 is {sha256_of(path)}, not {sha256}) and could not be "
+            f"downloaded again from {url} ({error})",
+            hint=f"download it again when online, or replace it by hand with the file of sha256 "
+            f"{sha256}",
+        )
     return Unreachable(
         f"could not download {url} ({error})",
         hint=f"put the file at {path} by hand (sha256 {sha256})",

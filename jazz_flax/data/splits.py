@@ -23,6 +23,7 @@ from jazz_flax.errors import JazzFlaxError
 from jazz_flax.windows import Segment
 
 SPLITS = ("train", "valid", "test")
+SPLIT_BY = ("path", "performer", "tune")  # data.split_by: the source fields that group pieces
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,13 @@ class SplitCorpus(Corpus):
             data_config.test_fraction,
         )
         indices = split_indices(keys, data_config.split_seed, valid, test)
+        if not indices["train"]:
+            raise JazzFlaxError(
+                "the training split is empty: the test and validation splits took all the "
+                f"corpus' pieces ({len(set(keys))} by {data_config.split_by})",
+                hint="a split needs 3 groups at least: read more pieces, lower "
+                "data.valid_fraction and data.test_fraction, or train on one corpus",
+            )
         min_count = data_config.min_count
         return cls(
             corpus.pieces, indices, min_count, report=corpus.report, context=corpus.context
@@ -60,9 +68,16 @@ class SplitCorpus(Corpus):
     def vocab(self) -> Vocabulary:
         """The training split's tokens seen `min_count` times, UNK; with v2 its voice range."""
         register = self.register_of(self.pieces_of("train"))
-        return Vocabulary.from_counts(
-            self.tokens_of("train"), self.min_count, self.grammar, register
-        )
+        tokens = self.tokens_of("train")
+        vocab = Vocabulary.from_counts(tokens, self.min_count, self.grammar, register)
+        if vocab.values == (UNK,):
+            most = max(collections.Counter(tokens).values())
+            raise JazzFlaxError(
+                f"data.min_count={self.min_count} leaves nothing but {UNK} in the vocabulary: "
+                f"no training token is seen that often (the most frequent {most} times)",
+                hint=f"use --config.data.min_count ≤ {most}",
+            )
+        return vocab
 
     @functools.cached_property
     def segments(self) -> tuple[Segment, ...]:
@@ -100,8 +115,10 @@ def _split_key(data_config: ml_collections.ConfigDict, piece: Piece) -> str:
     own) or e.g. "performer", "tune"."""
     key = data_config.split_by
     if key not in piece.source:
+        known = [name for name in SPLIT_BY if name in piece.source]
         raise JazzFlaxError(
-            f"split_by={key!r}: the pieces do not say it", hint=f"use one of {sorted(piece.source)}"
+            f"data.split_by={key!r}: the pieces of this reader do not say it",
+            hint=f"use one of {', '.join(map(repr, known))}",
         )
     return key
 

@@ -17,6 +17,10 @@ report, printed by `python -m jazz_flax.data summary`):
   sounds until the next onset or the bar line at the latest (`shortened`); of two notes snapped to
   one position the first is `dropped`; a gap shorter than MIN_REST after a note is articulation:
   the note is `held` to the next onset (or the bar line); longer gaps become rests.
+* Every row is checked (`csv_rows`): a value that cannot be (a pitch outside MIDI's 0–127, a
+  duration ≤ 0, beat 9 in a bar of 4, tatum 0 or above its division, a note before the one above
+  it), a missing column or a file that is not UTF-8 text is one error naming the file, the line
+  and the column: nothing impossible is trained on. A solo without notes is left out.
 * Chords: the beat track's symbol of each beat, consecutive equal ones merged into one change.
   `NC` (no chord) continues the chord before it, or before the first chord the solo's first one (a
   line over a break is heard against the harmony around it); a solo without any chord is left out.
@@ -32,7 +36,6 @@ import base64
 import collections
 import collections.abc
 import concurrent.futures
-import csv
 import dataclasses
 import fnmatch
 import functools
@@ -51,15 +54,22 @@ from jazz_flax import grammar, meter
 from jazz_flax.data import cache
 from jazz_flax.data.chord_symbols import NO_CHORD, parse_chord
 from jazz_flax.data.corpus import Corpus, Piece, tokenize
+from jazz_flax.data.csv_rows import COUNT, TEXT, WHOLE, at, read_rows
 from jazz_flax.data.roots import data_path
-from jazz_flax.errors import JazzFlaxError
+from jazz_flax.errors import JazzFlaxError, Range
 
 MELODY, BEAT_TRACKS = "mcsv_melody", "mcsv_beat"
 GRID = 12  # positions and durations in twelfths of a beat: sixteenths and triplets
 MIN_REST = 3  # grid steps: a shorter silence between two notes is articulation, not a rest
 REST = -1  # the pitch of a rest in a Melody's rows
 Row = tuple[int, int, "int | None"]  # a note or rest: onset and length in grid steps, MIDI pitch
-READER_VERSION = 6  # bump when reading changes: it invalidates the cached corpora
+READER_VERSION = 7  # bump when reading changes: it invalidates the cached corpora
+# The columns read and the values each may hold (`csv_rows`); the files' other columns are ignored.
+SECONDS = Range(0, low_open=True)
+MELODY_COLUMNS = dict(
+    bar=WHOLE, beat=COUNT, tatum=COUNT, division=COUNT, duration=SECONDS, beat_duration=SECONDS
+) | dict(pitch=Range(0, 127, integer=True, high_open=False, note="(a whole MIDI number)"))
+BEAT_COLUMNS = dict(bar=WHOLE, beat=COUNT, period=COUNT, chord=TEXT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,7 +105,7 @@ class LeftOut(Exception):
     """A solo the corpus leaves out, and why (one of REASONS)."""
 
 
-REASONS = ("time signature", "no chords")
+REASONS = ("time signature", "no chords", "no notes")
 
 
 def solo_paths(folder: Path, name: str) -> tuple[Path, Path]:
@@ -108,9 +118,12 @@ def read_solo(
 ) -> tuple[Piece, Counts]:
     """The Piece of one solo in grammar `grammar_name` and what reading it changed; raises LeftOut
     for a solo the corpus leaves out (see the module's policies)."""
-    bars, notes = _bars(_rows(beats_path)), _rows(melody_path)
+    bars = _bars(_rows(beats_path, BEAT_COLUMNS))
+    notes = _rows(melody_path, MELODY_COLUMNS)
     _assign_notes(bars, notes, melody_path)
     bars = _played(bars)
+    if not bars:
+        raise LeftOut(REASONS[2])
     if any(bar.period != meter.BEATS for bar in bars):
         raise LeftOut(REASONS[0])
     chords = _measure_chords(bars, beats_path)
@@ -130,7 +143,7 @@ def read_solo(
 
 def tempo(notes: Sequence[dict]) -> float:
     """The solo's tempo in bpm: 60 over the median beat duration (seconds) of its notes."""
-    return round(60.0 / float(np.median([float(row["beat_duration"]) for row in notes])), 1)
+    return round(60.0 / float(np.median([row["beat_duration"] for row in notes])), 1)
 
 
 def solo_name(melody_path: Path) -> str:
@@ -158,35 +171,56 @@ def tune(solo: str) -> str:
     return re.sub(r"[^a-z0-9]", "", title.lower()) or solo
 
 
-def _rows(path: Path) -> list[dict]:
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            return list(csv.DictReader(f))
-    except OSError as e:
-        raise JazzFlaxError(f"cannot read {path}: {e.strerror}", hint="`make wjazzd`") from None
+def _rows(path: Path, columns: dict) -> list[dict]:
+    """The rows of a solo's CSV, checked, the tatum within its division."""
+    rows = read_rows(path, columns, hint="`make wjazzd` downloads the files again")
+    for row in rows:
+        for part, whole in (("tatum", "division"), ("beat", "period")):
+            if whole in row and row[part] > row[whole]:
+                raise JazzFlaxError(
+                    f"{at(path, row)}: {part} must be ≤ {whole} ({row[whole]}), got {row[part]}"
+                )
+    return rows
 
 
 def _bars(rows: Sequence[dict]) -> list[Bar]:
     """The beat track's bars in order; a bar number seen again after another starts a new bar."""
     bars: list[Bar] = []
     for row in rows:
-        number, beat = int(row["bar"]), int(row["beat"])
+        number, beat = row["bar"], row["beat"]
         if not bars or bars[-1].number != number or beat in bars[-1].symbols:
-            bars.append(Bar(number, int(row["period"]), {}))
-        bars[-1].symbols[beat] = row["chord"].strip()
+            bars.append(Bar(number, row["period"], {}))
+        bars[-1].symbols[beat] = row["chord"]
     return bars
 
 
 def _assign_notes(bars: list[Bar], notes: Sequence[dict], where: Path) -> None:
-    """Each note joins the first bar of its number at or after the previous note's bar."""
-    index = 0
+    """Each note joins the first bar of its number at or after the previous note's bar; a note
+    out of place (`_misplaced`) is an error naming its line."""
+    index, previous = 0, 0.0
     for row in notes:
-        number = int(row["bar"])
-        while index < len(bars) and bars[index].number != number:
+        start = index
+        while index < len(bars) and bars[index].number != row["bar"]:
             index += 1
-        if index == len(bars):
-            raise JazzFlaxError(f"{where}: a note in bar {number}, which the beat track lacks")
+        problem = _misplaced(row, bars, index, start, previous)
+        if problem:
+            raise JazzFlaxError(f"{at(where, row)}: {problem}")
         bars[index].notes.append(row)
+        previous = _beats(row)
+
+
+def _misplaced(row: dict, bars: Sequence[Bar], index: int, start: int, previous: float) -> str:
+    """What is wrong with a note found in bars[index], searching from bars[start] where the
+    previous note is, at `previous` beats ("" if nothing)."""
+    if index == len(bars):
+        if any(bar.number == row["bar"] for bar in bars[:start]):
+            return f"bar {row['bar']} is before the previous note's (the rows are out of order)"
+        return f"bar {row['bar']} is not in the beat track"
+    if row["beat"] > bars[index].period:
+        return f"beat must be ≤ the bar's {bars[index].period} beats, got {row['beat']}"
+    if index == start and _beats(row) < previous:
+        return "the note is before the previous one in its bar (the rows are out of order)"
+    return ""
 
 
 def _played(bars: list[Bar]) -> list[Bar]:
@@ -230,7 +264,7 @@ def _line(notes: Sequence[dict], counts: Counts) -> list[Row]:
             rows.append((end, onset - end, None))
         end = min(onset + length, limit)
         counts.shortened += end < onset + length
-        rows.append((onset, end - onset, int(note["pitch"])))
+        rows.append((onset, end - onset, note["pitch"]))
     if meter.BEATS * GRID - end >= MIN_REST or not rows:
         rows.append((end, meter.BEATS * GRID - end, None))
     elif end < meter.BEATS * GRID:
@@ -239,17 +273,21 @@ def _line(notes: Sequence[dict], counts: Counts) -> list[Row]:
     return rows
 
 
+def _beats(row: dict) -> float:
+    """The note's position in its bar, in beats."""
+    return row["beat"] - 1 + (row["tatum"] - 1) / row["division"]
+
+
 def _position(row: dict, counts: Counts) -> int:
     """The note's position in the bar, in grid steps (snapped when off the grid)."""
-    beat, tatum, division = int(row["beat"]), int(row["tatum"]), int(row["division"])
-    exact = (beat - 1 + (tatum - 1) / division) * GRID
+    exact = _beats(row) * GRID
     counts.snapped += not math.isclose(exact, round(exact), abs_tol=1e-6)
     return min(round(exact), meter.BEATS * GRID - 1)
 
 
 def _length(row: dict) -> int:
     """The note's duration in grid steps: seconds over the local beat's, at least one step."""
-    return max(1, round(float(row["duration"]) / float(row["beat_duration"]) * GRID))
+    return max(1, round(row["duration"] / row["beat_duration"] * GRID))
 
 
 class Melody(collections.abc.Sequence):
