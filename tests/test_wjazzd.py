@@ -321,10 +321,11 @@ def test_the_tune_of_a_solo_leaves_out_the_takes_marks(solo, expected):
 
 def test_split_by_tune_keeps_every_take_by_every_performer_in_one_split(tmp_path):
     names = ["A_Blues-1", "A_Blues-2", "B_Blues_AlternateTake", "A_Other", "C_Third", "D_Fourth"]
-    for name in names:
+    for name in [*names, "E_Fifth", "F_Sixth"]:  # enough tunes that training keeps one
         write_solo(tmp_path, f"{name}_FINAL")
     corpus = wjazzd.load(tmp_path, cache_dir=tmp_path / "cache").corpus
-    assert {p.source["tune"] for p in corpus.pieces} == {"blues", "other", "third", "fourth"}
+    tunes = {"blues", "other", "third", "fourth", "fifth", "sixth"}
+    assert {p.source["tune"] for p in corpus.pieces} == tunes
     config = ml_collections.ConfigDict(dict(split_by="tune", valid_fraction=0.2))
     config.update(test_fraction=0.2, min_count=1)
     for seed in range(8):
