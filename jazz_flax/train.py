@@ -30,7 +30,7 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import checkpoints, data, files, interrupts, losses, parallel, report
+from jazz_flax import checkpoints, data, files, interrupts, losses, parallel, progress, report
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError, warn_once
 from jazz_flax.files import atomic_write
@@ -331,22 +331,31 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
 
 
 def _train(config: ml_collections.ConfigDict, workdir: Path | None):
+    console = progress.Console()
+    try:
+        return _train_printing(config, workdir, console)
+    finally:
+        console.end()
+
+
+def _train_printing(config: ml_collections.ConfigDict, workdir: Path | None, log):
     init_key, train_key = run_keys(config)
+    log(f"loading the corpus {config.data.path} (parsed once, then cached) …")
     start = prepare(config, init_key, workdir)
     mesh = parallel.make_mesh(config.devices, config.batch_size)
     per_epoch = config.data.windows_per_epoch
     runner = EpochRunner(
         start.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch
     )
-    print(
+    log(
         f"training {count_params(start.state.params):,} parameters on {len(start.windows.x)} "
         f"windows of {start.windows.x.shape[1]} tokens ({len(start.vocab)} values), "
-        f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}",
-        flush=True,
+        f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}"
     )
-    state, history, _ = fit(config, runner, start, workdir=workdir, log=PRINT)
+    log("compiling the training step (cached for the next run) …")
+    state, history, _ = fit(config, runner, start, workdir=workdir, log=log)
     summary = report.summarize(state, history, len(start.vocab), runner)
-    print(report.summary_table(summary), flush=True)
+    log(report.summary_table(summary))
     if workdir is not None:
         atomic_write(workdir / checkpoints.SUMMARY, json.dumps(summary, indent=2) + "\n")
         report.plot_loss(history, workdir / "loss.png")
@@ -355,8 +364,6 @@ def _train(config: ml_collections.ConfigDict, workdir: Path | None):
 
 # ---------------------------------------------------------------------------------------------
 # The training loop, of `train` and of each run of a sweep
-
-PRINT = functools.partial(print, flush=True)  # `fit`'s progress lines, as `train` prints them
 
 
 def silent(line: str) -> None:
@@ -399,7 +406,8 @@ def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, lo
             state, losses, seconds = runner(state, epochs, key)
             check_finite(losses, epochs, checkpoints.kept(workdir, saved))
             history += history_rows(config, n_windows, epochs, losses, seconds)
-            log(progress_line(history[-1], config.epochs, seconds))
+            timed = history[len(start.history) :]  # this process's epochs: the pace now
+            log(progress_line(history[-1], config.epochs, seconds, timed))
             if start.valid is not None:
                 best = validate(model, state, start, history, workdir, config, log) or best
             if workdir is not None:
@@ -425,10 +433,14 @@ def check_finite(losses: np.ndarray, epochs: np.ndarray, kept: str) -> None:
         )
 
 
-def progress_line(row: dict, epochs: int, seconds: float) -> str:
-    return (
-        f"epoch {row['epoch']:4d}/{epochs}  loss {row['loss']:8.3f}  "
-        f"lr {row['lr']:.5f}  ({seconds:.3f} s)"
+def progress_line(row: dict, epochs: int, seconds: float, timed: list[dict]) -> str:
+    """The epoch, its loss and lr, the call's seconds, a bar, and the time left at the pace of
+    the `timed` rows (this process's epochs)."""
+    left = (epochs - row["epoch"]) * sum(r["seconds"] for r in timed) / max(len(timed), 1)
+    return progress.Redrawn(
+        f"epoch {row['epoch']:4d}/{epochs} {progress.bar(row['epoch'], epochs)}  "
+        f"loss {row['loss']:8.3f}  lr {row['lr']:.5f}  ({seconds:.3f} s)"
+        + (f"  {progress.duration(left)} left" if left else "")
     )
 
 
