@@ -1,9 +1,10 @@
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.files import atomic_write, lock
+from jazz_flax.files import atomic_write, lock, new_stems
 
 
 def test_writes_whole_files_readable_by_others(tmp_path):
@@ -72,3 +73,31 @@ def test_a_run_folder_that_is_a_dangling_link_is_named_as_such(tmp_path):
         with lock(tmp_path / "run", "train"):
             pass
     assert not (tmp_path / "gone").exists()
+
+
+def reserve(folder, count=1) -> list[str]:
+    with new_stems(folder, "my_music", count) as stems:
+        return [stem.name for stem in stems]
+
+
+def test_new_stems_number_each_call_and_never_take_a_used_name(tmp_path):
+    assert reserve(tmp_path) == ["my_music"]
+    assert reserve(tmp_path) == ["my_music-2"]
+    assert reserve(tmp_path, 2) == ["my_music_1", "my_music_2"]
+    (tmp_path / "my_music-3.png").write_text("a file of another suffix takes the name too")
+    assert reserve(tmp_path) == ["my_music-4"]
+    assert reserve(tmp_path, 2) == ["my_music-2_1", "my_music-2_2"]
+
+
+def test_concurrent_calls_never_share_a_name(tmp_path):
+    with ThreadPoolExecutor(8) as pool:
+        stems = [name for names in pool.map(reserve, [tmp_path] * 40, [2] * 40) for name in names]
+    assert len(set(stems)) == len(stems) == 80
+    assert len(list(tmp_path.iterdir())) == 80  # one reservation (.mid) each
+
+
+def test_a_failed_call_gives_its_names_back(tmp_path):
+    with pytest.raises(RuntimeError), new_stems(tmp_path, "my_music", 2):
+        raise RuntimeError("rendering failed")
+    assert not any(tmp_path.iterdir())
+    assert reserve(tmp_path) == ["my_music"]

@@ -14,11 +14,11 @@ not evaluated yet is a one-line note in place of its rows.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 from jazz_flax import ngrams
+from jazz_flax.errors import ArgumentParser, one_line_errors
 from jazz_flax.files import atomic_write
 
 CORPORA = (  # (name, experiment, the `make train` ARGS its row needs)
@@ -152,13 +152,15 @@ def missing_note(runs: Path, experiment: str, train_args: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.tools.compare_corpora")
+    parser = ArgumentParser(prog="python -m experiments.tools.compare_corpora")
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="the runs' folder")
     parser.add_argument("--out", type=Path, help="write the table here (else print it)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
-    text = table(args.runs)
-    if args.out:
-        atomic_write(args.out, text)
+    with one_line_errors(args.debug):
+        text = table(args.runs)
+        if args.out:
+            atomic_write(args.out, text)
     print(text, end="")
 
 

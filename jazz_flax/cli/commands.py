@@ -52,8 +52,9 @@ def train_command(fv: flags.FlagValues) -> None:
         print(rundir.finished_line(workdir, epochs))
         return
     config.resume = plan == rundir.RESUME
-    doing = f"resuming from epoch {epochs}" if config.resume else "training"
-    print(f"{doing} {Path(config_file(fv)).stem} into {workdir}/", flush=True)
+    name = Path(config_file(fv)).stem
+    doing = f"resuming {name} from epoch {epochs}" if config.resume else f"training {name}"
+    print(f"{doing} into {workdir}/", flush=True)
     parallel.split_cpu(config.devices, config.batch_size)  # before JAX starts
     train.enable_compilation_cache()
     train.train(config, workdir=workdir)
