@@ -419,7 +419,7 @@ def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, lo
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through main.py
         raise JazzFlaxError(
             f"interrupted after epoch {len(history)}" + checkpoints.kept(workdir, saved),
-            hint="continue with --config.resume=True" if saved else None,
+            hint="the same train command continues it" if saved else None,
         ) from None
     return Fitted(state, history, best)
 

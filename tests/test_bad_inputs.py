@@ -22,6 +22,8 @@ from tests.commands import ROOT, environment, tiny_flags
 BASELINE = str(ROOT / "experiments" / "baseline.py")
 HIDDEN_SIZE = str(ROOT / "experiments" / "sweeps" / "hidden_size.py")
 MAIN, DATA, DOWNLOAD = "jazz_flax.main", "jazz_flax.data", "jazz_flax.data.download"
+PACKAGE, ROUNDTRIP = "jazz_flax", "jazz_flax.music.roundtrip"
+COMPARE = "experiments.tools.compare_corpora"
 
 
 def spoiled_checkpoints(run, folder):
@@ -78,8 +80,25 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "data misspelt command": [DATA, "sumary"],
         "data bad start": [DATA, "summary", "--start", "abc"],
         "download unknown flag": [DOWNLOAD, "--nope"],
+        "flags before the command": [MAIN, "--config", BASELINE, "train"],
+        "train a flag of generate": [*tiny_train, "--seed", "3"],
+        "train --temperature": [*tiny_train, "--temperature=0.5"],
+        "generate a flag of train": [*gen, "--fresh"],
+        "sweep a flag of generate": [*sweep, "--bpm=100"],
+        "generate without a run": [MAIN, "generate"],
+        "evaluate without a run": [MAIN, "evaluate", "--solos=2"],
+        "train another run in a run dir": [*tiny_train[:-1], "--config.n_a=99", f"--workdir={run}"],
+        "train damaged checkpoint": [*tiny_train[:-1], f"--workdir={flipped}"],
+        "jazz_flax unknown command": [PACKAGE, "trainn"],
+        "roundtrip unknown flag": [ROUNDTRIP, "--nope"],
+        "roundtrip unknown experiment": [ROUNDTRIP, "--config", "nothing"],
+        "compare_corpora unknown flag": [COMPARE, "--nope"],
         # config files
         "config missing": [MAIN, "train", "--config", "experiments/nothing.py"],
+        "config missing with an override": [MAIN, "train", "--config=nothing.py", "--config.n_a=3"],
+        "config unknown name": [MAIN, "train", "--config", "basline"],
+        "sweep unknown name": [MAIN, "sweep", "--sweep", "hidden"],
+        "data summary unknown experiment": [DATA, "summary", "--config", "nothing"],
         "config not python": [MAIN, "train", "--config", configs["syntax"]],
         "config without get_config": [MAIN, "train", "--config", configs["no_get_config"]],
         "config get_config raises": [MAIN, "train", "--config", configs["raises"]],
@@ -165,20 +184,30 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
     return rows
 
 
-def good_commands(run, folder) -> dict[str, list[str]]:
+def good_commands(tiny, run, folder) -> dict[str, list[str]]:
     """Command lines that succeed, and must say something: run in the same process as the table."""
     copy = shutil.copytree(run, folder / "generated")  # generate writes into the run directory
     gen = [MAIN, "generate", "--config", BASELINE, f"--workdir={copy}"]
-    return {"generate with an override": [*gen, "--config.n_a=99"]}
+    return {
+        "generate with an override": [*gen, "--config.n_a=99"],
+        "train a finished run": [MAIN, "train", *tiny_flags(tiny), f"--workdir={run}"],
+        "main --help": [MAIN, "--help"],
+    }
 
 
-GOOD = ("generate with an override",)  # the names of `good_commands`
+GOOD = ("generate with an override", "train a finished run", "main --help")  # `good_commands`
+
+
+def snapshot(folder) -> dict[str, tuple]:
+    """Every file under `folder`: its size and modification time."""
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
 
 
 @pytest.fixture(scope="module")
 def all_outcomes(tiny, run_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad_inputs")
-    rows = table(tiny, run_dir[0], folder) | good_commands(run_dir[0], folder)
+    rows = table(tiny, run_dir[0], folder) | good_commands(tiny, run_dir[0], folder)
+    before = snapshot(run_dir[0])
     result = subprocess.run(
         [sys.executable, "-m", "tests.run_many"],
         input=json.dumps(list(rows.values())),
@@ -188,6 +217,7 @@ def all_outcomes(tiny, run_dir, tmp_path_factory):
         text=True,
         check=True,
     )
+    assert snapshot(run_dir[0]) == before, "a command changed the run directory"
     return dict(zip(rows, json.loads(result.stdout), strict=True))
 
 
@@ -220,6 +250,29 @@ def test_generate_says_the_config_it_was_given_is_not_the_runs(all_outcomes):
     assert outcome["status"] == 0, outcome["stderr"]
     note = next(line for line in outcome["stdout"].splitlines() if "as trained" in line)
     assert note.startswith("(generated as trained") and "n_a" in note
+
+
+def test_a_finished_run_is_said_finished_and_kept(all_outcomes):
+    outcome = all_outcomes["train a finished run"]
+    assert outcome["status"] == 0 and outcome["stderr"] == ""
+    assert outcome["stdout"].count("\n") == 1 and "finished (6 epochs)" in outcome["stdout"]
+
+
+def test_help_exits_0(all_outcomes):
+    outcome = all_outcomes["main --help"]
+    assert outcome["status"] == 0 and "commands:" in outcome["stdout"]
+
+
+@pytest.mark.parametrize(
+    "row, words",
+    [
+        ("train a flag of generate", "--seed is a flag of generate and evaluate, not of train"),
+        ("train another run in a run dir", "holds another run: n_a 8 → 99 (--fresh starts over"),
+        ("config missing with an override", "no such file: nothing.py (the experiments: "),
+    ],
+)
+def test_the_lines_name_the_cause(outcomes, row, words):
+    assert words in outcomes[row]["stderr"]
 
 
 def test_a_misspelt_key_is_suggested_in_its_own_case(outcomes):

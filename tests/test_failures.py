@@ -272,7 +272,7 @@ CASES = [
     Case(
         "ctrl-c while writing the checkpoint",
         "interrupted after epoch 2; .*checkpoint.msgpack keeps epoch 1",
-        hint="continue with --config.resume=True",
+        hint="the same train command continues it",
         call=ctrl_c_while_saving,
         keeps=1,
     ),
