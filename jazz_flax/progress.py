@@ -28,7 +28,7 @@ def duration(seconds: float) -> str:
 
 class Console:
     """Prints progress lines to stdout as they come, a `Redrawn` one over the last on a
-    terminal."""
+    terminal; as a context manager, ends with a whole line whatever happens."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
@@ -43,6 +43,12 @@ class Console:
             self.stream.write(("\n" if self.pending else "") + line + "\n")
             self.pending = False
         self.stream.flush()
+
+    def __enter__(self) -> Console:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.end()
 
     def end(self) -> None:
         """Ends a redrawn line left without its newline."""

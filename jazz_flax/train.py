@@ -331,35 +331,28 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
 
 
 def _train(config: ml_collections.ConfigDict, workdir: Path | None):
-    console = progress.Console()
-    try:
-        return _train_printing(config, workdir, console)
-    finally:
-        console.end()
-
-
-def _train_printing(config: ml_collections.ConfigDict, workdir: Path | None, log):
-    init_key, train_key = run_keys(config)
-    log(f"loading the corpus {config.data.path} (parsed once, then cached) …")
-    start = prepare(config, init_key, workdir)
-    mesh = parallel.make_mesh(config.devices, config.batch_size)
-    per_epoch = config.data.windows_per_epoch
-    runner = EpochRunner(
-        start.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch
-    )
-    log(
-        f"training {count_params(start.state.params):,} parameters on {len(start.windows.x)} "
-        f"windows of {start.windows.x.shape[1]} tokens ({len(start.vocab)} values), "
-        f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}"
-    )
-    log("compiling the training step (cached for the next run) …")
-    state, history, _ = fit(config, runner, start, workdir=workdir, log=log)
-    summary = report.summarize(state, history, len(start.vocab), runner)
-    log(report.summary_table(summary))
-    if workdir is not None:
-        atomic_write(workdir / checkpoints.SUMMARY, json.dumps(summary, indent=2) + "\n")
-        report.plot_loss(history, workdir / "loss.png")
-    return state, history
+    with progress.Console() as log:  # the progress lines; the last one whole whatever happens
+        init_key, train_key = run_keys(config)
+        log(f"loading the corpus {config.data.path} (parsed once, then cached) …")
+        start = prepare(config, init_key, workdir)
+        mesh = parallel.make_mesh(config.devices, config.batch_size)
+        per_epoch = config.data.windows_per_epoch
+        runner = EpochRunner(
+            start.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch
+        )
+        log(
+            f"training {count_params(start.state.params):,} parameters on {len(start.windows.x)} "
+            f"windows of {start.windows.x.shape[1]} tokens ({len(start.vocab)} values), "
+            f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}"
+        )
+        log("compiling the training step (cached for the next run) …")
+        state, history, _ = fit(config, runner, start, workdir=workdir, log=log)
+        summary = report.summarize(state, history, len(start.vocab), runner)
+        log(report.summary_table(summary))
+        if workdir is not None:
+            atomic_write(workdir / checkpoints.SUMMARY, json.dumps(summary, indent=2) + "\n")
+            report.plot_loss(history, workdir / "loss.png")
+        return state, history
 
 
 # ---------------------------------------------------------------------------------------------
