@@ -210,7 +210,7 @@ CASES = [
     Case(
         "missing experiment file",
         "no such file: experiments/nothing.py",
-        hint="see experiments/ for the choices",
+        hint="the experiments: baseline, .*; or a config file",
         command=lambda s: ["train", "--config", "experiments/nothing.py"],
     ),
     Case(
