@@ -45,6 +45,8 @@ def main(argv: list[str]) -> None:
         if wants_help(words[1:]):
             print(command_help(command))
             return
+        if command in ("train", "sweep"):  # the seconds its config takes to import JAX, said
+            print(f"{command}: loading JAX and the experiment …", flush=True)
         flag_values = parse(command, words[1:])
         from jazz_flax.cli import commands  # JAX and the rest, once the flags are right
 

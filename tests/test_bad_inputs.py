@@ -255,7 +255,7 @@ def test_generate_says_the_config_it_was_given_is_not_the_runs(all_outcomes):
 def test_a_finished_run_is_said_finished_and_kept(all_outcomes):
     outcome = all_outcomes["train a finished run"]
     assert outcome["status"] == 0 and outcome["stderr"] == ""
-    assert outcome["stdout"].count("\n") == 1 and "finished (6 epochs)" in outcome["stdout"]
+    assert outcome["stdout"].count("\n") == 2 and "finished (6 epochs)" in outcome["stdout"]
 
 
 def test_help_exits_0(all_outcomes):

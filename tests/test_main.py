@@ -162,7 +162,7 @@ LINES = {  # name → the command lines run on a copy of the tiny run of that na
 def test_train_resumes_a_run_and_sets_its_old_results_aside(commands):
     run, [outcome] = commands["resumed"]
     assert outcome["status"] == 0, outcome["stderr"]
-    assert outcome["stdout"].startswith(f"resuming baseline from epoch 6 into {run}/\n")
+    assert f"\nresuming baseline from epoch 6 into {run}/\n" in outcome["stdout"]
     assert checkpoints.load_checkpoint(run).epoch == 12
     assert not (run / checkpoints.EVAL).exists() and not (run / checkpoints.OUTPUT).exists()
     stale = run / checkpoints.STALE_FOLDER
@@ -172,7 +172,8 @@ def test_train_resumes_a_run_and_sets_its_old_results_aside(commands):
 
 def test_train_prints_each_stage_then_the_epochs(commands):
     lines = commands["resumed"][1][0]["stdout"].splitlines()
-    stages = ["resuming", "loading the corpus", "training ", "compiling", "epoch   12/12 [####"]
+    stages = ["train: loading JAX", "resuming", "loading the corpus", "training ", "compiling"]
+    stages += ["epoch   12/12 [####"]
     assert all(
         line.startswith(stage) for line, stage in zip(lines[: len(stages)], stages, strict=True)
     )
