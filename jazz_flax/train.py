@@ -401,11 +401,11 @@ def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, lo
             history += history_rows(config, n_windows, epochs, losses, seconds)
             timed = history[len(start.history) :]  # this process's epochs: the pace now
             log(progress_line(history[-1], config.epochs, seconds, timed))
+            if workdir is not None and written is None:
+                checkpoints.start_writing(workdir, config)  # before a best/ of this run
             if start.valid is not None:
                 best = validate(model, state, start, history, workdir, config, log) or best
             if workdir is not None:
-                if written is None:
-                    checkpoints.start_writing(workdir, config)
                 checkpoints.save(workdir, state, history, start.vocab, config, saved=written or 0)
                 saved = written = len(history)
         interrupts.check()
