@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,6 +39,10 @@ CHECKPOINT_FORMAT = 2  # 2: an envelope with the sha256 of the checkpoint, which
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 STALE = (SUMMARY, "loss.png")  # the results of a finished run, removed when another starts
+EVAL = "eval.json"  # evaluate's results
+OUTPUT = "output"  # generate's files
+OUTDATED = (EVAL, OUTPUT)  # results of an earlier model, moved into STALE_FOLDER when it changes
+STALE_FOLDER = "stale"
 NO_RESUME = "train it again without resume"
 RESUMABLE_CHANGES = ("epochs", "resume", "devices")  # config keys a resumed run may change
 HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a metrics row
@@ -49,10 +54,26 @@ HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a
 
 def start_writing(workdir: Path, config: ml_collections.ConfigDict) -> None:
     """A run's first write to its directory, once its first epochs have trained: config.json,
-    and no results of an earlier run left beside it."""
+    and no results of an earlier model left beside it: its evaluation and generated files move
+    into stale/ (replacing older ones there), and a run started over drops the old best/."""
     atomic_write(workdir / "config.json", config.to_json(indent=2) + "\n")
     for name in STALE:
         (workdir / name).unlink(missing_ok=True)
+    for name in OUTDATED:
+        set_aside(workdir / name, workdir / STALE_FOLDER / name)
+    if not config.resume:
+        shutil.rmtree(workdir / BEST, ignore_errors=True)
+
+
+def set_aside(path: Path, to: Path) -> None:
+    """Moves `path`, if it exists, to `to`, replacing what was there."""
+    if not path.exists():
+        return
+    to.parent.mkdir(exist_ok=True)
+    if to.is_dir():
+        shutil.rmtree(to)
+    to.unlink(missing_ok=True)
+    path.rename(to)
 
 
 def save(workdir: Path, state, history: list[dict], vocab: data.Vocabulary, config, saved=0):
@@ -239,13 +260,20 @@ def checkpoint_corpus(checkpoint: Checkpoint) -> data.Corpus:
 # Resuming
 
 
+def other_settings(saved: ml_collections.ConfigDict, config) -> dict[str, tuple]:
+    """{dotted key: (saved value, `config`'s)} of the settings a resumed run may not change."""
+    before, wanted = (config_lib.flat_settings(c.to_dict()) for c in (saved, config))
+    return {
+        key: (before.get(key), value)
+        for key, value in wanted.items()
+        if key not in RESUMABLE_CHANGES and before.get(key) != value
+    }
+
+
 def restore(workdir: Path, state, vocab: data.Vocabulary, config):
     """(state, history) from the checkpoint in `workdir`, which must match `config` and `vocab`."""
     checkpoint = load_checkpoint(workdir)
-    saved, wanted = (config_lib.flat_settings(c.to_dict()) for c in (checkpoint.config, config))
-    changed = [
-        key for key in wanted if key not in RESUMABLE_CHANGES and saved.get(key) != wanted[key]
-    ]
+    changed = other_settings(checkpoint.config, config)
     if changed:
         raise JazzFlaxError(
             f"the checkpoint in {workdir} was trained with other settings ({', '.join(changed)})",

@@ -56,7 +56,7 @@ from jazz_flax.music.render import Solo
 from jazz_flax.sample import Strategy
 from jazz_flax.windows import heldout_windows
 
-EVAL = "eval.json"
+EVAL = checkpoints.EVAL
 HELDOUT_KEYS = ("nll", "perplexity", "accuracy")
 LABELS = {  # short names of the scores, for tables
     "nll": "held-out NLL",

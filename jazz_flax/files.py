@@ -1,4 +1,5 @@
-"""Writing files so that a reader never sees half of one, and one writer per run directory.
+"""Writing files so that a reader never sees half of one, one writer per run directory, and new
+files under names no other file has (`new_stems`).
 
 Portable: the run directory's lock is filelock's (flock on POSIX, LockFileEx on Windows), and a
 writer's liveness is asked without `os.kill` on Windows, where it would end the process."""
@@ -185,6 +186,53 @@ def _release(path: Path, fd: int) -> None:
 def _remove(tmp: str | None) -> None:
     if tmp is not None:
         Path(tmp).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def new_stems(folder: Path, base: str, count: int, suffix: str = ".mid"):
+    """Yields `count` paths without suffix in `folder` that no file has yet, one number per call:
+    `base` (or base_1 … base_N), else base-2 (base-2_1 …), base-3 …. Each is reserved by creating
+    its `suffix` file exclusively, so two processes writing into one folder never share a name;
+    the reservations a failure leaves empty are removed."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        number, reserved = 1, None
+        while reserved is None:
+            reserved = _reserve(folder, _numbered(base, number, count), suffix)
+            number += 1
+    except OSError as e:
+        raise unwritable(folder, e) from e
+    try:
+        yield [path.with_suffix("") for path in reserved]
+    except BaseException:
+        for path in reserved:
+            if path.is_file() and path.stat().st_size == 0:
+                path.unlink()
+        raise
+
+
+def _numbered(base: str, number: int, count: int) -> list[str]:
+    stem = base if number == 1 else f"{base}-{number}"
+    return [stem] if count == 1 else [f"{stem}_{i}" for i in range(1, count + 1)]
+
+
+def _reserve(folder: Path, stems: list[str], suffix: str) -> list[Path] | None:
+    """The `suffix` files of `stems`, created empty; None (nothing created) if one is taken."""
+    created = []
+    for stem in stems:
+        path = folder / f"{stem}{suffix}"
+        if any(folder.glob(f"{glob_escape(stem)}.*")):
+            break
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            break
+        created.append(path)
+    else:
+        return created
+    for path in created:
+        path.unlink(missing_ok=True)
+    return None
 
 
 def call_function(path: Path, function: str):

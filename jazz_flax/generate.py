@@ -2,7 +2,8 @@
 
     checkpoint ──soloist.solos: sample (jit fori_loop) or beam_search, cut into measures,
                decode over each measure's chords──▶ Solo
-               ──render──▶ my_music.mid .wav .png (my_music_1 … my_music_N for N solos)
+               ──render──▶ my_music.mid .wav .png (my_music_1 … my_music_N for N solos;
+                           my_music-2…, my_music-3… where those exist: never overwritten)
 
 `Settings` says how. `measures` mode (the default) samples one long stream per solo, the LSTM
 state carried across measures, and cuts it into measures of exactly four beats; N solos are one
@@ -26,7 +27,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from jazz_flax import checkpoints, data, models, soloist
+from jazz_flax import checkpoints, data, files, models, soloist
 from jazz_flax import primer as primers
 from jazz_flax.beam import Beam, check_beam
 from jazz_flax.errors import POSITIVE, JazzFlaxError, Range
@@ -38,6 +39,7 @@ from jazz_flax.sample import Strategy, check_strategy
 from jazz_flax.soloist import Improvised
 
 MODES = ("measures", "notebook")
+OUTPUT = checkpoints.OUTPUT  # the run directory's folder of generated files (the default)
 
 # A MIDI file stores the tempo as microseconds a beat in 24 bits (slower than 3.6 bpm cannot be
 # written, and a tempo of millions of bpm rounds to 0); past 600 bpm no player follows.
@@ -126,7 +128,8 @@ def generate(workdir: str | Path, **options) -> Generated:
 def improvise(workdir: str | Path, settings: Settings = Settings()) -> list[Generated]:  # noqa: B008
     """Improvises `settings.num_outputs` solos with the model trained in `workdir` (its best
     checkpoint when it kept one, `checkpoints.load_run`, else its last), from one sampler call,
-    and writes my_music_1.{mid,wav,png} … (my_music.* for one) into `settings.output`."""
+    and writes my_music_1.{mid,wav,png} … (my_music.* for one) into `settings.output`, numbered
+    my_music-2… where those names are taken (`files.new_stems`)."""
     settings.check()
     renderer = render.find_renderer(settings.rendering.soundfont)  # a missing soundfont fails first
     run = checkpoints.load_run(workdir)
@@ -136,18 +139,19 @@ def improvise(workdir: str | Path, settings: Settings = Settings()) -> list[Gene
     opening = opening_of(checkpoint, settings, changes)
     play = in_measures if settings.mode == "measures" else in_notebook_segments
     played = play(model, checkpoint, changes, opening, settings)
-    output = Path(workdir) / "output" if settings.output is None else Path(settings.output)
-    return [
-        Generated(
-            one.solo,
-            render.write_all(one.solo, output / stem, settings.rendering, renderer),
-            one.tokens,
-            one.log_prob,
-            str(renderer),
-            opening.replaced,
-        )
-        for stem, one in zip(stems(settings.num_outputs), played, strict=True)
-    ]
+    output = Path(workdir) / OUTPUT if settings.output is None else Path(settings.output)
+    with files.new_stems(output, "my_music", settings.num_outputs) as stems:
+        return [
+            Generated(
+                one.solo,
+                render.write_all(one.solo, stem, settings.rendering, renderer),
+                one.tokens,
+                one.log_prob,
+                str(renderer),
+                opening.replaced,
+            )
+            for stem, one in zip(stems, played, strict=True)
+        ]
 
 
 def in_measures(model, checkpoint, changes, opening, settings: Settings) -> list[Improvised]:
@@ -233,11 +237,4 @@ def opening_of(checkpoint, settings: Settings, changes) -> primers.Opening:
     given = settings.chords is not None or settings.changes_of is not None
     return primers.from_file(
         settings.primer_midi, checkpoint.config.data, checkpoint.vocab, changes, not given
-    )
-
-
-def stems(num_outputs: int) -> list[str]:
-    """my_music for one solo; my_music_1 … my_music_N for several."""
-    return (
-        ["my_music"] if num_outputs == 1 else [f"my_music_{i}" for i in range(1, num_outputs + 1)]
     )

@@ -31,7 +31,17 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import checkpoints, data, evaluate, files, interrupts, losses, parallel, report
+from jazz_flax import (
+    checkpoints,
+    data,
+    evaluate,
+    files,
+    interrupts,
+    losses,
+    parallel,
+    progress,
+    report,
+)
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError, memory_asked_by, warn_once
 from jazz_flax.files import atomic_write
@@ -341,32 +351,32 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
 
 
 def _train(config: ml_collections.ConfigDict, workdir: Path | None):
-    init_key, train_key = run_keys(config)
-    start = prepare(config, init_key, workdir)
-    mesh = parallel.make_mesh(config.devices, config.batch_size)
-    per_epoch = config.data.windows_per_epoch
-    runner = EpochRunner(
-        start.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch
-    )
-    print(
-        f"training {count_params(start.state.params):,} parameters on {len(start.windows.x)} "
-        f"windows of {start.windows.x.shape[1]} tokens ({len(start.vocab)} values), "
-        f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}",
-        flush=True,
-    )
-    state, history, _ = fit(config, runner, start, workdir=workdir, log=PRINT)
-    summary = report.summarize(state, history, len(start.vocab), runner)
-    print(report.summary_table(summary), flush=True)
-    if workdir is not None:
-        atomic_write(workdir / checkpoints.SUMMARY, json.dumps(summary, indent=2) + "\n")
-        report.plot_loss(history, workdir / "loss.png")
-    return state, history
+    with progress.Console() as log:  # the progress lines; the last one whole whatever happens
+        init_key, train_key = run_keys(config)
+        log(f"loading the corpus {config.data.path} (parsed once, then cached) …")
+        start = prepare(config, init_key, workdir)
+        mesh = parallel.make_mesh(config.devices, config.batch_size)
+        per_epoch = config.data.windows_per_epoch
+        runner = EpochRunner(
+            start.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch
+        )
+        log(
+            f"training {count_params(start.state.params):,} parameters on {len(start.windows.x)} "
+            f"windows of {start.windows.x.shape[1]} tokens ({len(start.vocab)} values), "
+            f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}"
+        )
+        log("compiling the training step (cached for the next run) …")
+        state, history, _ = fit(config, runner, start, workdir=workdir, log=log)
+        summary = report.summarize(state, history, len(start.vocab), runner)
+        log(report.summary_table(summary))
+        if workdir is not None:
+            atomic_write(workdir / checkpoints.SUMMARY, json.dumps(summary, indent=2) + "\n")
+            report.plot_loss(history, workdir / "loss.png")
+        return state, history
 
 
 # ---------------------------------------------------------------------------------------------
 # The training loop, of `train` and of each run of a sweep
-
-PRINT = functools.partial(print, flush=True)  # `fit`'s progress lines, as `train` prints them
 
 
 def silent(line: str) -> None:
@@ -409,19 +419,20 @@ def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, lo
             state, losses, seconds = runner(state, epochs, key)
             check_finite(losses, epochs, checkpoints.kept(workdir, saved))
             history += history_rows(config, n_windows, epochs, losses, seconds)
-            log(progress_line(history[-1], config.epochs, seconds))
+            timed = history[len(start.history) :]  # this process's epochs: the pace now
+            log(progress_line(history[-1], config.epochs, seconds, timed))
+            if workdir is not None and written is None:
+                checkpoints.start_writing(workdir, config)  # before a best/ of this run
             if start.valid is not None:
                 best = validate(model, state, start, history, workdir, config, log) or best
             if workdir is not None:
-                if written is None:
-                    checkpoints.start_writing(workdir, config)
                 checkpoints.save(workdir, state, history, start.vocab, config, saved=written or 0)
                 saved = written = len(history)
         interrupts.check()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through main.py
         raise JazzFlaxError(
             f"interrupted after epoch {len(history)}" + checkpoints.kept(workdir, saved),
-            hint="continue with --config.resume=True" if saved else None,
+            hint="the same train command continues it" if saved else None,
         ) from None
     return Fitted(state, history, best)
 
@@ -435,10 +446,14 @@ def check_finite(losses: np.ndarray, epochs: np.ndarray, kept: str) -> None:
         )
 
 
-def progress_line(row: dict, epochs: int, seconds: float) -> str:
-    return (
-        f"epoch {row['epoch']:4d}/{epochs}  loss {row['loss']:8.3f}  "
-        f"lr {row['lr']:.5f}  ({seconds:.3f} s)"
+def progress_line(row: dict, epochs: int, seconds: float, timed: list[dict]) -> str:
+    """The epoch, its loss and lr, the call's seconds, a bar, and the time left at the pace of
+    the `timed` rows (this process's epochs)."""
+    left = (epochs - row["epoch"]) * sum(r["seconds"] for r in timed) / max(len(timed), 1)
+    return progress.Redrawn(
+        f"epoch {row['epoch']:4d}/{epochs} {progress.bar(row['epoch'], epochs)}  "
+        f"loss {row['loss']:8.3f}  lr {row['lr']:.5f}  ({seconds:.3f} s)"
+        + (f"  {progress.duration(left)} left" if left else "")
     )
 
 

@@ -26,7 +26,8 @@ BASELINE = str(ROOT / "experiments" / "baseline.py")
 WJAZZD = str(ROOT / "experiments" / "wjazzd.py")
 HIDDEN_SIZE = str(ROOT / "experiments" / "sweeps" / "hidden_size.py")
 MAIN, DATA, DOWNLOAD = "jazz_flax.main", "jazz_flax.data", "jazz_flax.data.download"
-ROUNDTRIP, COMPARE = "jazz_flax.music.roundtrip", "experiments.tools.compare_corpora"
+PACKAGE, ROUNDTRIP = "jazz_flax", "jazz_flax.music.roundtrip"
+COMPARE = "experiments.tools.compare_corpora"
 
 
 def spoiled_checkpoints(run, folder):
@@ -183,8 +184,23 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "compare_corpora unknown flag": [COMPARE, "--nope"],
         "compare_corpora eval.json damaged": [COMPARE, f"--runs={damaged_runs}"],
         "compare_corpora eval.json older": [COMPARE, f"--runs={older_runs}"],
+        "flags before the command": [MAIN, "--config", BASELINE, "train"],
+        "train a flag of generate": [*tiny_train, "--seed", "3"],
+        "train --temperature": [*tiny_train, "--temperature=0.5"],
+        "generate a flag of train": [*gen, "--fresh"],
+        "sweep a flag of generate": [*sweep, "--bpm=100"],
+        "generate without a run": [MAIN, "generate"],
+        "evaluate without a run": [MAIN, "evaluate", "--solos=2"],
+        "train another run in a run dir": [*tiny_train[:-1], "--config.n_a=99", f"--workdir={run}"],
+        "train damaged checkpoint": [*tiny_train[:-1], f"--workdir={flipped}"],
+        "jazz_flax unknown command": [PACKAGE, "trainn"],
+        "roundtrip unknown experiment": [ROUNDTRIP, "--config", "nothing"],
         # config files
         "config missing": [MAIN, "train", "--config", "experiments/nothing.py"],
+        "config missing with an override": [MAIN, "train", "--config=nothing.py", "--config.n_a=3"],
+        "config unknown name": [MAIN, "train", "--config", "basline"],
+        "sweep unknown name": [MAIN, "sweep", "--sweep", "hidden"],
+        "data summary unknown experiment": [DATA, "summary", "--config", "nothing"],
         "config not python": [MAIN, "train", "--config", configs["syntax"]],
         "config without get_config": [MAIN, "train", "--config", configs["no_get_config"]],
         "config get_config raises": [MAIN, "train", "--config", configs["raises"]],
@@ -282,7 +298,7 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
     return rows
 
 
-def good_commands(run, folder) -> dict[str, list[str]]:
+def good_commands(tiny, run, folder) -> dict[str, list[str]]:
     """Command lines that succeed, and must say something: run in the same process as the table."""
     copy = shutil.copytree(run, folder / "generated")  # generate writes into the run directory
     gen = [MAIN, "generate", "--config", BASELINE, f"--workdir={copy}"]
@@ -296,6 +312,8 @@ def good_commands(run, folder) -> dict[str, list[str]]:
         "generate from best/ alone": [*gen[:-1], f"--workdir={best_alone}"],
         "roundtrip --help": [ROUNDTRIP, "--help"],
         "compare_corpora --help": [COMPARE, "--help"],
+        "train a finished run": [MAIN, "train", *tiny_flags(tiny), f"--workdir={run}"],
+        "main --help": [MAIN, "--help"],
     }
 
 
@@ -305,6 +323,8 @@ GOOD = (  # the names of `good_commands`
     "generate from best/ alone",
     "roundtrip --help",
     "compare_corpora --help",
+    "train a finished run",
+    "main --help",
 )
 
 
@@ -323,7 +343,7 @@ class Ran(NamedTuple):
 @pytest.fixture(scope="module")
 def ran(tiny, run_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad_inputs")
-    rows = table(tiny, run_dir[0], folder) | good_commands(run_dir[0], folder)
+    rows = table(tiny, run_dir[0], folder) | good_commands(tiny, run_dir[0], folder)
     before = snapshot(run_dir[0])
     result = subprocess.run(
         [sys.executable, "-m", "tests.run_many"],
@@ -404,6 +424,29 @@ def test_generate_says_the_config_it_was_given_is_not_the_runs(all_outcomes):
     assert outcome["status"] == 0, outcome["stderr"]
     note = next(line for line in outcome["stdout"].splitlines() if "as trained" in line)
     assert note.startswith("(generated as trained") and "n_a" in note
+
+
+def test_a_finished_run_is_said_finished_and_kept(all_outcomes):
+    outcome = all_outcomes["train a finished run"]
+    assert outcome["status"] == 0 and outcome["stderr"] == ""
+    assert outcome["stdout"].count("\n") == 2 and "finished (6 epochs)" in outcome["stdout"]
+
+
+def test_help_exits_0(all_outcomes):
+    outcome = all_outcomes["main --help"]
+    assert outcome["status"] == 0 and "commands:" in outcome["stdout"]
+
+
+@pytest.mark.parametrize(
+    "row, words",
+    [
+        ("train a flag of generate", "--seed is a flag of generate and evaluate, not of train"),
+        ("train another run in a run dir", "holds another run: n_a 8 → 99 (--fresh starts over"),
+        ("config missing with an override", "no such file: nothing.py (the experiments: "),
+    ],
+)
+def test_the_lines_name_the_cause(outcomes, row, words):
+    assert words in outcomes[row]["stderr"]
 
 
 def test_a_misspelt_key_is_suggested_in_its_own_case(outcomes):

@@ -6,6 +6,7 @@ import shutil
 
 import jax
 import numpy as np
+import pytest
 
 from jazz_flax import checkpoints, generate, sample, train
 from jazz_flax import config as config_lib
@@ -65,3 +66,24 @@ def test_a_run_written_before_a_new_key_generates_and_resumes(tiny, tmp_path, mo
     resumed.update(epochs=4, resume=True)
     _, again = train.train(resumed, workdir=old)
     assert len(again) == 4 and again[:2] == history
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_new_model_sets_the_old_ones_results_aside(tmp_path, resume):
+    """eval.json and output/ move to stale/ (replacing older ones); a run started over drops
+    the old best/, which generate and evaluate would otherwise read as the new model's."""
+    (tmp_path / checkpoints.BEST).mkdir()
+    (tmp_path / checkpoints.EVAL).write_text("new")
+    (tmp_path / checkpoints.OUTPUT).mkdir()
+    stale = tmp_path / checkpoints.STALE_FOLDER
+    (stale / checkpoints.OUTPUT).mkdir(parents=True)
+    (stale / checkpoints.OUTPUT / "older.mid").write_text("older")
+    config = config_lib.defaults()
+    config.resume = resume
+    checkpoints.start_writing(tmp_path, config)
+    assert (tmp_path / checkpoints.BEST).exists() == resume
+    assert (
+        not (tmp_path / checkpoints.EVAL).exists() and not (tmp_path / checkpoints.OUTPUT).exists()
+    )
+    assert (stale / checkpoints.EVAL).read_text() == "new"
+    assert not any((stale / checkpoints.OUTPUT).iterdir())

@@ -53,7 +53,7 @@ def test_every_default_has_a_check_and_a_comment():
         ("init", "zeros", "init must be one of 'keras', 'flax'"),
         ("data.windows_per_epoch", 0, r"data.windows_per_epoch must be ≥ 1 \(None: all\), got 0"),
         ("data.split_seed", -1, "data.split_seed must be in"),
-        ("data.split_by", "instrument", "data.split_by must be one of 'path', 'performer', 'tune', got"),
+        ("data.split_by", "instrument", "data.split_by must be one of 'path', 'performer', 'tune'"),
         ("epochs_per_call", -2, "epochs_per_call must be ≥ 1, got -2"),
         ("data.valid_fraction", 0.0, r"data.valid_fraction must be in \(0, 1\), got 0.0"),
         ("resume", "yes", "resume must be a bool"),

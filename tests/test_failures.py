@@ -210,7 +210,7 @@ CASES = [
     Case(
         "missing experiment file",
         "no such file: experiments/nothing.py",
-        hint="see experiments/ for the choices",
+        hint="the experiments: baseline, .*; or a config file",
         command=lambda s: ["train", "--config", "experiments/nothing.py"],
     ),
     Case(
@@ -272,7 +272,7 @@ CASES = [
     Case(
         "ctrl-c while writing the checkpoint",
         "interrupted after epoch 2; .*checkpoint.msgpack keeps epoch 1",
-        hint="continue with --config.resume=True",
+        hint="the same train command continues it",
         call=ctrl_c_while_saving,
         keeps=1,
     ),

@@ -2,11 +2,12 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from jazz_flax.errors import JazzFlaxError
-from jazz_flax.files import atomic_write, lock
+from jazz_flax.files import atomic_write, lock, new_stems
 
 
 def test_writes_whole_files_readable_by_others(tmp_path):
@@ -116,3 +117,31 @@ def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
     with lock(tmp_path / "run", "sweep"):
         assert (tmp_path / "run" / ".lock").read_text() == f"{os.getpid()} sweep\n"
     assert not (tmp_path / "run" / ".lock").exists()
+
+
+def reserve(folder, count=1) -> list[str]:
+    with new_stems(folder, "my_music", count) as stems:
+        return [stem.name for stem in stems]
+
+
+def test_new_stems_number_each_call_and_never_take_a_used_name(tmp_path):
+    assert reserve(tmp_path) == ["my_music"]
+    assert reserve(tmp_path) == ["my_music-2"]
+    assert reserve(tmp_path, 2) == ["my_music_1", "my_music_2"]
+    (tmp_path / "my_music-3.png").write_text("a file of another suffix takes the name too")
+    assert reserve(tmp_path) == ["my_music-4"]
+    assert reserve(tmp_path, 2) == ["my_music-2_1", "my_music-2_2"]
+
+
+def test_concurrent_calls_never_share_a_name(tmp_path):
+    with ThreadPoolExecutor(8) as pool:
+        stems = [name for names in pool.map(reserve, [tmp_path] * 40, [2] * 40) for name in names]
+    assert len(set(stems)) == len(stems) == 80
+    assert len(list(tmp_path.iterdir())) == 80  # one reservation (.mid) each
+
+
+def test_a_failed_call_gives_its_names_back(tmp_path):
+    with pytest.raises(RuntimeError), new_stems(tmp_path, "my_music", 2):
+        raise RuntimeError("rendering failed")
+    assert not any(tmp_path.iterdir())
+    assert reserve(tmp_path) == ["my_music"]

@@ -56,13 +56,11 @@ def test_stopped_run_resumes_to_the_uninterrupted_loss(long_run, tmp_path, sent)
     else:
         assert process.returncode == 2, stderr
         assert stderr.count("\n") == 1 and "interrupted after epoch" in stderr
-        assert "--config.resume=True" in stderr
+        assert "the same train command continues it" in stderr
     kept = checkpoints.load_checkpoint(workdir).epoch
     assert 0 < kept < EPOCHS, "stopped too late to test anything"
 
-    resumed = main_command(
-        "train", *tiny_flags(config), f"--workdir={workdir}", "--config.resume=True"
-    )
+    resumed = main_command("train", *tiny_flags(config), f"--workdir={workdir}")  # the same
     result = subprocess.run(resumed, cwd=ROOT, env=environment(), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]

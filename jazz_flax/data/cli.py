@@ -16,10 +16,11 @@ from pathlib import Path
 import ml_collections
 
 from jazz_flax import config, grammar
+from jazz_flax.cli.options import experiment_file
 from jazz_flax.data.corpus import Corpus
 from jazz_flax.data.readers import get_corpus
 from jazz_flax.data.splits import SPLITS, SplitCorpus
-from jazz_flax.errors import ArgumentParser, JazzFlaxError, one_line_errors
+from jazz_flax.errors import ArgumentParser, one_line_errors
 from jazz_flax.files import call_function
 from jazz_flax.windows import segment_windows
 
@@ -55,10 +56,8 @@ def split_summary(corpus: SplitCorpus) -> dict:
 
 
 def load_config_file(path: str | os.PathLike) -> ml_collections.ConfigDict:
-    """`get_config()` of an experiment file, e.g. experiments/wjazzd.py."""
-    if not Path(path).is_file():
-        raise JazzFlaxError(f"no experiment file {path}")
-    return call_function(Path(path), "get_config")
+    """`get_config()` of an experiment: a file, e.g. experiments/wjazzd.py, or its name."""
+    return call_function(Path(experiment_file(str(path))), "get_config")
 
 
 def experiment_summary(data_config: ml_collections.ConfigDict) -> dict:

@@ -30,14 +30,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import runpy
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from jazz_flax import config, data
-from jazz_flax.errors import POSITIVE, ArgumentParser, JazzFlaxError, one_line_errors
+from jazz_flax.cli.options import experiment_file
+from jazz_flax.errors import POSITIVE, ArgumentParser, one_line_errors
+from jazz_flax.files import call_function
 from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, v2
 from jazz_flax.meter import BEATS
 from jazz_flax.music import metrics
@@ -190,12 +192,8 @@ def corpus_of(midi: str | None, experiment: str | None, grammar: str | None) -> 
 
 
 def _experiment(name: str):
-    """The config of experiments/<name>.py, or of the file `name`."""
-    path = name if name.endswith(".py") else f"experiments/{name}.py"
-    try:
-        return runpy.run_path(path)["get_config"]()
-    except (OSError, KeyError) as e:
-        raise JazzFlaxError(f"no experiment config at {path}: {e}") from None
+    """The config of the experiment `name` (shipped in experiments/), or of the file `name`."""
+    return call_function(Path(experiment_file(name)), "get_config")
 
 
 def main(argv: list[str] | None = None) -> None:
