@@ -7,56 +7,29 @@
     run = jazz_flax.load_run("runs/baseline")  # the trained model, params, vocabulary, config
 
 The experiment configs are the `experiments` package, shipped in the wheel beside jazz_flax, so a
-name works from any directory; `generate_solo` is `generate.generate` (its keywords are
-`generate.Settings`'), `load_run` and `evaluate_run` are `checkpoints`' and `evaluate`'.
+name works from any directory (`cli.options.experiment_file`); `generate_solo` is
+`generate.generate` (its keywords are `generate.Settings`'), `load_run` and `evaluate_run` are
+`checkpoints`' and `evaluate`'.
 """
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import call_function
 
 if TYPE_CHECKING:
     import ml_collections
 
 
-def experiment_names() -> list[str]:
-    """The experiment configs shipped in the `experiments` package: baseline, wjazzd, …"""
-    folder = importlib.resources.files("experiments")
-    return sorted(f.name.removesuffix(".py") for f in folder.iterdir() if is_config(f.name))
-
-
-def is_config(file_name: str) -> bool:
-    return file_name.endswith(".py") and not file_name.startswith("_")
-
-
-def experiment_file(name: str | Path) -> Path:
-    """The config file of an experiment: a name in `experiment_names()` (baseline: the shipped
-    experiments/baseline.py), or the path of a file."""
-    given = Path(name)
-    if given.suffix == ".py" or len(given.parts) > 1:
-        if not given.is_file():
-            raise JazzFlaxError(f"no such config file: {given}")
-        return given
-    shipped = importlib.resources.files("experiments") / f"{name}.py"
-    if not shipped.is_file():
-        raise JazzFlaxError(
-            f"no experiment named {str(name)!r}",
-            hint=f"one of {', '.join(experiment_names())}, or the path of a config file",
-        )
-    return Path(str(shipped))
-
-
 def get_config(name: str | Path, **changes) -> ml_collections.ConfigDict:
     """The config of an experiment (`experiment_file`) with `changes`, dotted keys as a dict's:
     get_config("wjazzd", epochs=5, **{"data.Tx": 32})."""
     from jazz_flax import sweep  # here: `jazz_flax.api` stays light
+    from jazz_flax.cli.options import experiment_file
 
-    config = call_function(experiment_file(name), "get_config")
+    config = call_function(Path(experiment_file(str(name))), "get_config")
     return sweep.override(config, changes)
 
 

@@ -14,6 +14,7 @@ import setuptools
 
 import jazz_flax
 from jazz_flax import api, checkpoints, evaluate, generate
+from jazz_flax.cli import options
 from jazz_flax.errors import JazzFlaxError
 from tests import venvs
 from tests.commands import ROOT
@@ -91,16 +92,16 @@ def test_get_config_by_name_or_path_with_changes():
     assert (config.epochs, config.data.Tx, config.data.reader) == (3, 32, "wjazzd")
     by_path = jazz_flax.get_config(ROOT / "experiments" / "baseline.py")
     assert by_path == jazz_flax.get_config("baseline")
-    assert "baseline" in api.experiment_names() and "wjazzd_pitch" in api.experiment_names()
+    assert "baseline" in options.experiment_names() and "wjazzd_pitch" in options.experiment_names()
 
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("basline", "no experiment named 'basline'"), ("mine/x.py", "no such config file")],
+    [("basline", "unknown experiment 'basline'"), ("mine/x.py", "no such file")],
 )
 def test_an_unknown_experiment_is_one_line(name, message):
     with pytest.raises(JazzFlaxError, match=message) as info:
-        api.experiment_file(name)
+        options.experiment_file(name)
     assert "\n" not in str(info.value)
 
 
