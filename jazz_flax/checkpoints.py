@@ -39,7 +39,7 @@ METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 STALE = (SUMMARY, "loss.png")  # the results of a finished run, removed when another starts
 NO_RESUME = "train it again without resume"
-RESUMABLE_CHANGES = ("epochs", "resume", "devices")  # config keys a resumed run may change
+RESUMABLE_CHANGES = ("epochs", "resume", "devices", "distributed", "log.tensorboard")  # may change
 HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a metrics row
 
 

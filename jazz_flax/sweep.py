@@ -79,6 +79,7 @@ from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, call_function
 from jazz_flax.model import count_params, init_params
 from jazz_flax.models import make_model
+from jazz_flax.recorder import Recorder
 from jazz_flax.sweep_results import label, number, write_results
 
 TRACED = ("seed", "lr", "decay")  # settings that do not change the compiled training program
@@ -322,8 +323,10 @@ def train_stacked(group: Sequence[Run], corpus: data.Corpus):
         history = train.history_rows(
             run.config, len(windows.x), epochs, losses[i], seconds / len(group)
         )
-        checkpoints.start_writing(run.workdir, run.config)
-        checkpoints.save(run.workdir, one, history, corpus.vocab, run.config)
+        recorder = Recorder(run.workdir, run.config)
+        recorder.save(one, history, corpus.vocab)
+        model = make_model(run.config, len(corpus.vocab))
+        recorder.finish(model, one.params, corpus.vocab, len(history))
         fitted.append(train.Fitted(one, history))
     return fitted, runner
 

@@ -16,7 +16,6 @@ directory it writes is checkpoints.py's, and one train at a time holds it (`file
 from __future__ import annotations
 
 import functools
-import json
 import math
 import time
 from pathlib import Path
@@ -30,12 +29,12 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from jazz_flax import checkpoints, data, files, interrupts, losses, parallel, report
+from jazz_flax import checkpoints, data, distributed, files, interrupts, losses, parallel, report
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError, warn_once
-from jazz_flax.files import atomic_write
 from jazz_flax.model import DJModel, count_params, init_params, token_scores
 from jazz_flax.models import make_model
+from jazz_flax.recorder import Recorder
 
 EPOCHS_PER_CALL = config_lib.defaults().epochs_per_call  # the default (the benchmarks use it)
 
@@ -263,8 +262,8 @@ def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | N
         return Start(windows, corpus.vocab, state, [], valid)
     if workdir is None:
         raise JazzFlaxError("resuming needs the run directory", hint="pass workdir")
-    restored = checkpoints.restore(workdir, state, corpus.vocab, config)
-    return Start(windows, corpus.vocab, *restored, valid)
+    read = functools.partial(checkpoints.restore, workdir, state, corpus.vocab, config)
+    return Start(windows, corpus.vocab, *distributed.restored(read, state), valid)
 
 
 class EpochRunner:
@@ -321,12 +320,14 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     With a `workdir`, writes the run directory there (and `config.resume` continues from its
     checkpoint); without one, writes nothing. The config is checked first (`config.check`), one
     run at a time per directory (`files.lock`), and nothing in it changes before the first epochs
-    have trained: a run that fails its checks leaves the directory as it found it.
+    have trained: a run that fails its checks leaves the directory as it found it. Of several
+    processes (`config.distributed`), process 0 alone holds the lock, writes and prints.
     """
     config_lib.check(config)
+    distributed.start(config.distributed)  # before JAX computes anything
     if workdir is None:
         return _train(config, None)
-    with files.lock(Path(workdir), "train"):
+    with distributed.held_by_writer(files.lock(Path(workdir), "train")):
         return _train(config, Path(workdir))
 
 
@@ -338,18 +339,17 @@ def _train(config: ml_collections.ConfigDict, workdir: Path | None):
     runner = EpochRunner(
         start.windows, train_key, config.batch_size, mesh=mesh, per_epoch=per_epoch
     )
-    print(
+    log = PRINT if distributed.is_writer() else silent
+    log(
         f"training {count_params(start.state.params):,} parameters on {len(start.windows.x)} "
         f"windows of {start.windows.x.shape[1]} tokens ({len(start.vocab)} values), "
-        f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}",
-        flush=True,
+        f"{runner.devices} {jax.devices()[0].platform} device{'s' * (runner.devices > 1)}"
     )
-    state, history, _ = fit(config, runner, start, workdir=workdir, log=PRINT)
+    state, history, _ = fit(config, runner, start, workdir=workdir, log=log)
     summary = report.summarize(state, history, len(start.vocab), runner)
-    print(report.summary_table(summary), flush=True)
+    log(report.summary_table(summary))
     if workdir is not None:
-        atomic_write(workdir / checkpoints.SUMMARY, json.dumps(summary, indent=2) + "\n")
-        report.plot_loss(history, workdir / "loss.png")
+        distributed.on_writer(report.write, workdir / checkpoints.SUMMARY, summary, history)
     return state, history
 
 
@@ -385,34 +385,32 @@ def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, lo
     """Trains `start` up to `config.epochs` through `runner` (with `key`, else the runner's), in
     calls of `config.epochs_per_call` epochs. After each call: the losses checked finite, their
     history rows, a progress line to `log`, the validation NLL of `start.valid`
-    (the best state kept), and with a `workdir` the run directory written (config.json, then
-    metrics.jsonl and the checkpoint; the best in its BEST folder). Every random choice derives
-    from the key and the epoch number, so resuming repeats an uninterrupted run exactly."""
+    (the best state kept), and with a `workdir` the run directory written (`Recorder`: config.json,
+    then metrics.jsonl and the checkpoint; the best in its BEST folder; TensorBoard). Every random
+    choice derives from the key and the epoch number, so resuming repeats an uninterrupted run
+    exactly."""
     state, history, best = start.state, list(start.history), None
     n_windows = epoch_windows(len(start.windows.x), config.data.windows_per_epoch)
     model = make_model(config, len(start.vocab))
-    saved = len(history)  # the epochs the checkpoint in `workdir` holds
-    written = None  # the epochs this process has written to metrics.jsonl; None: nothing yet
+    out = Recorder(workdir, config, saved=len(history))
     try:
         for epochs in epoch_calls(config.epochs, config.epochs_per_call, first=len(history)):
             interrupts.check()  # one a library swallowed stops the run here
             state, losses, seconds = runner(state, epochs, key)
-            check_finite(losses, epochs, checkpoints.kept(workdir, saved))
+            check_finite(losses, epochs, out.kept())
             history += history_rows(config, n_windows, epochs, losses, seconds)
             log(progress_line(history[-1], config.epochs, seconds))
-            if start.valid is not None:
-                best = validate(model, state, start, history, workdir, config, log) or best
-            if workdir is not None:
-                if written is None:
-                    checkpoints.start_writing(workdir, config)
-                checkpoints.save(workdir, state, history, start.vocab, config, saved=written or 0)
-                saved = written = len(history)
+            lowest = None if start.valid is None else validate(model, state, start, history, log)
+            best = lowest or best
+            out.save(state, history, start.vocab, best=lowest)
         interrupts.check()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through main.py
         raise JazzFlaxError(
-            f"interrupted after epoch {len(history)}" + checkpoints.kept(workdir, saved),
-            hint="continue with --config.resume=True" if saved else None,
+            f"interrupted after epoch {len(history)}" + out.kept(),
+            hint="continue with --config.resume=True" if out.saved else None,
         ) from None
+    shown = best or Best(len(history), math.nan, state)  # the solo TensorBoard shows
+    out.finish(model, shown.state.params, start.vocab, shown.epoch)
     return Fitted(state, history, best)
 
 
@@ -446,20 +444,17 @@ def validation_windows(config: ml_collections.ConfigDict, corpus: data.Corpus):
     return data.segment_windows(corpus.segments_of("valid"), side_by_side)
 
 
-def validate(model, state, start: Start, history, workdir, config, log=silent) -> Best | None:
+def validate(model, state, start: Start, history, log=silent) -> Best | None:
     """Adds the validation NLL to the last row of `history`; returns the state as the Best when
     it is the lowest so far (None otherwise), which a run directory keeps in BEST (a run
-    directory of its own: evaluate or generate from it)."""
+    directory of its own: evaluate or generate from it; `Recorder.save` writes it)."""
     nll = validation_nll(model, state.params, start.valid)
     lowest = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
     history[-1]["valid_nll"] = nll
     log(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < lowest)}")
     if not nll < lowest:
         return None
-    best = Best(history[-1]["epoch"], nll, jax.device_get(state))  # the next call donates it
-    if workdir is not None:
-        checkpoints.save(workdir / checkpoints.BEST, best.state, history, start.vocab, config)
-    return best
+    return Best(history[-1]["epoch"], nll, jax.device_get(state))  # the next call donates it
 
 
 def validation_nll(model: DJModel, params, valid: data.Windows) -> float:
