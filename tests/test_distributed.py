@@ -13,13 +13,13 @@ from jazz_flax import distributed, files
 from jazz_flax.errors import JazzFlaxError
 from tests.commands import ROOT, environment
 
-# Each process: CPU collectives over gloo, 1 CPU device; its own working directory, so that what
-# it writes to the relative run directory "run" is its own. First a run directory another holds
-# (refused on both), then 4 epochs, then resumed to 6 (TensorBoard on: process 0 alone samples).
+# Each process: CPU collectives over gloo (as docs/distributed.md says), 1 CPU device; its own
+# working directory, so that what it writes to the relative run directory "run" is its own. First
+# a run directory another holds (refused on both), then 4 epochs, then resumed to 6 (TensorBoard
+# on where installed: process 0 alone samples).
 WORKER = r"""
-import json, sys
+import importlib.util, json, sys
 import jax, ml_collections
-jax.config.update("jax_cpu_collectives_implementation", "gloo")
 from jazz_flax import train
 from jazz_flax.errors import JazzFlaxError
 train.enable_compilation_cache()  # the resumed run's program is the first's
@@ -31,7 +31,7 @@ except JazzFlaxError as e:
 config.epochs = 4
 train.train(config, workdir="run")
 config.update(epochs=6, resume=True)
-config.log.tensorboard = True
+config.log.tensorboard = importlib.util.find_spec("tensorboardX") is not None
 state, history = train.train(config, workdir="run")
 print(json.dumps(dict(
     refused=refused, losses=[row["loss"] for row in history], history=history,
@@ -91,6 +91,7 @@ def processes(tiny, tmp_path_factory):
                 JAX_COORDINATOR_ADDRESS=address,
                 JAX_NUM_PROCESSES="2",
                 JAX_PROCESS_ID=str(i),
+                JAX_CPU_COLLECTIVES_IMPLEMENTATION="gloo",
             )
             for i, folder in enumerate(folders)
         ]
