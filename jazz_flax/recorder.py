@@ -50,16 +50,19 @@ class Recorder:
         if self.board is not None:
             self.board.scalars(history[self.saved :])
 
-    def finish(self, model, params, vocab: data.Vocabulary, epoch: int) -> None:
-        """The piano roll of a solo of the model with `params` (of `epoch`), and the event file
-        closed."""
+    def finish(self, model, fitted, vocab: data.Vocabulary) -> None:
+        """TensorBoard's piano roll of a solo of the model `fitted` (a `train.Fitted`) trained,
+        in its best state when it kept one, else its last; the event file closed."""
         if self.workdir is not None and self.written is not None:
-            distributed.on_writer(self._finish, model, params, vocab, epoch)
+            distributed.on_writer(self._finish, model, fitted, vocab)
 
-    def _finish(self, model, params, vocab: data.Vocabulary, epoch: int) -> None:
-        if self.board is not None:
-            self.board.piano_roll(tensorboard.solo_of(self.config, model, params, vocab), epoch)
-            self.board.close()
+    def _finish(self, model, fitted, vocab: data.Vocabulary) -> None:
+        if self.board is None:
+            return
+        best = fitted.best
+        state, epoch = (best.state, best.epoch) if best else (fitted.state, len(fitted.history))
+        self.board.piano_roll(tensorboard.solo_of(self.config, model, state.params, vocab), epoch)
+        self.board.close()
 
     def kept(self) -> str:
         """What the run directory keeps, for a message about a stopped run."""

@@ -325,9 +325,8 @@ def train_stacked(group: Sequence[Run], corpus: data.Corpus):
         )
         recorder = Recorder(run.workdir, run.config)
         recorder.save(one, history, corpus.vocab)
-        model = make_model(run.config, len(corpus.vocab))
-        recorder.finish(model, one.params, corpus.vocab, len(history))
         fitted.append(train.Fitted(one, history))
+        recorder.finish(make_model(run.config, len(corpus.vocab)), fitted[-1], corpus.vocab)
     return fitted, runner
 
 

@@ -409,9 +409,9 @@ def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, lo
             f"interrupted after epoch {len(history)}" + out.kept(),
             hint="continue with --config.resume=True" if out.saved else None,
         ) from None
-    shown = best or Best(len(history), math.nan, state)  # the solo TensorBoard shows
-    out.finish(model, shown.state.params, start.vocab, shown.epoch)
-    return Fitted(state, history, best)
+    fitted = Fitted(state, history, best)
+    out.finish(model, fitted, start.vocab)
+    return fitted
 
 
 def check_finite(losses: np.ndarray, epochs: np.ndarray, kept: str) -> None:

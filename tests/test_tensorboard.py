@@ -16,9 +16,13 @@ pytest.importorskip("tensorboardX")
 from tensorboardX.proto import event_pb2  # noqa: E402
 from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData  # noqa: E402
 
+from experiments import baseline  # noqa: E402
+from experiments.wjazzd import split_by_piece  # noqa: E402
 from jazz_flax import sweep, tensorboard, train  # noqa: E402
 from jazz_flax.errors import JazzFlaxError  # noqa: E402
 from tests.commands import ROOT  # noqa: E402
+from tests.music import write_solo  # noqa: E402
+from tests.test_sweep import random_solo  # noqa: E402
 
 
 def events(path: Path) -> list[event_pb2.Event]:
@@ -116,19 +120,31 @@ def test_without_tensorboardx_the_run_stops_before_writing(tiny, tmp_path, monke
     assert not (tmp_path / "run").exists()
 
 
-def test_a_sweep_writes_one_run_per_point(tiny, tmp_path):
+@pytest.mark.slow
+def test_a_sweep_writes_one_run_per_point_with_its_validation(tmp_path):
+    """A corpus split by piece: valid_nll after each epoch, the solo of the best epoch's state."""
+    (tmp_path / "solos").mkdir()
+    for i in range(8):
+        write_solo(tmp_path / "solos" / f"solo{i}.musicxml", solo=random_solo(i))
+    config = split_by_piece(baseline.get_config())
+    config.data.update(path=str(tmp_path / "solos"), Tx=5, windows_per_epoch=8)
+    config.data.update(valid_fraction=0.125, test_fraction=0.125)
+    config.update(batch_size=4, epochs=4, lr=0.03)
     definition = dict(
-        base=tiny,
+        base=config,
         seeds=[0],
-        points=[{"n_a": 4}, {"n_a": 6}],
-        overrides={"epochs": 2, "log.tensorboard": True, "data.holdout_measures": 1},
-        eval={"solos": 1},
+        points=[{"n_a": 8}, {"n_a": 16}],
+        overrides={"log.tensorboard": True},
+        eval={"solos": 1, "test_solos": 1},
     )
     results = sweep.run_sweep(definition, tmp_path / "sweep")
     for result in results:
         found = summaries(result.run.workdir)
-        losses = [value for _, value in found["loss"]]
-        assert losses == pytest.approx(result.losses.tolist(), rel=1e-6)
+        rows = [json.loads(line) for line in (result.run.workdir / "metrics.jsonl").open()]
+        for key in ("loss", "valid_nll"):
+            values = [value for _, value in found[key]]
+            assert values == pytest.approx([row[key] for row in rows], rel=1e-6)
+        assert [step for step, _ in found["solo"]] == [result.summary["best_epoch"]]
     assert len(list((tmp_path / "sweep").rglob(tensorboard.EVENTS))) == 2
 
 
