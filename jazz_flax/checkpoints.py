@@ -44,7 +44,7 @@ OUTPUT = "output"  # generate's files
 OUTDATED = (EVAL, OUTPUT)  # results of an earlier model, moved into STALE_FOLDER when it changes
 STALE_FOLDER = "stale"
 NO_RESUME = "train it again without resume"
-RESUMABLE_CHANGES = ("epochs", "resume", "devices")  # config keys a resumed run may change
+RESUMABLE_CHANGES = ("epochs", "resume", "devices", "distributed", "log.tensorboard")  # may change
 HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a metrics row
 
 

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterator
 import ml_collections
 from ml_collections.config_dict import placeholder
 
-from jazz_flax import cells, grammar, losses, model, models, transformer
+from jazz_flax import cells, distributed, grammar, losses, model, models, transformer
 from jazz_flax.data.readers import READERS
 from jazz_flax.data.roots import METHENY, data_path
 from jazz_flax.data.splits import SPLIT_BY
@@ -60,6 +60,10 @@ def defaults() -> ml_collections.ConfigDict:
     config.epochs_per_call = 10  # epochs per jit call; progress, validation, checkpoint between
     config.devices = 0  # each batch split over this many devices; 0: all that split it evenly
     config.resume = False  # continue from the run directory's checkpoint
+    config.distributed = "auto"  # JAX's runtime over hosts: "auto" (a launcher found), "on", "off"
+
+    config.log = ml_collections.ConfigDict()  # what a run directory receives beside metrics.jsonl
+    config.log.tensorboard = False  # TensorBoard: scalars, hparams, a solo's piano roll
     return config
 
 
@@ -174,6 +178,8 @@ CHECKS = {  # every setting of `defaults()`, by dotted key: what it may be
     "epochs_per_call": POSITIVE,
     "devices": Range(0, integer=True, note="(0: all)"),
     "resume": FLAG,
+    "distributed": OneOf(distributed.MODES),
+    "log.tensorboard": FLAG,
 }
 HINT = "start the config from jazz_flax.config.defaults()"
 MEMORY = ("batch_size", "n_a", "layers", "model.embed", "data.Tx", "data.m")  # memory grows with

@@ -77,6 +77,12 @@ def make_mesh(devices: int, batch_size: int) -> Mesh | None:
             "available",
             hint="use --config.devices=0 for all of them",
         )
+    if jax.process_count() > 1 and devices < len(available):
+        raise JazzFlaxError(
+            f"devices={devices} leaves out some of the {len(available)} devices of the "
+            f"{jax.process_count()} processes",
+            hint=f"use --config.devices=0 and a batch_size that {len(available)} divides",
+        )
     if batch_size % devices:
         raise JazzFlaxError(
             f"batch_size={batch_size} does not split evenly over {devices} devices",

@@ -6,10 +6,11 @@ run validated between calls (a corpus split by piece) reports its lowest validat
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
-from jazz_flax.files import write_figure
+from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import count_params
 
 REFERENCE = {"epoch_1": 129.9, "epoch_100": 9.2}  # the notebook's printed losses
@@ -61,6 +62,12 @@ def summary_table(summary: dict) -> str:
             ),
         )
     return "\n".join(f"{a:<20}{b:>12}{c!s:>12}" for a, b, c in rows)
+
+
+def write(path: Path, summary: dict, history: list[dict]) -> None:
+    """summary.json at `path`, and loss.png beside it."""
+    atomic_write(path, json.dumps(summary, indent=2) + "\n")
+    plot_loss(history, path.parent / "loss.png")
 
 
 def plot_loss(history: list[dict], path: Path) -> None:

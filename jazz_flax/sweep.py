@@ -76,12 +76,13 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jazz_flax import checkpoints, data, evaluate, interrupts, train
+from jazz_flax import checkpoints, data, evaluate, interrupts, optimizers, train
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.files import atomic_write, call_function
 from jazz_flax.model import count_params, init_params
 from jazz_flax.models import make_model
+from jazz_flax.recorder import Recorder
 from jazz_flax.sweep_results import label, number, write_results
 
 DEFAULT_SEEDS = (0, 1, 2)  # a definition's seeds unless it names some: a baseline-sized point
@@ -288,7 +289,7 @@ def start_group(group: Sequence[Run], corpus: data.Corpus, stacked: bool):
     from each seed as `train.train` does, one optimiser for all (lr and decay live in each
     state)."""
     config = group[0].config
-    model, tx = make_model(config, len(corpus.vocab)), train.make_optimizer(config)
+    model, tx = make_model(config, len(corpus.vocab)), optimizers.make_optimizer(config)
     init_keys, train_keys = zip(*(train.run_keys(run.config) for run in group), strict=True)
     states = [
         train.create_state(run.config, model, key, tx)
@@ -341,9 +342,10 @@ def train_stacked(group: Sequence[Run], corpus: data.Corpus):
         history = train.history_rows(
             run.config, len(windows.x), epochs, losses[i], seconds / len(group)
         )
-        checkpoints.start_writing(run.workdir, run.config)
-        checkpoints.save(run.workdir, one, history, corpus.vocab, run.config)
+        recorder = Recorder(run.workdir, run.config)
+        recorder.save(one, history, corpus.vocab)
         fitted.append(train.Fitted(one, history))
+        recorder.finish(make_model(run.config, len(corpus.vocab)), fitted[-1], corpus.vocab)
     return fitted, runner
 
 

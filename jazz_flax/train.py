@@ -16,7 +16,6 @@ directory it writes is checkpoints.py's, and one train at a time holds it (`file
 from __future__ import annotations
 
 import functools
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ from flax.training import train_state
 from jazz_flax import (
     checkpoints,
     data,
+    distributed,
     evaluate,
     files,
     interrupts,
@@ -44,9 +44,10 @@ from jazz_flax import (
 )
 from jazz_flax import config as config_lib
 from jazz_flax.errors import JazzFlaxError, memory_asked_by, warn_once
-from jazz_flax.files import atomic_write
 from jazz_flax.model import DJModel, count_params, init_params
 from jazz_flax.models import make_model
+from jazz_flax.optimizers import keras_decay, make_optimizer
+from jazz_flax.recorder import Recorder
 
 EPOCHS_PER_CALL = config_lib.defaults().epochs_per_call  # the default (the benchmarks use it)
 
@@ -68,48 +69,6 @@ class Batches(NamedTuple):
 
 
 BATCH_AXES = Batches(x=1, y=1, weights=0, chords=1)  # each field's batch axis, for one batch
-
-
-def keras_decay(lr: float, decay: float) -> optax.Schedule:
-    """Legacy Keras' time decay: lr / (1 + decay · t), t the number of updates made so far."""
-    return lambda step: lr / (1.0 + decay * step)
-
-
-class KerasDecayState(NamedTuple):
-    """The state of `scale_by_keras_decay`: the update count and the schedule's two numbers."""
-
-    count: jax.Array  # int32 (): updates made so far
-    lr: jax.Array  # float32 (): traced, so runs that differ in it share one compiled program
-    decay: jax.Array  # float32 ()
-
-
-def scale_by_keras_decay(lr: float, decay: float) -> optax.GradientTransformation:
-    """Scales updates by -lr / (1 + decay · t), `keras_decay` with lr and decay in the state.
-
-    The same arithmetic as `optax.scale_by_schedule(-keras_decay(lr, decay))`, but the numbers are
-    arrays of the optimiser state rather than constants of the compiled program.
-    """
-
-    def init(params):
-        del params
-        as_array = functools.partial(jnp.asarray, dtype=jnp.float32)
-        return KerasDecayState(jnp.zeros([], jnp.int32), as_array(lr), as_array(decay))
-
-    def update(updates, state, params=None):
-        del params
-        step_size = -(state.lr / (1.0 + state.decay * state.count))
-        updates = jax.tree.map(lambda g: jnp.asarray(step_size, g.dtype) * g, updates)
-        return updates, state._replace(count=optax.safe_increment(state.count))
-
-    return optax.GradientTransformation(init, update)
-
-
-def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
-    """Adam with legacy Keras' decay; lr and decay are traced (see `scale_by_keras_decay`)."""
-    return optax.chain(
-        optax.scale_by_adam(b1=config.b1, b2=config.b2),
-        scale_by_keras_decay(config.lr, config.decay),
-    )
 
 
 def sequence_loss(
@@ -282,8 +241,8 @@ def prepare(config: ml_collections.ConfigDict, key: jax.Array, workdir: Path | N
         return Start(windows, corpus.vocab, state, [], valid)
     if workdir is None:
         raise JazzFlaxError("resuming needs the run directory", hint="pass workdir")
-    restored = checkpoints.restore(workdir, state, corpus.vocab, config)
-    return Start(windows, corpus.vocab, *restored, valid)
+    read = functools.partial(checkpoints.restore, workdir, state, corpus.vocab, config)
+    return Start(windows, corpus.vocab, *distributed.restored(read, state), valid)
 
 
 class EpochRunner:
@@ -340,18 +299,21 @@ def train(config: ml_collections.ConfigDict, *, workdir: str | Path | None = Non
     With a `workdir`, writes the run directory there (and `config.resume` continues from its
     checkpoint); without one, writes nothing. The config is checked first (`config.check`), one
     run at a time per directory (`files.lock`), and nothing in it changes before the first epochs
-    have trained: a run that fails its checks leaves the directory as it found it.
+    have trained: a run that fails its checks leaves the directory as it found it. Of several
+    processes (`config.distributed`), process 0 alone holds the lock, writes and prints.
     """
     config_lib.check(config)
+    distributed.start(config.distributed)  # before JAX computes anything
     with memory_asked_by(config_lib.memory_settings(config)):
         if workdir is None:
             return _train(config, None)
-        with files.lock(Path(workdir), "train"):
+        with distributed.held_by_writer(files.lock(Path(workdir), "train")):
             return _train(config, Path(workdir))
 
 
 def _train(config: ml_collections.ConfigDict, workdir: Path | None):
-    with progress.Console() as log:  # the progress lines; the last one whole whatever happens
+    with progress.Console() as console:  # the progress lines; the last one whole whatever happens
+        log = console if distributed.is_writer() else silent
         init_key, train_key = run_keys(config)
         log(f"loading the corpus {config.data.path} (parsed once, then cached) …")
         start = prepare(config, init_key, workdir)
@@ -370,8 +332,7 @@ def _train(config: ml_collections.ConfigDict, workdir: Path | None):
         summary = report.summarize(state, history, len(start.vocab), runner)
         log(report.summary_table(summary))
         if workdir is not None:
-            atomic_write(workdir / checkpoints.SUMMARY, json.dumps(summary, indent=2) + "\n")
-            report.plot_loss(history, workdir / "loss.png")
+            distributed.on_writer(report.write, workdir / checkpoints.SUMMARY, summary, history)
         return state, history
 
 
@@ -405,36 +366,36 @@ def fit(config, runner: EpochRunner, start: Start, *, key=None, workdir=None, lo
     """Trains `start` up to `config.epochs` through `runner` (with `key`, else the runner's), in
     calls of `config.epochs_per_call` epochs. After each call: the losses checked finite, their
     history rows, a progress line to `log`, the validation NLL of `start.valid`
-    (the best state kept), and with a `workdir` the run directory written (config.json, then
-    metrics.jsonl and the checkpoint; the best in its BEST folder). Every random choice derives
-    from the key and the epoch number, so resuming repeats an uninterrupted run exactly."""
+    (the best state kept), and with a `workdir` the run directory written (`Recorder`: config.json,
+    then metrics.jsonl and the checkpoint; the best in its BEST folder; TensorBoard). Every random
+    choice derives from the key and the epoch number, so resuming repeats an uninterrupted run
+    exactly."""
     state, history, best = start.state, list(start.history), None
     n_windows = epoch_windows(len(start.windows.x), config.data.windows_per_epoch)
     model = make_model(config, len(start.vocab))
-    saved = len(history)  # the epochs the checkpoint in `workdir` holds
-    written = None  # the epochs this process has written to metrics.jsonl; None: nothing yet
+    out = Recorder(workdir, config, saved=len(history))
     try:
         for epochs in epoch_calls(config.epochs, config.epochs_per_call, first=len(history)):
             interrupts.check()  # one a library swallowed stops the run here
             state, losses, seconds = runner(state, epochs, key)
-            check_finite(losses, epochs, checkpoints.kept(workdir, saved))
+            check_finite(losses, epochs, out.kept())
             history += history_rows(config, n_windows, epochs, losses, seconds)
             timed = history[len(start.history) :]  # this process's epochs: the pace now
             log(progress_line(history[-1], config.epochs, seconds, timed))
-            if workdir is not None and written is None:
-                checkpoints.start_writing(workdir, config)  # before a best/ of this run
+            lowest = None
             if start.valid is not None:
-                best = validate(model, state, start, history, workdir, config, log) or best
-            if workdir is not None:
-                checkpoints.save(workdir, state, history, start.vocab, config, saved=written or 0)
-                saved = written = len(history)
+                lowest = validate(model, state, start, history, config.data.Tx, log)
+            best = lowest or best
+            out.save(state, history, start.vocab, best=lowest)
         interrupts.check()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through main.py
         raise JazzFlaxError(
-            f"interrupted after epoch {len(history)}" + checkpoints.kept(workdir, saved),
-            hint="the same train command continues it" if saved else None,
+            f"interrupted after epoch {len(history)}" + out.kept(),
+            hint="the same train command continues it" if out.saved else None,
         ) from None
-    return Fitted(state, history, best)
+    fitted = Fitted(state, history, best)
+    out.finish(model, fitted, start.vocab)
+    return fitted
 
 
 def check_finite(losses: np.ndarray, epochs: np.ndarray, kept: str) -> None:
@@ -469,20 +430,17 @@ def validation_segments(config: ml_collections.ConfigDict, corpus: data.Corpus):
     return tuple(corpus.segments_of("valid"))
 
 
-def validate(model, state, start: Start, history, workdir, config, log=silent) -> Best | None:
+def validate(model, state, start: Start, history, Tx: int, log=silent) -> Best | None:
     """Adds the validation NLL to the last row of `history`; returns the state as the Best when
     it is the lowest so far (None otherwise), which a run directory keeps in BEST (a run
-    directory of its own: evaluate or generate from it)."""
-    nll = validation_nll(model, state.params, start.valid, config.data.Tx)
+    directory of its own: evaluate or generate from it; `Recorder.save` writes it)."""
+    nll = validation_nll(model, state.params, start.valid, Tx)
     lowest = min((row["valid_nll"] for row in history if "valid_nll" in row), default=math.inf)
     history[-1]["valid_nll"] = nll
     log(f"  validation NLL {nll:.4f} nats/token{' (best)' * (nll < lowest)}")
     if not nll < lowest:
         return None
-    best = Best(history[-1]["epoch"], nll, jax.device_get(state))  # the next call donates it
-    if workdir is not None:
-        checkpoints.save(workdir / checkpoints.BEST, best.state, history, start.vocab, config)
-    return best
+    return Best(history[-1]["epoch"], nll, jax.device_get(state))  # the next call donates it
 
 
 def validation_nll(model: DJModel, params, valid: Sequence[data.Segment], Tx: int) -> float:

@@ -34,18 +34,6 @@ def losses(history):
     return [row["loss"] for row in history]
 
 
-def test_schedule_is_legacy_keras_decay(tiny):
-    schedule = train.keras_decay(0.01, 0.01)
-    assert [schedule(t) for t in (0, 1, 100)] == [0.01, 0.01 / 1.01, 0.005]
-    # Adam's step on a constant gradient is the learning rate itself.
-    optimizer = train.make_optimizer(tiny)
-    params = jnp.zeros(3)
-    state = optimizer.init(params)
-    for step in range(5):
-        updates, state = optimizer.update(jnp.ones(3), state, params)
-        np.testing.assert_allclose(updates, -0.01 / (1 + 0.01 * step), rtol=1e-4)
-
-
 @pytest.mark.parametrize("alpha", [0.0, 0.1, 0.5])
 def test_loss_at_chance_is_the_valid_targets_times_log_v(alpha):
     """Uniform logits score ln V per target whatever the smoothing: the last, EMPTY, target never

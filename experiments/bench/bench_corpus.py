@@ -40,7 +40,7 @@ from jax.sharding import PartitionSpec as P
 
 from experiments import wjazzd, wjazzd_transformer
 from experiments.bench.timing import repeat, stopwatch, torch_device, torch_synchronize
-from jazz_flax import data, models, parallel, sample, sweep, train
+from jazz_flax import data, models, optimizers, parallel, sample, sweep, train
 from jazz_flax.model import count_params, init_params
 
 VALUES = 1721  # the experiment's vocabulary (grammar v2, min_count 2), when the corpus is absent
@@ -93,7 +93,7 @@ def jazz_flax_rate(config, windows: data.Windows, n_values: int, repeats: int) -
     runner = train.EpochRunner(
         windows, jax.random.key(1), config.batch_size, mesh=mesh, per_epoch=per_epoch
     )
-    model, tx = models.make_model(config, n_values), train.make_optimizer(config)
+    model, tx = models.make_model(config, n_values), optimizers.make_optimizer(config)
     state, epoch = train.create_state(config, model, jax.random.key(0), tx), 0
 
     losses = []

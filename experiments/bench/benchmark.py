@@ -49,7 +49,7 @@ import numpy as np
 from experiments import baseline
 from experiments.bench import bench_corpus
 from experiments.bench.timing import repeat, stopwatch, torch_device, torch_synchronize
-from jazz_flax import beam, cells, data, models, parallel, sample, sweep, train
+from jazz_flax import beam, cells, data, models, optimizers, parallel, sample, sweep, train
 from jazz_flax.files import atomic_write, write_figure
 from jazz_flax.model import init_params
 
@@ -103,7 +103,7 @@ def state_maker(config: ml_collections.ConfigDict, n_values: int) -> Callable[[]
 
     They share the model and the optimiser object, so one compiled program takes them all.
     """
-    model, tx = models.make_model(config, n_values), train.make_optimizer(config)
+    model, tx = models.make_model(config, n_values), optimizers.make_optimizer(config)
     return lambda: train.create_state(config, model, jax.random.key(0), tx)
 
 

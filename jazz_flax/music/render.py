@@ -409,6 +409,14 @@ def chord_name(c: Chord) -> str:
 
 def write_piano_roll(solo: Solo, path: Path, title: str = "") -> Path:
     """The melody as bars (time in beats, MIDI pitch) with the chord changes marked."""
+    return write_figure(piano_roll(solo, title), path, dpi=PIANO_ROLL_DPI)
+
+
+PIANO_ROLL_DPI = 120
+
+
+def piano_roll(solo: Solo, title: str = ""):
+    """`write_piano_roll`'s picture, a matplotlib Figure."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(max(8.0, solo.length / 4), 4.0))
@@ -425,7 +433,7 @@ def write_piano_roll(solo: Solo, path: Path, title: str = "") -> Path:
     ax.set_xticks(np.arange(0, solo.length + 1e-9, 4))
     ax.set_title(title or f"{len(notes)} notes, {solo.length / 4:g} measures at {solo.bpm:g} bpm")
     fig.tight_layout()
-    return write_figure(fig, path, dpi=120)
+    return fig
 
 
 def write_all(
