@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jazz_flax import cells
+from experiments import wjazzd
+from jazz_flax import cells, models, sweep
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.fused_lstm import FusedLSTMCell
 from jazz_flax.model import DJModel, batched_token_scores, count_params, init_params, token_scores
@@ -152,6 +153,36 @@ def test_fused_lstm_is_lstm_in_outputs_and_gradients(chord_features):
     grad = jax.jit(jax.grad(loss, argnums), static_argnums=0)
     grads = [grad(model, params, chords) for model in (fused, lstm)]
     assert_close_gradients(*grads)
+
+
+def test_fused_lstm_is_lstm_at_the_wjazzd_experiments_settings():
+    """experiments/wjazzd.py's model (an embedding, 2 layers, dropout 0.3, the flax init, fewer
+    units and values): both cells draw the same initial parameters and, in training (the same
+    dropout masks), give the same logits and gradients; the experiment trains `fused_lstm`."""
+    config = wjazzd.get_config()
+    assert config.model.cell == "fused_lstm" and config.dropout > 0 and config.model.embed
+    config.update(n_a=16, init="flax")
+    config.model.embed = 8
+    fused, lstm = (
+        models.make_model(sweep.override(config, {"model.cell": cell}), 12)
+        for cell in ("fused_lstm", "lstm")
+    )
+    params = init_params(fused, jax.random.key(0), config.init)
+    same = init_params(lstm, jax.random.key(0), config.init)
+    jax.tree.map(np.testing.assert_array_equal, params, same)
+    ids, dropout = random_ids(3, 7, 12, seed=3), {"dropout": jax.random.key(4)}
+
+    def loss(model, params):
+        logits = model.apply({"params": params}, ids, deterministic=False, rngs=dropout)
+        return jnp.sum(logits * jnp.cos(logits)), logits
+
+    grad = jax.jit(jax.grad(loss, argnums=1, has_aux=True), static_argnums=0)
+    (fused_grads, fused_logits), (lstm_grads, lstm_logits) = (
+        grad(model, params) for model in (fused, lstm)
+    )
+    assert np.abs(lstm_logits - fused.apply({"params": params}, ids)).max() > 1e-3  # dropout on
+    np.testing.assert_allclose(fused_logits, lstm_logits, atol=1e-5)
+    assert_close_gradients(fused_grads, lstm_grads)
 
 
 def test_a_cells_settings_are_honoured(monkeypatch):
