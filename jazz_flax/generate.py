@@ -44,6 +44,7 @@ OUTPUT = checkpoints.OUTPUT  # the run directory's folder of generated files (th
 # A MIDI file stores the tempo as microseconds a beat in 24 bits (slower than 3.6 bpm cannot be
 # written, and a tempo of millions of bpm rounds to 0); past 600 bpm no player follows.
 BPM = Range(4, 600, high_open=False, note="(what a MIDI file stores and a player can follow)")
+OUTPUTS = Range(1, 10_000, integer=True, high_open=False, note="(a file of each per solo)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Settings:
             raise JazzFlaxError(
                 f"unknown mode {self.mode!r}", hint=f"use one of {', '.join(MODES)}"
             )
-        POSITIVE.check("num_outputs", self.num_outputs)
+        OUTPUTS.check("num_outputs", self.num_outputs)
         POSITIVE.check("choruses", self.choruses)
         BPM.check("bpm", self.bpm)
         if self.beam is not None:

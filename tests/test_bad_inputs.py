@@ -223,6 +223,7 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "train seed 2**70": [*tiny_train, f"--config.seed={2**70}"],
         "train window_seed -1": [*tiny_train, "--config.data.window_seed=-1"],
         "generate seed -1": [*gen, "--seed=-1"],
+        "generate a million solos": [*gen, "--num_outputs=1000000"],
         "generate seed 2**70": [*gen, f"--seed={2**70}"],
         "evaluate seed -5": [*evaluate, "--seed=-5"],
         "evaluate seed 2**64": [*evaluate, f"--seed={2**64}"],
