@@ -199,7 +199,7 @@ def test_a_deaf_improviser_changes_its_pitches_but_never_its_onsets():
 
 
 def test_the_tempo_is_60_over_the_median_beat_duration_of_the_melody_csv():
-    rows = [{"beat_duration": d} for d in ("0.2", "0.25", "0.2")]
+    rows = [{"beat_duration": d} for d in (0.2, 0.25, 0.2)]  # as the reader checked them
     assert wjazzd.tempo(rows) == pytest.approx(300.0)
     assert data.piece_bpm(data.Piece((), (), (), dict(bpm=300.0))) == 300.0
     assert data.piece_bpm(data.Piece((), (), (), {})) == data.features.DEFAULT_BPM

@@ -188,6 +188,7 @@ def corpus_of(midi: str | None, experiment: str | None, grammar: str | None) -> 
     if midi is not None:
         data_config.path = midi
     data_config.grammar = grammar or data_config.grammar
+    data_config.split_seed = None  # every piece as one corpus: a round trip needs no split
     return data.load_corpus_from_config(data_config)
 
 
