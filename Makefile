@@ -8,7 +8,7 @@ SWEEP  ?= hidden_size
 MIDI   := data/original_metheny.mid
 DATA   := $(if $(filter wjazzd%,$(EXP)),wjazzd,$(if $(filter leadsheets openewld,$(EXP)),$(EXP),data))  # provides EXP's data
 
-.PHONY: help install data leadsheets wjazzd openewld test lint summary train generate floors fuzz
+.PHONY: help install data leadsheets wjazzd openewld test test-all lint summary train generate floors fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,7 +30,10 @@ openewld:  ## download OpenEWLD's 502 lead sheets into data/openewld (sha256-che
 leadsheets:  ## copy the lead sheets music21 ships with into data/leadsheets (no download)
 	$(PY) -m experiments.leadsheets
 
-test:  ## run the test suite
+test:  ## run the test suite (CI's; `extended` variants left out: tests/conftest.py)
+	$(PY) -m pytest -q -m "not extended"
+
+test-all:  ## run every test, the extended variants too
 	$(PY) -m pytest -q
 
 lint:  ## ruff

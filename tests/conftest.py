@@ -29,6 +29,36 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_CACHE, ignore_errors=True)
 
 
+# Variants of tests whose other variants run by default, and the slowest scale of a test checked
+# at a smaller one too: marked `extended`, they run under `make test-all`, not `make test` (CI).
+EXTENDED = (
+    "test_transformer.py::test_the_cache_gives_the_logits_of_the_whole_prefix[unconditioned]",
+    "test_transformer.py::test_cached_sampling_equals_uncached_sampling[chords-zero-start-greedy]",
+    "test_transformer.py::test_cached_sampling_equals_uncached_sampling[chords-zero-start-top-k-",
+    "test_transformer.py::test_cached_sampling_equals_uncached_sampling[chords-primer-greedy]",
+    "test_transformer.py::test_cached_sampling_equals_uncached_sampling[unconditioned-zero-start-top",
+    "test_transformer.py::test_cached_sampling_equals_uncached_sampling[unconditioned-primer-greedy]",
+    "test_transformer.py::test_cached_sampling_equals_uncached_sampling[unconditioned-primer-top-k-",
+    "test_transformer.py::test_one_beam_one_branch_is_plain_sampling[greedy]",
+    "test_transformer.py::test_parameter_count[chords-head]",
+    "test_transformer.py::test_parameter_count[unconditioned-tied]",
+    "test_benchmark.py::test_the_benchmark_measures_every_figure_and_reports_them",
+    "test_parallel.py::test_eight_devices_train_as_one",
+    "test_tensorboard.py::test_a_sweep_writes_one_run_per_point_with_its_validation",
+    "test_interrupt.py::test_stopped_run_resumes_to_the_uninterrupted_loss[2]",
+    "test_interrupt.py::test_stopped_run_resumes_to_the_uninterrupted_loss[15]",
+    "test_sample.py::test_every_cell_samples_as_a_python_loop_of_its_steps[gru]",
+    "test_sample.py::test_every_cell_samples_as_a_python_loop_of_its_steps[layernorm_lstm]",
+    "test_sample.py::test_every_cell_samples_as_a_python_loop_of_its_steps[optimized_lstm]",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(f"tests/{name}" in item.nodeid for name in EXTENDED):
+            item.add_marker(pytest.mark.extended)
+
+
 @pytest.fixture(scope="session")
 def metheny_path():
     if not METHENY.exists():
