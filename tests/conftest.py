@@ -50,6 +50,9 @@ EXTENDED = (
     "test_sample.py::test_every_cell_samples_as_a_python_loop_of_its_steps[gru]",
     "test_sample.py::test_every_cell_samples_as_a_python_loop_of_its_steps[layernorm_lstm]",
     "test_sample.py::test_every_cell_samples_as_a_python_loop_of_its_steps[optimized_lstm]",
+    "test_transformer.py::test_gradients_are_finite_through_many_blocks_after_a_start_token",
+    "test_train.py::test_a_gru_run_over_chords_generates_and_evaluates",
+    "test_benchmark.py::test_the_headline_rounds_print_each_contender",
 )
 
 
