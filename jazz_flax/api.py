@@ -17,8 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jazz_flax.files import call_function
-
 if TYPE_CHECKING:
     import ml_collections
 
@@ -27,10 +25,9 @@ def get_config(name: str | Path, **changes) -> ml_collections.ConfigDict:
     """The config of an experiment (`experiment_file`) with `changes`, dotted keys as a dict's:
     get_config("wjazzd", epochs=5, **{"data.Tx": 32})."""
     from jazz_flax import sweep  # here: `jazz_flax.api` stays light
-    from jazz_flax.cli.options import experiment_file
+    from jazz_flax.cli.options import experiment_config
 
-    config = call_function(Path(experiment_file(str(name))), "get_config")
-    return sweep.override(config, changes)
+    return sweep.override(experiment_config(name), changes)
 
 
 def train_run(config: ml_collections.ConfigDict, workdir: str | Path):

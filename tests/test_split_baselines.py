@@ -40,7 +40,7 @@ def test_each_protocol_splits_the_corpus_and_scores_its_baselines(experiment, ca
     by_tune = rows["tune"]["splits"]
     assert sum(by_tune[s]["tunes"] for s in data.SPLITS) == len(SOLOS) - 2  # 3 takes, one tune
     assert sum(by_tune[s]["solos"] for s in data.SPLITS) == len(SOLOS)
-    config = split_baselines.load_config_file(experiment).data
+    config = split_baselines.experiment_config(experiment).data
     config.split_by = "tune"
     corpus = data.get_corpus(config)
     ids = [[s.ids for s in corpus.segments_of(split)] for split in ("train", "valid", "test")]
@@ -54,7 +54,7 @@ def test_the_table_names_each_protocol_and_its_best_n_gram(experiment, capsys):
     table = capsys.readouterr().out
     assert table.startswith("| split_by | solos (train/valid/test) | tunes |")
     name, nll = ngrams.best(
-        split_baselines.protocol(split_baselines.load_config_file(experiment).data, "tune")[
+        split_baselines.protocol(split_baselines.experiment_config(experiment).data, "tune")[
             "baselines"
         ]
     )
@@ -62,7 +62,7 @@ def test_the_table_names_each_protocol_and_its_best_n_gram(experiment, capsys):
 
 
 def test_a_corpus_not_split_is_refused(experiment):
-    config = split_baselines.load_config_file(experiment).data
+    config = split_baselines.experiment_config(experiment).data
     config.split_seed = None
     with pytest.raises(JazzFlaxError, match="does not split its corpus"):
         split_baselines.protocol(config, "tune")

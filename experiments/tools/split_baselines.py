@@ -17,7 +17,7 @@ import json
 import ml_collections
 
 from jazz_flax import data, ngrams
-from jazz_flax.data.cli import load_config_file
+from jazz_flax.cli.options import experiment_config
 from jazz_flax.errors import ArgumentParser, JazzFlaxError, one_line_errors
 
 PROTOCOLS = ("path", "tune", "performer")
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     with one_line_errors(args.debug):
-        data_config = load_config_file(args.config).data
+        data_config = experiment_config(args.config).data
         rows = [protocol(data_config, name) for name in args.split_by.split(",")]
     print("\n".join(map(json.dumps, rows)) if args.json else table(rows), end="\n" * args.json)
 

@@ -199,6 +199,13 @@ def experiment_file(given: str, sub: str = "") -> str:
     )
 
 
+def experiment_config(given: str | Path):
+    """`get_config()` of the experiment `given` names (`experiment_file`: a name or a file)."""
+    from jazz_flax.files import call_function  # here: --help stays light
+
+    return call_function(Path(experiment_file(str(given))), "get_config")
+
+
 def with_files(argv: list[str], flag: str, sub: str = "") -> list[str]:
     """`argv` with the value of --`flag` NAME (or --`flag`=NAME) replaced by its file."""
     argv = list(argv)

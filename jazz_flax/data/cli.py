@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from pathlib import Path
 
 import ml_collections
 
 from jazz_flax import config, grammar
-from jazz_flax.cli.options import experiment_file
+from jazz_flax.cli.options import experiment_config
 from jazz_flax.data.corpus import Corpus
 from jazz_flax.data.readers import get_corpus
 from jazz_flax.data.splits import SPLITS, SplitCorpus
 from jazz_flax.errors import ArgumentParser, one_line_errors
-from jazz_flax.files import call_function
 from jazz_flax.windows import segment_windows
 
 
@@ -53,11 +50,6 @@ def split_summary(corpus: SplitCorpus) -> dict:
         for name in SPLITS
     }
     return dict(splits=splits, vocabulary=len(corpus.vocab), min_count=corpus.min_count)
-
-
-def load_config_file(path: str | os.PathLike) -> ml_collections.ConfigDict:
-    """`get_config()` of an experiment: a file, e.g. experiments/wjazzd.py, or its name."""
-    return call_function(Path(experiment_file(str(path))), "get_config")
 
 
 def experiment_summary(data_config: ml_collections.ConfigDict) -> dict:
@@ -109,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     with one_line_errors(args.debug):
         began = time.perf_counter()
         if args.config:
-            info = experiment_summary(load_config_file(args.config).data)
+            info = experiment_summary(experiment_config(args.config).data)
         else:
             info = summary(get_corpus(data_config), data_config)
         info["load_seconds"] = round(time.perf_counter() - began, 3)

@@ -32,14 +32,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from jazz_flax import config, data
-from jazz_flax.cli.options import experiment_file
+from jazz_flax.cli.options import experiment_config
 from jazz_flax.errors import POSITIVE, ArgumentParser, one_line_errors
-from jazz_flax.files import call_function
 from jazz_flax.grammar import GRAMMARS, GRID, Event, Rules, Token, v2
 from jazz_flax.meter import BEATS
 from jazz_flax.music import metrics
@@ -184,17 +182,12 @@ def corpus_of(midi: str | None, experiment: str | None, grammar: str | None) -> 
     """The corpus of a file (the notebook's section and parts) or of an experiment's config."""
     data_config = config.data_defaults()
     if experiment is not None:
-        data_config = _experiment(experiment).data
+        data_config = experiment_config(experiment).data
     if midi is not None:
         data_config.path = midi
     data_config.grammar = grammar or data_config.grammar
     data_config.split_seed = None  # every piece as one corpus: a round trip needs no split
     return data.load_corpus_from_config(data_config)
-
-
-def _experiment(name: str):
-    """The config of the experiment `name` (shipped in experiments/), or of the file `name`."""
-    return call_function(Path(experiment_file(name)), "get_config")
 
 
 def main(argv: list[str] | None = None) -> None:
