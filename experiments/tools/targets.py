@@ -16,6 +16,7 @@ note the best setting must beat by 10 %.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -50,6 +51,13 @@ GIANT_STEPS = "JohnColtrane_GiantSteps-1"  # a test solo of the WJazzD split by 
 NATS_BELOW = 0.10  # the best setting's nats per note, below the baseline's
 
 
+@functools.cache
+def loaded(workdir: str) -> tuple[checkpoints.Run, data.SplitCorpus]:
+    """The run's model (its best checkpoint) and corpus, read once for the figures and the rolls."""
+    run = checkpoints.load_run(workdir)
+    return run, checkpoints.checkpoint_corpus(run.checkpoint)
+
+
 def beam_metrics(run: checkpoints.Run, corpus: data.SplitCorpus, beam: Beam) -> dict:
     """The mean metrics of one beam-search solo over each test solo's changes."""
     pieces = corpus.pieces_of("test")
@@ -79,8 +87,7 @@ def giant_steps_sensitivity(run: checkpoints.Run, corpus: data.SplitCorpus) -> f
 def giant_steps_rolls(workdir: str, beam: Beam, folder: Path) -> list[Path]:
     """Piano rolls of Giant Steps: the real solo, a sampled one and a beam-search one over its
     changes, at its tempo (the run's model; evaluate's seed)."""
-    run = checkpoints.load_run(workdir)
-    corpus = checkpoints.checkpoint_corpus(run.checkpoint)
+    run, corpus = loaded(workdir)
     piece, eval_config = data.piece_named(corpus, GIANT_STEPS), evaluate.default_config()
     real = solo.of_corpus(data.Corpus((piece,)), data.piece_bpm(piece))
     played = {"real": real}
@@ -110,8 +117,7 @@ def evaluated(workdir: str) -> dict:
 def run_figures(workdir: str, beam: Beam) -> dict:
     """Every figure of one run: played by the sampler, by beam search, and the real test solos."""
     result = evaluated(workdir)
-    run = checkpoints.load_run(workdir)
-    corpus = checkpoints.checkpoint_corpus(run.checkpoint)
+    run, corpus = loaded(workdir)
     return dict(
         sampled=result["test_changes"]["generated"],
         real=result["test_changes"]["test_solos"],
