@@ -1,16 +1,18 @@
 """Do a model's solos match the real ones over the same changes? The targets of issue 22, checked.
 
-For runs of one setting (several training seeds), it reads each run's eval.json (`make evaluate`
-over all the test solos: the sampled solos' metrics over the test solos' changes beside the test
-solos' own, and the nats per note of the real test melodies) and adds what `evaluate` does not
-play: one beam-search solo over each test solo's changes, and the harmony sensitivity over Giant
-Steps (a test solo of the WJazzD split) against a Dm7 vamp, the same seed over both. It prints one
-markdown table: each figure of the real test solos, the runs' mean ± sd, the distance allowed and
-whether the mean is within it. `--baseline` runs (e.g. grammar v2 without context) add the nats per
-note the best setting must beat by 10 %.
+For runs of one setting (several training seeds), it plays one solo over each test solo's changes,
+at its tempo, sampled (`--temperature`, `--top_p`: 1 and 1 are `make evaluate`'s solos) and by beam
+search (`--beam`), and measures them beside the test solos themselves; it adds the harmony
+sensitivity over Giant Steps (a test solo of the WJazzD split) against a Dm7 vamp, the same seed
+over both, and reads the nats per note of the real test melodies from each run's eval.json (`make
+evaluate`). It prints one markdown table: each figure of the real test solos, the runs' mean ± sd,
+the distance allowed and whether the mean is within it. `--baseline` runs (e.g. grammar v2 without
+context) add the nats per note the best setting must beat by 10 %. `tune_sampling` chooses the
+strategy on the validation solos.
 
     python -m experiments.tools.targets runs/wjazzd_pitch-s0 runs/wjazzd_pitch-s1 \\
-        [--baseline runs/wjazzd-s0 ...] [--beam 8,4,1] [--json FILE] [--piano_rolls DIR]
+        [--baseline runs/wjazzd-s0 ...] [--beam 8,4,1] [--temperature 0.9] [--top_p 0.95] \\
+        [--json FILE] [--piano_rolls DIR]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from jazz_flax.beam import Beam
 from jazz_flax.errors import JazzFlaxError, one_line_errors
 from jazz_flax.files import atomic_write
 from jazz_flax.music import line_metrics, render, solo
+from jazz_flax.sample import check_strategy
 
 TARGETS = (  # (figure, played by, metric, distance allowed, relative to the real figure)
     ("chord tones on beats 1 and 3", "sampled", "strong_beat_chord_tones", 0.05, False),
@@ -58,20 +61,32 @@ def loaded(workdir: str) -> tuple[checkpoints.Run, data.SplitCorpus]:
     return run, checkpoints.checkpoint_corpus(run.checkpoint)
 
 
-def beam_metrics(run: checkpoints.Run, corpus: data.SplitCorpus, beam: Beam) -> dict:
-    """The mean metrics of one beam-search solo over each test solo's changes."""
-    pieces = corpus.pieces_of("test")
+def played_metrics(
+    run: checkpoints.Run, corpus: data.SplitCorpus, split: str, eval_config, beam: Beam | None
+) -> dict:
+    """The mean metrics of one solo over each of the split's solos' changes: sampled with
+    `eval_config`'s strategy, or the best beam of a search with `beam`."""
     played = evaluate.solos_over_pieces(
-        run.model, run.params, run.vocab, pieces, evaluate.default_config(), corpus.context, beam
+        run.model, run.params, run.vocab, corpus.pieces_of(split), eval_config, corpus.context, beam
     )
-    training = solo.of_corpus(data.Corpus(tuple(corpus.pieces_of("train"))))
-    return evaluate.mean_metrics([one for _, one in played], training)
+    return evaluate.mean_metrics([one for _, one in played], training_solo(corpus))
 
 
-def giant_steps_sensitivity(run: checkpoints.Run, corpus: data.SplitCorpus) -> float:
+def real_metrics(corpus: data.SplitCorpus, split: str) -> dict:
+    """The mean metrics of the split's real solos, each at its tempo."""
+    real = [solo.of_corpus(data.Corpus((p,)), data.piece_bpm(p)) for p in corpus.pieces_of(split)]
+    return evaluate.mean_metrics(real, training_solo(corpus))
+
+
+def training_solo(corpus: data.SplitCorpus) -> solo.Solo:
+    """The training split as one solo: the reference of the metrics that compare with it."""
+    return solo.of_corpus(data.Corpus(tuple(corpus.pieces_of("train"))))
+
+
+def giant_steps_sensitivity(run: checkpoints.Run, corpus: data.SplitCorpus, eval_config) -> float:
     """The share of onsets that differ between solos of one seed over Giant Steps and a vamp."""
     piece = data.piece_named(corpus, GIANT_STEPS)
-    eval_config, bpm = evaluate.default_config(), data.piece_bpm(piece)
+    bpm = data.piece_bpm(piece)
 
     def improvise(progression: Sequence) -> list:
         return evaluate.generated_solos(
@@ -84,11 +99,11 @@ def giant_steps_sensitivity(run: checkpoints.Run, corpus: data.SplitCorpus) -> f
     ]
 
 
-def giant_steps_rolls(workdir: str, beam: Beam, folder: Path) -> list[Path]:
+def giant_steps_rolls(workdir: str, beam: Beam, eval_config, folder: Path) -> list[Path]:
     """Piano rolls of Giant Steps: the real solo, a sampled one and a beam-search one over its
-    changes, at its tempo (the run's model; evaluate's seed)."""
+    changes, at its tempo (the run's model, `eval_config`'s seed and strategy)."""
     run, corpus = loaded(workdir)
-    piece, eval_config = data.piece_named(corpus, GIANT_STEPS), evaluate.default_config()
+    piece = data.piece_named(corpus, GIANT_STEPS)
     real = solo.of_corpus(data.Corpus((piece,)), data.piece_bpm(piece))
     played = {"real": real}
     for name, searched in (("sampled", None), ("beam", beam)):
@@ -101,29 +116,28 @@ def giant_steps_rolls(workdir: str, beam: Beam, folder: Path) -> list[Path]:
     ]
 
 
-def evaluated(workdir: str) -> dict:
-    """The run's eval.json, which must score every test solo's changes."""
+def nats_per_note(workdir: str) -> float:
+    """The nats per note of the real test melodies, from the run's eval.json."""
     path = Path(workdir) / evaluate.EVAL
     if not path.is_file():
         raise JazzFlaxError(f"{path} not found", hint=f"evaluate the run first: {workdir}")
     result = json.loads(path.read_text(encoding="utf-8"))
-    if "test_changes" not in result or result["eval"].get("test_solos") is not None:
-        raise JazzFlaxError(
-            f"{path} does not score all the test solos' changes", hint="re-evaluate"
-        )
-    return result
+    if "nats_per_note" not in result.get("test", {}):
+        raise JazzFlaxError(f"{path} has no nats per note", hint="re-evaluate the run")
+    return result["test"]["nats_per_note"]
 
 
-def run_figures(workdir: str, beam: Beam) -> dict:
-    """Every figure of one run: played by the sampler, by beam search, and the real test solos."""
-    result = evaluated(workdir)
+def run_figures(workdir: str, beam: Beam, eval_config) -> dict:
+    """Every figure of one run over the test solos' changes: played by the sampler (with
+    `eval_config`'s strategy), by beam search, and the real test solos."""
+    nats = nats_per_note(workdir)
     run, corpus = loaded(workdir)
     return dict(
-        sampled=result["test_changes"]["generated"],
-        real=result["test_changes"]["test_solos"],
-        beam=beam_metrics(run, corpus, beam),
-        sensitivity=giant_steps_sensitivity(run, corpus),
-        nats_per_note=result["test"]["nats_per_note"],
+        sampled=played_metrics(run, corpus, "test", eval_config, None),
+        real=real_metrics(corpus, "test"),
+        beam=played_metrics(run, corpus, "test", eval_config, beam),
+        sensitivity=giant_steps_sensitivity(run, corpus, eval_config),
+        nats_per_note=nats,
     )
 
 
@@ -132,7 +146,12 @@ def mean_sd(values: Sequence[float]) -> tuple[float, float]:
 
 
 def within(mean: float, real: float, distance: float, relative: bool) -> bool:
-    return abs(mean - real) <= distance * (abs(real) if relative else 1)
+    return distance_in_units(mean, real, distance, relative) <= 1
+
+
+def distance_in_units(mean: float, real: float, distance: float, relative: bool) -> float:
+    """|mean − real| in units of the distance allowed (of the real figure's, when relative)."""
+    return abs(mean - real) / (distance * (abs(real) if relative else 1))
 
 
 def target_rows(runs: list[dict]) -> list[str]:
@@ -185,18 +204,36 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("runs", nargs="+", help="run directories of one setting (seeds)")
     parser.add_argument("--baseline", nargs="*", default=[], help="runs to beat in nats/note")
     parser.add_argument("--beam", type=parse_beam, default=Beam(8, 4, 1), help="size,branch,steps")
+    add_strategy_arguments(parser)
     parser.add_argument("--json", help="also write every run's figures here")
     parser.add_argument("--piano_rolls", help="a folder for Giant Steps' piano rolls (first run)")
     args = parser.parse_args(argv)
-    runs = [run_figures(workdir, args.beam) for workdir in args.runs]
-    baseline = [evaluated(workdir)["test"]["nats_per_note"] for workdir in args.baseline]
-    print(f"{len(runs)} runs: {', '.join(args.runs)}; beam search {tuple(args.beam)}")
+    eval_config = strategy_config(args.temperature, args.top_p)
+    runs = [run_figures(workdir, args.beam, eval_config) for workdir in args.runs]
+    baseline = [nats_per_note(workdir) for workdir in args.baseline]
+    print(f"{len(runs)} runs: {', '.join(args.runs)}; beam search {tuple(args.beam)}; "
+          f"temperature {args.temperature}, top_p {args.top_p}")  # fmt: skip
     print(table(runs, baseline))
     if args.json:
         atomic_write(Path(args.json), json.dumps(dict(runs=runs, baseline=baseline), indent=1))
     if args.piano_rolls:
-        for path in giant_steps_rolls(args.runs[0], args.beam, Path(args.piano_rolls)):
+        folder = Path(args.piano_rolls)
+        for path in giant_steps_rolls(args.runs[0], args.beam, eval_config, folder):
             print(f"wrote {path}")
+
+
+def add_strategy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--temperature", type=float, default=1.0, help="of the sampled solos")
+    parser.add_argument("--top_p", type=float, default=1.0, help="nucleus of the sampled solos")
+
+
+def strategy_config(temperature: float, top_p: float):
+    """evaluate's config of the solos (its seed), sampled at `temperature` from the `top_p`
+    nucleus (checked as the sampler checks them)."""
+    eval_config = evaluate.default_config()
+    eval_config.update(temperature=temperature, top_p=top_p)
+    check_strategy(evaluate.strategy(eval_config), length=1)
+    return eval_config
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""Which sampling strategy and beam search play solos closest to the real ones? Chosen on the
+validation solos, so that the test figures (`targets --temperature T --top_p P --beam B,K,S`) stay
+honest.
+
+For runs of one setting (seeds), each strategy of the grid (temperature × top_p) plays one solo
+over each validation solo's changes, at its tempo, and the targets that `targets` checks on sampled
+solos are measured beside the validation solos themselves; then each beam search of `--beams`
+(with the chosen strategy) plays them for the beam's targets. Each table row gives the figures'
+means over the runs and how many targets they meet; the chosen row meets the most, and of those
+is nearest (the sum of the distances in units of the distance allowed).
+
+    python -m experiments.tools.tune_sampling RUN [RUN ...] [--temperatures 0.8,0.9,1] \\
+        [--top_ps 0.9,1] [--beams 8,4,1 8,4,16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from experiments.tools import targets
+from jazz_flax.beam import Beam
+from jazz_flax.errors import one_line_errors
+
+SPLIT = "valid"
+
+
+def figures(workdirs: Sequence[str], eval_config, beam: Beam | None) -> list[dict]:
+    """Each run's mean metrics of the solos played over the validation solos' changes."""
+    return [
+        targets.played_metrics(*targets.loaded(workdir), SPLIT, eval_config, beam)
+        for workdir in workdirs
+    ]
+
+
+def scored(played: list[dict], real: dict, chosen: Sequence[tuple]) -> dict:
+    """The runs' mean of each `chosen` target's figure, how many are met, and the summed distance
+    in units of the distance allowed (the lower, the nearer)."""
+    means = {key: float(np.mean([run[key] for run in played])) for _, _, key, *_ in chosen}
+    distances = [
+        targets.distance_in_units(means[key], real[key], distance, relative)
+        for _, _, key, distance, relative in chosen
+    ]
+    return dict(means=means, met=sum(d <= 1 for d in distances), distance=float(sum(distances)))
+
+
+def best(rows: list[tuple[str, dict]]) -> tuple[str, dict]:
+    """The row meeting the most targets, the nearest of those."""
+    return max(rows, key=lambda row: (row[1]["met"], -row[1]["distance"]))
+
+
+def table(rows: list[tuple[str, dict]], real: dict, chosen: Sequence[tuple]) -> str:
+    """Markdown: a row per setting, a column per target, the validation solos' figures first."""
+    names = [f"{name} ({by})" for name, by, *_ in chosen]
+    lines = [
+        "| setting | " + " | ".join(names) + " | met | distance |",
+        "|---" * (len(names) + 3) + "|",
+        "| validation solos | "
+        + " | ".join(f"{real[key]:.3f}" for _, _, key, *_ in chosen)
+        + " | | |",
+    ]
+    for setting, score in rows:
+        cells = " | ".join(f"{score['means'][key]:.3f}" for _, _, key, *_ in chosen)
+        lines.append(f"| {setting} | {cells} | {score['met']} | {score['distance']:.2f} |")
+    return "\n".join(lines)
+
+
+def float_list(text: str) -> list[float]:
+    return [float(part) for part in text.split(",")]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run directories of one setting (seeds)")
+    parser.add_argument("--temperatures", type=float_list, default=[0.8, 0.9, 1.0])
+    parser.add_argument("--top_ps", type=float_list, default=[0.9, 0.95, 1.0])
+    parser.add_argument("--beams", nargs="*", type=targets.parse_beam, default=[Beam(8, 4, 1)])
+    args = parser.parse_args(argv)
+    real = targets.real_metrics(targets.loaded(args.runs[0])[1], SPLIT)
+    sampled = [t for t in targets.TARGETS if t[1] == "sampled"]
+    rows = []
+    for temperature, top_p in itertools.product(args.temperatures, args.top_ps):
+        eval_config = targets.strategy_config(temperature, top_p)
+        played = figures(args.runs, eval_config, None)
+        rows.append((f"temperature {temperature}, top_p {top_p}", scored(played, real, sampled)))
+        print(table(rows[-1:], real, sampled).splitlines()[-1], flush=True)
+    print(table(rows, real, sampled))
+    setting, _ = best(rows)
+    print(f"chosen: {setting}")
+    temperature, top_p = (float(part.split()[-1]) for part in setting.split(","))
+    eval_config = targets.strategy_config(temperature, top_p)
+    beamed = [t for t in targets.TARGETS if t[1] == "beam"]
+    beam_rows = [
+        (
+            f"beam {','.join(map(str, beam))}",
+            scored(figures(args.runs, eval_config, beam), real, beamed),
+        )
+        for beam in args.beams
+    ]
+    print(table(beam_rows, real, beamed))
+    print(f"chosen: {best(beam_rows)[0]}")
+
+
+if __name__ == "__main__":
+    with one_line_errors():
+        main()
