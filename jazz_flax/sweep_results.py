@@ -75,7 +75,7 @@ def number(value, digits: int) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _mean_std(values: Sequence[float], digits: int) -> str:
+def mean_std(values: Sequence[float], digits: int) -> str:
     """ "mean ± std" over seeds (sample std; none for one seed); "—" when a value is missing."""
     values = np.array([math.nan if v is None else v for v in values], float)
     if not np.all(np.isfinite(values)):
@@ -145,9 +145,9 @@ def results_markdown(results: Sequence[Result], definition: dict, name: str) -> 
         cells = [
             f"`{point}`",
             f"{summaries[0]['params']:,}",
-            _mean_std([s["final_loss"] for s in summaries], 2),
-            _mean_std([s["heldout"]["nll"] for s in summaries], 2),
-            _mean_std([s["heldout"]["accuracy"] for s in summaries], 2),
+            mean_std([s["final_loss"] for s in summaries], 2),
+            mean_std([s["heldout"]["nll"] for s in summaries], 2),
+            mean_std([s["heldout"]["accuracy"] for s in summaries], 2),
         ]
         for key, digits in MARKDOWN_METRICS:
             values = [s["generated"].get(key) for s in summaries]
@@ -200,22 +200,22 @@ def split_markdown(results: Sequence[Result], definition: dict, name: str) -> st
         cells = [
             f"`{point}`",
             f"{summaries[0]['params']:,}",
-            _mean_std([s["best_epoch"] for s in summaries], 0),
-            _mean_std([s["best_valid_nll"] for s in summaries], 3),
-            _mean_std([t["nll"] for t in tests], 3),
-            _percent(vs_bigram),
-            _percent(vs_best),
-            _mean_std([t["perplexity"] for t in tests], 1),
-            _mean_std([t["accuracy"] for t in tests], 3),
+            mean_std([s["best_epoch"] for s in summaries], 0),
+            mean_std([s["best_valid_nll"] for s in summaries], 3),
+            mean_std([t["nll"] for t in tests], 3),
+            percent(vs_bigram),
+            percent(vs_best),
+            mean_std([t["perplexity"] for t in tests], 1),
+            mean_std([t["accuracy"] for t in tests], 3),
         ]
         lines.append("| " + " | ".join(cells + _seconds(summaries)) + " |")
     lines += ["", "![Mean training loss per setting, ±std over the seeds](curves.png)"]
     return "\n".join(lines) + "\n"
 
 
-def _percent(gains: Sequence[float | None]) -> str:
-    """`_mean_std` of relative differences, in %; "—" where one is missing (older summaries)."""
-    text = _mean_std([None if gain is None else 100 * gain for gain in gains], 1)
+def percent(gains: Sequence[float | None]) -> str:
+    """`mean_std` of relative differences, in %; "—" where one is missing (older summaries)."""
+    text = mean_std([None if gain is None else 100 * gain for gain in gains], 1)
     return text if text == "—" else f"{text} %"
 
 
