@@ -281,3 +281,17 @@ def test_a_transformer_improvises_as_the_lstm_does(transformer_run, tmp_path):
     assert opened.solo.length == 4 * (2 + 2)
     over = generate.generate(workdir, changes_of="solo", output=tmp_path / "changes")
     assert len(over.tokens) == 4 and over.solo.length == 16
+
+
+@pytest.mark.parametrize(
+    "name, lstm", [("wjazzd_transformer", "wjazzd"), ("wjazzd_pitch_transformer", "wjazzd_pitch")]
+)
+def test_the_experiments_transformers_change_only_the_model_of_their_lstm_experiment(name, lstm):
+    """The model-family comparison holds the data, windows, context and optimiser fixed."""
+    from jazz_flax.cli.options import experiment_config
+
+    transformer, recurrent = experiment_config(name), experiment_config(lstm)
+    assert transformer.data == recurrent.data
+    assert (transformer.lr, transformer.batch_size) == (recurrent.lr, recurrent.batch_size)
+    assert transformer.model.kind == "transformer" and recurrent.model.kind == "lstm"
+    assert transformer.data.Tx == 64 and transformer.n_a == 128 and transformer.layers == 7

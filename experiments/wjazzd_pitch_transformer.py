@@ -1,0 +1,22 @@
+"""The model-family question on the pitch grammar: experiments/wjazzd_pitch.py's data and context
+(every part) with experiments/wjazzd_transformer.py's Transformer (7 blocks 128 wide, 4 heads,
+tied head: 1.55 M parameters with the pitch grammar's 1,150 values, beside the LSTM's 1.44 M).
+
+25 epochs (1,250 steps) take about the 10 minutes of CPU that the LSTM's 40 take (a Transformer
+step costs 1.8 times an LSTM step here: experiments/BENCHMARKS.md), and the LSTM's validation NLL
+is lowest by epoch 23: an equal budget. The validation split is scored every 5 epochs (the test
+protocol costs about an epoch). docs/results.md ("LSTM or Transformer?") has the table.
+
+    make train EXP=wjazzd_pitch_transformer ARGS="--config.seed=1"
+    python -m experiments.tools.compare_runs LSTM=RUN,RUN,RUN Transformer=RUN,RUN,RUN
+"""
+
+import ml_collections
+
+from experiments import wjazzd_pitch, wjazzd_transformer
+
+
+def get_config() -> ml_collections.ConfigDict:
+    config = wjazzd_pitch.get_config()
+    config.update(epochs=25, epochs_per_call=5)
+    return wjazzd_transformer.transformer(config, width=128, layers=7, heads=4)
