@@ -4,7 +4,9 @@ Each argument is `LABEL=RUN[,RUN...]`, the runs of one model (its seeds), each e
 evaluate`: eval.json) over a corpus split by piece. One markdown row a model: its parameters, the
 epochs it trained and the best (by validation), the wall time of its training, then the mean ±
 sd over its runs of the test NLL, its difference to the best n-gram (on each run's own tokens),
-top-1 accuracy, the nats per note of the real test melodies and the continuation accuracy.
+top-1 accuracy, the nats per note of the real test melodies and the continuation accuracy. A
+second table gives the musical figures (`--figures`) of the solos `evaluate` sampled over the test
+solos' changes, beside the test solos' own: where a longer memory would show (motif reuse, phrases).
 
     python -m experiments.tools.compare_runs LSTM=runs/a-s0,runs/a-s1 Transformer=runs/b-s0,...
 """
@@ -20,6 +22,9 @@ from jazz_flax import evaluate, ngrams
 from jazz_flax.errors import JazzFlaxError, one_line_errors
 from jazz_flax.sweep_results import mean_std, percent
 
+FIGURES = (  # line_metrics' figures of the second table
+    "motif_reuse,phrase_notes,phrase_beats,register_swing,repeated_notes,strong_beat_chord_tones"
+)
 HEADER = (
     "| model | parameters | epochs (best) | training, min | test NLL | vs best n-gram | top-1 "
     "| nats per note | continuation |"
@@ -49,6 +54,8 @@ def run_figures(workdir: str) -> dict:
         nats_per_note=test["nats_per_note"],
         continuation=result["continuation"]["accuracy"],
         prompts=result["continuation"]["prompts"],
+        sampled=result["test_changes"]["generated"],
+        real=result["test_changes"]["test_solos"],
     )
 
 
@@ -78,6 +85,19 @@ def table(models: dict[str, list[dict]]) -> str:
     return "\n".join(lines + [row(label, runs) for label, runs in models.items()])
 
 
+def figures_table(models: dict[str, list[dict]], figures: Sequence[str]) -> str:
+    """Markdown: a row per figure; the test solos' own, then each model's mean ± sd."""
+    first = next(iter(models.values()))[0]
+    lines = [
+        "| figure (sampled over the test changes) | test solos | " + " | ".join(models) + " |",
+        "|---" + "|---:" * (len(models) + 1) + "|",
+    ]
+    for key in figures:
+        means = [mean_std([run["sampled"][key] for run in runs], 3) for runs in models.values()]
+        lines.append(f"| {key} | {first['real'][key]:.3f} | " + " | ".join(means) + " |")
+    return "\n".join(lines)
+
+
 def parse_model(text: str) -> tuple[str, list[str]]:
     """`LABEL=RUN,RUN` as (label, runs)."""
     label, sep, runs = text.partition("=")
@@ -89,9 +109,15 @@ def parse_model(text: str) -> tuple[str, list[str]]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="LABEL=RUN[,RUN...]: a model's runs (seeds)")
+    parser.add_argument("--figures", default=FIGURES, help="line_metrics' figures, comma-separated")
     args = parser.parse_args(argv)
-    models = dict(parse_model(text) for text in args.models)
-    print(table({label: [run_figures(w) for w in runs] for label, runs in models.items()}))
+    models = {
+        label: [run_figures(workdir) for workdir in runs]
+        for label, runs in map(parse_model, args.models)
+    }
+    print(table(models))
+    print()
+    print(figures_table(models, args.figures.split(",")))
 
 
 if __name__ == "__main__":
