@@ -8,7 +8,7 @@ from jazz_flax.errors import JazzFlaxError
 from tests.commands import ROOT
 
 SAMPLED = [t for t in targets.TARGETS if t[1] == "sampled"]
-REAL = {key: 0.5 for _, _, key, *_ in targets.TARGETS}
+REAL = {key: 0.5 for key in [t[2] for t in targets.TARGETS] + list(tune_sampling.WATCHED)}
 
 
 def played(shift: float, **shifts: float) -> dict:
@@ -67,7 +67,8 @@ def test_the_grid_and_the_beams_are_played_over_the_validation_changes(pitch_run
     real = targets.real_metrics(targets.loaded(pitch_run)[1], "valid")
     strategies, beams = [line for line in out.splitlines() if line.startswith("| validation")]
     assert f"| {real['strong_beat_chord_tones']:.3f} |" in strategies
-    assert beams == f"| validation solos | {real['rest_ratio']:.3f} | | |"
+    watched = " | ".join(f"{real[key]:.3f}" for key in tune_sampling.WATCHED)  # shown, not counted
+    assert beams == f"| validation solos | {real['rest_ratio']:.3f} | {watched} | | |"
     for setting in ("temperature 0.5, top_p 1.0", "temperature 1.0, top_p 1.0", "beam 2,2,4"):
         assert f"| {setting} |" in out
     chosen = [line for line in out.splitlines() if line.startswith("chosen: ")]

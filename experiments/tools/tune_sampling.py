@@ -7,7 +7,9 @@ over each validation solo's changes, at its tempo, and the targets that `targets
 solos are measured beside the validation solos themselves; then each beam search of `--beams`
 (with the chosen strategy) plays them for the beam's targets. Each table row gives the figures'
 means over the runs and how many targets they meet; the chosen row meets the most, and of those
-is nearest (the sum of the distances in units of the distance allowed).
+is nearest (the sum of the distances in units of the distance allowed). The rhythm (rests, eighths,
+syncopation) is shown beside and not counted: read it before taking the choice, a low temperature
+meets the pitch targets with an unbroken eighth-note stream (docs/results.md).
 
     python -m experiments.tools.tune_sampling RUN [RUN ...] [--temperatures 0.8,0.9,1] \\
         [--top_ps 0.9,1] [--beams 8,4,1 8,4,16]
@@ -26,6 +28,7 @@ from jazz_flax.beam import Beam
 from jazz_flax.errors import one_line_errors
 
 SPLIT = "valid"
+WATCHED = ("rest_ratio", "spacing_eighths", "syncopation")  # shown beside, not counted: rhythm
 
 
 def figures(workdirs: Sequence[str], eval_config, beam: Beam | None) -> list[dict]:
@@ -39,7 +42,8 @@ def figures(workdirs: Sequence[str], eval_config, beam: Beam | None) -> list[dic
 def scored(played: list[dict], real: dict, chosen: Sequence[tuple]) -> dict:
     """The runs' mean of each `chosen` target's figure, how many are met, and the summed distance
     in units of the distance allowed (the lower, the nearer)."""
-    means = {key: float(np.mean([run[key] for run in played])) for _, _, key, *_ in chosen}
+    keys = [key for _, _, key, *_ in chosen] + list(WATCHED)
+    means = {key: float(np.mean([run[key] for run in played])) for key in keys}
     distances = [
         targets.distance_in_units(means[key], real[key], distance, relative)
         for _, _, key, distance, relative in chosen
@@ -53,17 +57,17 @@ def best(rows: list[tuple[str, dict]]) -> tuple[str, dict]:
 
 
 def table(rows: list[tuple[str, dict]], real: dict, chosen: Sequence[tuple]) -> str:
-    """Markdown: a row per setting, a column per target, the validation solos' figures first."""
-    names = [f"{name} ({by})" for name, by, *_ in chosen]
+    """Markdown: a row per setting, a column per target and per WATCHED figure, the validation
+    solos' figures first."""
+    keys = [key for _, _, key, *_ in chosen] + list(WATCHED)
+    names = [f"{name} ({by})" for name, by, *_ in chosen] + list(WATCHED)
     lines = [
         "| setting | " + " | ".join(names) + " | met | distance |",
         "|---" * (len(names) + 3) + "|",
-        "| validation solos | "
-        + " | ".join(f"{real[key]:.3f}" for _, _, key, *_ in chosen)
-        + " | | |",
+        "| validation solos | " + " | ".join(f"{real[key]:.3f}" for key in keys) + " | | |",
     ]
     for setting, score in rows:
-        cells = " | ".join(f"{score['means'][key]:.3f}" for _, _, key, *_ in chosen)
+        cells = " | ".join(f"{score['means'][key]:.3f}" for key in keys)
         lines.append(f"| {setting} | {cells} | {score['met']} | {score['distance']:.2f} |")
     return "\n".join(lines)
 
