@@ -18,7 +18,8 @@ def played(shift: float, **shifts: float) -> dict:
 def test_a_setting_is_scored_by_the_targets_it_meets_and_its_distance_in_allowed_units():
     score = tune_sampling.scored([played(0.03), played(0.05)], REAL, SAMPLED)
     assert score["means"]["strong_beat_chord_tones"] == pytest.approx(0.54)
-    # 0.04 off: 0.8 units of ± 0.05, 4/7 of ± 0.07, 0.04/0.15 of ± 30 % of 0.5 (twice), 0.4 of ± 0.10
+    # 0.04 off: 0.8 units of ± 0.05, 4/7 of ± 0.07, 0.04/0.15 of ± 30 % of 0.5 (twice),
+    # 0.4 of ± 0.10
     assert score["distance"] == pytest.approx(0.8 + 4 / 7 + 2 * 0.04 / 0.15 + 0.4)
     assert score["met"] == 5
     assert tune_sampling.scored([played(0.06)], REAL, SAMPLED)["met"] == 4  # not ± 0.05

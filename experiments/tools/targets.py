@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.tools.compare_runs import read_json
 from jazz_flax import checkpoints, data, evaluate
 from jazz_flax.beam import Beam
 from jazz_flax.errors import JazzFlaxError, one_line_errors
@@ -119,9 +120,7 @@ def giant_steps_rolls(workdir: str, beam: Beam, eval_config, folder: Path) -> li
 def nats_per_note(workdir: str) -> float:
     """The nats per note of the real test melodies, from the run's eval.json."""
     path = Path(workdir) / evaluate.EVAL
-    if not path.is_file():
-        raise JazzFlaxError(f"{path} not found", hint=f"evaluate the run first: {workdir}")
-    result = json.loads(path.read_text(encoding="utf-8"))
+    result = read_json(path)
     if "nats_per_note" not in result.get("test", {}):
         raise JazzFlaxError(f"{path} has no nats per note", hint="re-evaluate the run")
     return result["test"]["nats_per_note"]
@@ -204,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("runs", nargs="+", help="run directories of one setting (seeds)")
     parser.add_argument("--baseline", nargs="*", default=[], help="runs to beat in nats/note")
     parser.add_argument("--beam", type=parse_beam, default=Beam(8, 4, 1), help="size,branch,steps")
-    add_strategy_arguments(parser)
+    parser.add_argument("--temperature", type=float, default=1.0, help="of the sampled solos")
+    parser.add_argument("--top_p", type=float, default=1.0, help="nucleus of the sampled solos")
     parser.add_argument("--json", help="also write every run's figures here")
     parser.add_argument("--piano_rolls", help="a folder for Giant Steps' piano rolls (first run)")
     args = parser.parse_args(argv)
@@ -220,11 +220,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         folder = Path(args.piano_rolls)
         for path in giant_steps_rolls(args.runs[0], args.beam, eval_config, folder):
             print(f"wrote {path}")
-
-
-def add_strategy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--temperature", type=float, default=1.0, help="of the sampled solos")
-    parser.add_argument("--top_p", type=float, default=1.0, help="nucleus of the sampled solos")
 
 
 def strategy_config(temperature: float, top_p: float):

@@ -39,11 +39,15 @@ def figures(workdirs: Sequence[str], eval_config, beam: Beam | None) -> list[dic
     ]
 
 
+def shown(chosen: Sequence[tuple]) -> list[str]:
+    """The metrics a table shows: the `chosen` targets', then the WATCHED figures."""
+    return [key for _, _, key, *_ in chosen] + list(WATCHED)
+
+
 def scored(played: list[dict], real: dict, chosen: Sequence[tuple]) -> dict:
     """The runs' mean of each `chosen` target's figure, how many are met, and the summed distance
     in units of the distance allowed (the lower, the nearer)."""
-    keys = [key for _, _, key, *_ in chosen] + list(WATCHED)
-    means = {key: float(np.mean([run[key] for run in played])) for key in keys}
+    means = {key: float(np.mean([run[key] for run in played])) for key in shown(chosen)}
     distances = [
         targets.distance_in_units(means[key], real[key], distance, relative)
         for _, _, key, distance, relative in chosen
@@ -59,7 +63,7 @@ def best(rows: list[tuple[str, dict]]) -> tuple[str, dict]:
 def table(rows: list[tuple[str, dict]], real: dict, chosen: Sequence[tuple]) -> str:
     """Markdown: a row per setting, a column per target and per WATCHED figure, the validation
     solos' figures first."""
-    keys = [key for _, _, key, *_ in chosen] + list(WATCHED)
+    keys = shown(chosen)
     names = [f"{name} ({by})" for name, by, *_ in chosen] + list(WATCHED)
     lines = [
         "| setting | " + " | ".join(names) + " | met | distance |",
@@ -85,17 +89,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     real = targets.real_metrics(targets.loaded(args.runs[0])[1], SPLIT)
     sampled = [t for t in targets.TARGETS if t[1] == "sampled"]
+    strategies = {
+        f"temperature {temperature}, top_p {top_p}": targets.strategy_config(temperature, top_p)
+        for temperature, top_p in itertools.product(args.temperatures, args.top_ps)
+    }
     rows = []
-    for temperature, top_p in itertools.product(args.temperatures, args.top_ps):
-        eval_config = targets.strategy_config(temperature, top_p)
-        played = figures(args.runs, eval_config, None)
-        rows.append((f"temperature {temperature}, top_p {top_p}", scored(played, real, sampled)))
+    for setting, eval_config in strategies.items():
+        rows.append((setting, scored(figures(args.runs, eval_config, None), real, sampled)))
         print(table(rows[-1:], real, sampled).splitlines()[-1], flush=True)
     print(table(rows, real, sampled))
     setting, _ = best(rows)
     print(f"chosen: {setting}")
-    temperature, top_p = (float(part.split()[-1]) for part in setting.split(","))
-    eval_config = targets.strategy_config(temperature, top_p)
+    eval_config = strategies[setting]
     beamed = [t for t in targets.TARGETS if t[1] == "beam"]
     beam_rows = [
         (
