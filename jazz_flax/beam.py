@@ -4,9 +4,9 @@ Magenta's `improv_rnn_generate` semantics: every `steps_per_iteration` (S) token
 `beam_size` (B) beams is extended by `branch_factor` (K) continuations of S tokens and the B
 likeliest of the B·K are kept; the first iteration takes the tokens left over, (length − 1) % S + 1,
 so that the last one ends on the last token. Continuations are sampled with the `Strategy`
-(temperature, top-k, top-p); with `greedy` the K branches of a beam are its K likeliest next tokens,
-each continued by argmax. A beam's score is its tokens' log-probability under the model
-(temperature 1, no filter), the primer's excluded.
+(temperature, top-k, top-p, pitch temperature); with `greedy` the K branches of a beam are its K
+likeliest next tokens, each continued by argmax. A beam's score is its tokens' log-probability
+under the model (temperature 1, no filter), the primer's excluded.
 
 The loop always holds B·K rows, row b·K + k being branch k of beam b; pruning gathers the rows of
 the B best and repeats each K times. Each step writes its tokens and the rows they came from; the
@@ -69,6 +69,7 @@ def beam_search(
     primer: Sequence[int] | None = None,
     chord_grid: np.ndarray | None = None,
     durations: np.ndarray | None = None,
+    pitch_groups: np.ndarray | None = None,
 ) -> Beams:
     """`searches` independent beam searches of `length` tokens each (search i draws with key
     `jax.random.split(key, searches)[i]`, or `key` itself when searches is 1). The other arguments
@@ -82,12 +83,13 @@ def beam_search(
     if searches < 1:
         raise JazzFlaxError(f"the number of searches must be ≥ 1, got {searches}")
     grid, durations = sample.chord_inputs(model, chord_grid, durations)
+    groups = sample.pitch_inputs(model, strategy, pitch_groups)
     inputs = np.array([EMPTY, *([] if primer is None else primer)], np.int32)
     keys = key[None] if searches == 1 else jax.random.split(key, searches)
-    temperature, top_k, top_p, greedy = sample.traced(strategy)
+    numbers, greedy = sample.without_greedy(strategy)
     shape = dict(length=length, greedy=greedy, beams=beam.beam_size)
     shape.update(branches=beam.branch_factor, steps=beam.steps_per_iteration)
-    traced_args = (temperature, top_k, top_p, grid, durations)
+    traced_args = (numbers, grid, durations, groups)
     return _searches(model, params, inputs, keys, traced_args, **shape)
 
 
@@ -100,13 +102,13 @@ def _searches(model, params, inputs, keys, traced_args, **shape) -> Beams:
     return Beams(*jax.vmap(lambda key: search(key, *traced_args))(keys))
 
 
-def _search(model, params, inputs, key, temperature, top_k, top_p, grid, durations, **shape):
+def _search(model, params, inputs, key, numbers, grid, durations, groups, **shape):
     """One search: inputs (1 + P,) EMPTY then the primer → (ids (B, length), log_probs (B,))."""
     length, greedy, beams, branches, steps = (
         shape[name] for name in ("length", "greedy", "beams", "branches", "steps")
     )
     rows = beams * branches
-    strategy = Strategy(temperature, top_k, top_p, greedy)
+    strategy = numbers._replace(greedy=greedy)
     step = sample._stepper(model, params, grid, durations)
     state, _ = jax.lax.scan(
         lambda state, ids: (step(state, jnp.broadcast_to(ids, (rows,)))[0], None),
@@ -122,7 +124,7 @@ def _search(model, params, inputs, key, temperature, top_k, top_p, grid, duratio
         state, logits = step(state, ids_in)
         key, subkey = (key, key) if greedy else jax.random.split(key)
         branching = (t == 0) | ((t - first) % steps == 0)
-        token = _extend(subkey, logits, strategy, branches, branching)
+        token = _extend(subkey, logits, strategy, groups, branches, branching)
         scores = scores + jnp.take_along_axis(jax.nn.log_softmax(logits), token[:, None], -1)[:, 0]
         pruning = (length - 1 - t) % steps == 0
         order = jnp.where(pruning, _best(scores, beams, branches), jnp.arange(rows))
@@ -154,11 +156,12 @@ def _backtrack(tokens: jax.Array, parents: jax.Array) -> jax.Array:
     return ids.T
 
 
-def _extend(key, logits: jax.Array, strategy: Strategy, branches: int, branching) -> jax.Array:
-    """int32 (B·K,) next tokens: a draw per row; greedy, row b·K + k's k-th likeliest token at a
-    branching step and the likeliest otherwise."""
+def _extend(key, logits, strategy: Strategy, groups, branches: int, branching) -> jax.Array:
+    """int32 (B·K,) next tokens: a draw per row (pitches at the pitch temperature with the pitch
+    `groups`); greedy, row b·K + k's k-th likeliest token at a branching step and the likeliest
+    otherwise."""
     if not strategy.greedy:
-        return sample.choose(key, logits, strategy)
+        return sample.choose(key, logits, strategy, groups)
     _, ranked = jax.lax.top_k(logits, branches)
     rank = jnp.where(branching, jnp.arange(logits.shape[0]) % branches, 0)
     return jnp.take_along_axis(ranked, rank[:, None], axis=-1)[:, 0].astype(jnp.int32)

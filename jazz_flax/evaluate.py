@@ -84,6 +84,7 @@ def default_config() -> ml_collections.ConfigDict:
     test_solos = ml_collections.config_dict.placeholder(int)  # None: all the test split's
     return ml_collections.ConfigDict(
         dict(solos=4, seed=0, temperature=1.0, top_k=top_k, top_p=1.0, greedy=False)
+        | dict(pitch_temperature=1.0)
         | dict(test_solos=test_solos)
     )
 
@@ -135,8 +136,13 @@ def split_test_scores(scores: dict, corpus: data.SplitCorpus) -> dict:
 
 
 def strategy(eval_config: ml_collections.ConfigDict) -> Strategy:
+    pitch_temperature = eval_config.get("pitch_temperature", 1.0)  # older settings have none
     return Strategy(
-        eval_config.temperature, eval_config.top_k, eval_config.top_p, eval_config.greedy
+        eval_config.temperature,
+        eval_config.top_k,
+        eval_config.top_p,
+        eval_config.greedy,
+        pitch_temperature,
     )
 
 

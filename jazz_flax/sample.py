@@ -12,6 +12,12 @@ chosen token back as the next input. Temperature, top-k and
 nucleus (top-p) are traced values: one compile per (batch, length) shape serves them all. Greedy
 sampling (the notebook's argmax) draws no random numbers and is a program of its own.
 
+A pitch temperature (grammars whose tokens name pitches) sharpens or flattens the choice of pitch
+alone: whether a note or a rest comes, and a note's duration given its pitch, keep the model's
+probabilities (`at_pitch_temperature`). One temperature over a token that pairs a pitch with a
+duration cannot do this: low enough for the pitches to land on the harmony, it also picks the
+likeliest rhythm every time, an unbroken eighth-note stream (docs/results.md).
+
 A chord-conditioned model (`chord_features` > 0) is fed the chord sounding where each token starts:
 the loop carries each stream's position in beats (the durations of the tokens so far, the primer's
 included) and reads the chord of that grid step of that measure from a chord grid (an array that
@@ -46,6 +52,7 @@ class Strategy(NamedTuple):
     top_k: int | None = None  # keep the k likeliest tokens; None keeps all
     top_p: float = 1.0  # keep the smallest set of likeliest tokens with probability ≥ p
     greedy: bool = False  # argmax, as the notebook
+    pitch_temperature: float = 1.0  # of the pitch alone, given a note (`at_pitch_temperature`)
 
 
 # Below the floor, logits / temperature overflow float32 and every token comes out the same:
@@ -56,6 +63,12 @@ TEMPERATURE = Range(0.01, note="(for the likeliest token, use greedy)")
 def check_strategy(strategy: Strategy, length: int) -> None:
     """Raises a JazzFlaxError for settings outside their range."""
     TEMPERATURE.check("temperature", strategy.temperature)
+    TEMPERATURE.check("pitch_temperature", strategy.pitch_temperature)
+    if strategy.greedy and strategy.pitch_temperature != 1:
+        raise JazzFlaxError(
+            "greedy sampling takes the likeliest token: a pitch temperature has no say in it",
+            hint="leave pitch_temperature at 1, or sample without greedy",
+        )
     if strategy.top_k is not None and strategy.top_k < 1:
         raise JazzFlaxError(
             f"top_k must be ≥ 1, got {strategy.top_k}", hint="leave it unset to keep every token"
@@ -66,14 +79,52 @@ def check_strategy(strategy: Strategy, length: int) -> None:
 
 
 def traced(strategy: Strategy) -> Strategy:
-    """The strategy as the sampler takes it: temperature, top_k (0 for None: every token) and top_p
-    as numpy scalars, which jit traces; greedy a Python bool, which picks the program."""
+    """The strategy as the sampler takes it: temperature, top_k (0 for None: every token), top_p
+    and pitch_temperature as numpy scalars, which jit traces; greedy a Python bool, which picks the
+    program."""
     return Strategy(
         np.float32(strategy.temperature),
         np.int32(0 if strategy.top_k is None else strategy.top_k),
         np.float32(strategy.top_p),
         bool(strategy.greedy),
+        np.float32(strategy.pitch_temperature),
     )
+
+
+def pitch_inputs(model, strategy: Strategy, pitch_groups: np.ndarray | None) -> jax.Array | None:
+    """The values' pitch groups (`data.Vocabulary.pitch_groups`) as the sampler takes them; None at
+    pitch temperature 1, where there is nothing to do."""
+    if strategy.pitch_temperature == 1:
+        return None
+    if pitch_groups is None:
+        raise JazzFlaxError(
+            "a pitch temperature needs tokens that name their pitch",
+            hint="train with --config.data.grammar=pitch (or pitch_relative), or leave it at 1",
+        )
+    if np.shape(pitch_groups) != (model.n_values,):
+        raise JazzFlaxError(f"pitch_groups ({model.n_values},) expected, got {pitch_groups.shape}")
+    return jnp.asarray(pitch_groups, jnp.int32)
+
+
+def at_pitch_temperature(logits: jax.Array, groups: jax.Array, pitch_temperature) -> jax.Array:
+    """Log-probabilities (B, V) of the values when the pitch of a note is drawn at
+    `pitch_temperature`:
+
+        p'(note of pitch g and duration d) = p(note) · softmax_g(log p(g | note) / T) · p(d | g)
+
+    and p'(rest or UNK) = p(rest or UNK). logits (B, V); groups (V,) each value's pitch group,
+    −1 for those that are not notes (`data.Vocabulary.pitch_groups`)."""
+    log_p = jax.nn.log_softmax(logits).T  # (V, B): segments run along the first axis
+    n_groups = groups.shape[0] + 1  # at most one group per value, and the values that are no note
+    segments = jnp.where(groups < 0, n_groups - 1, groups)
+    peak = jax.ops.segment_max(log_p, segments, num_segments=n_groups)  # -inf where empty
+    total = jax.ops.segment_sum(jnp.exp(log_p - peak[segments]), segments, num_segments=n_groups)
+    log_pitch = peak + jnp.log(total)  # (G + 1, B): log p(g), the last row not a pitch
+    notes = jnp.where((jnp.arange(n_groups) < n_groups - 1)[:, None], log_pitch, -jnp.inf)
+    log_note = jax.nn.logsumexp(notes, axis=0)
+    sharpened = log_note + jax.nn.log_softmax(notes / pitch_temperature, axis=0)
+    at_temperature = log_p + (sharpened - log_pitch)[segments]
+    return jnp.where(groups[:, None] >= 0, at_temperature, log_p).T
 
 
 def filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.Array:
@@ -89,15 +140,18 @@ def filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.
     return jnp.where((logits >= kth) & (logits >= pth), logits, -jnp.inf)
 
 
-def choose(key: jax.Array, logits: jax.Array, strategy: Strategy) -> jax.Array:
+def choose(key: jax.Array, logits: jax.Array, strategy: Strategy, groups=None) -> jax.Array:
     """int32 (B,) tokens from logits (B, V): the argmax when greedy, else a draw. The strategy as
-    `traced` gives it; temperature, top_k and top_p may be tracers.
+    `traced` gives it; temperature, top_k, top_p and pitch_temperature may be tracers. With the
+    values' pitch `groups` (`pitch_inputs`), pitches are drawn at the pitch temperature.
 
     Draws by inverse CDF, one uniform number per row (cheaper on CPU than Gumbel noise per value);
     the sort behind top-k / top-p runs only when one of them is set.
     """
     if strategy.greedy:
         return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+    if groups is not None:
+        logits = at_pitch_temperature(logits, groups, strategy.pitch_temperature)
     filtering = (strategy.top_k > 0) | (strategy.top_p < 1)
     filtered = jax.lax.cond(
         filtering,
@@ -125,6 +179,7 @@ def sample(
     primer: Sequence[int] | None = None,
     chord_grid: np.ndarray | None = None,
     durations: np.ndarray | None = None,
+    pitch_groups: np.ndarray | None = None,
 ) -> Sample:
     """Samples `length` tokens for each of `batch` sequences.
 
@@ -139,14 +194,17 @@ def sample(
         measure (`data.chord_grid` builds it); the last measure's go on after it. For
         chord-conditioned models only: the others ignore it.
       durations: float32 (V,), each token's duration in beats; with `chord_grid`.
+      pitch_groups: int32 (V,), each token's pitch (`data.Vocabulary.pitch_groups`); needed for a
+        pitch temperature other than 1.
     """
     check_strategy(strategy, length)
     grid, durations = chord_inputs(model, chord_grid, durations)
+    groups = pitch_inputs(model, strategy, pitch_groups)
     inputs = np.tile(np.array([EMPTY, *([] if primer is None else primer)], np.int32), (batch, 1))
     # numpy, not jax.numpy, outside the jitted loop: each jax.numpy op costs a dispatch
-    temperature, top_k, top_p, greedy = traced(strategy)
+    numbers, greedy = without_greedy(strategy)
     result = _sample(
-        model, params, inputs, key, temperature, top_k, top_p, grid, durations, length, greedy
+        model, params, inputs, key, numbers, grid, durations, groups, length=length, greedy=greedy
     )
     if not np.isfinite(np.asarray(result.log_probs)).all():
         raise JazzFlaxError(
@@ -154,6 +212,13 @@ def sample(
             hint="its weights are damaged or diverged: train it again",
         )
     return result
+
+
+def without_greedy(strategy: Strategy) -> tuple[Strategy, bool]:
+    """The `traced` strategy with greedy None (a pytree of numbers that jit traces) and greedy,
+    which jit takes as static: it picks the program."""
+    numbers = traced(strategy)
+    return numbers._replace(greedy=None), numbers.greedy
 
 
 def chord_inputs(model, chord_grid, durations) -> tuple[jax.Array | None, jax.Array | None]:
@@ -212,23 +277,13 @@ def _stepper(model, params, grid: jax.Array | None, durations: jax.Array | None)
 
 @functools.partial(jax.jit, static_argnames=("model", "length", "greedy"))
 def _sample(
-    model,
-    params,
-    inputs: jax.Array,
-    key,
-    temperature,
-    top_k,
-    top_p,
-    grid,
-    durations,
-    length: int,
-    greedy: bool,
+    model, params, inputs: jax.Array, key, numbers, grid, durations, groups, *, length, greedy
 ) -> Sample:
     """inputs (B, 1 + P): EMPTY then the primer; all but the last set the state before sampling.
-    temperature, top_k, top_p: `traced`; grid and durations: `chord_inputs`. Greedy sampling is a
-    program of its own, with no random numbers."""
+    numbers and greedy: `without_greedy`; grid and durations: `chord_inputs`; groups:
+    `pitch_inputs`. Greedy sampling is a program of its own, with no random numbers."""
     batch = inputs.shape[0]
-    strategy = Strategy(temperature, top_k, top_p, greedy)
+    strategy = numbers._replace(greedy=greedy)
     step = _stepper(model, params, grid, durations)
 
     def feed(state, ids):
@@ -240,7 +295,7 @@ def _sample(
         state, ids_in, key, ids, log_probs = loop_state
         state, logits = step(state, ids_in)
         key, subkey = (key, key) if greedy else jax.random.split(key)
-        token = choose(subkey, logits, strategy)
+        token = choose(subkey, logits, strategy, groups)
         log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), token[:, None], axis=-1)[:, 0]
         return state, token, key, ids.at[:, t].set(token), log_probs.at[:, t].set(log_p)
 

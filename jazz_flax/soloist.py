@@ -117,7 +117,7 @@ def streams(
     """`batch` streams of `length` tokens after the `primer` ids, a model conditioned on the
     music fed the `context` of the `chords` of each measure at `bpm`: sampled (`sample.sample`),
     or the best beam of each of `batch` beam searches (`beam.beam_search`)."""
-    options = dict(length=length, strategy=strategy, primer=primer)
+    options = dict(length=length, strategy=strategy, primer=primer, pitch_groups=vocab.pitch_groups)
     options |= over_chords(model, vocab, chords, context, bpm)
     if beam is None:
         found = sample.sample(model, params, key, batch=batch, **options)

@@ -40,16 +40,20 @@ STRATEGIES = [
     sample.Strategy(greedy=True),
     sample.Strategy(temperature=0.7),
     sample.Strategy(temperature=1.3, top_k=4, top_p=0.8),
+    sample.Strategy(pitch_temperature=0.5),
 ]
+STRATEGY_IDS = ["greedy", "temperature", "top-k-top-p", "pitch-temperature"]
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=["greedy", "temperature", "top-k-top-p"])
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=STRATEGY_IDS)
 @pytest.mark.parametrize("primer", [None, (3, 7, 1)], ids=["zero-start", "primer"])
 def test_one_beam_one_branch_is_plain_sampling(trained, strategy, primer):
     model, params = trained
     key = jax.random.key(42)
-    plain = sample.sample(model, params, key, length=15, strategy=strategy, primer=primer)
-    found = beam.beam_search(model, params, key, length=15, strategy=strategy, primer=primer)
+    options = dict(length=15, strategy=strategy, primer=primer)
+    options["pitch_groups"] = test_sample.PITCH_GROUPS
+    plain = sample.sample(model, params, key, **options)
+    found = beam.beam_search(model, params, key, **options)
     np.testing.assert_array_equal(found.ids[0], plain.ids)
     np.testing.assert_allclose(found.log_probs[0], plain.log_probs.sum(), rtol=1e-5)
 

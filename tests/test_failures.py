@@ -302,6 +302,13 @@ CASES = [
         command=lambda s: s.generate_command("--temperature=0"),
     ),
     Case(
+        "pitch temperature over tokens that name no pitch",
+        "a pitch temperature needs tokens that name their pitch",
+        hint="--config.data.grammar=pitch",
+        call=lambda s: s.generate(strategy=Strategy(pitch_temperature=0.5)),
+        command=lambda s: s.generate_command("--pitch_temperature=0.5"),
+    ),
+    Case(
         "top-p 0",
         r"top_p must be in \(0, 1\], got 0",
         call=lambda s: s.generate(strategy=Strategy(top_p=0.0)),

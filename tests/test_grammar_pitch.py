@@ -88,12 +88,25 @@ def test_a_pitch_token_outside_the_vocabulary_becomes_the_nearest_pitch():
     assert grammar.shape("N,0.500,+7o4") == grammar.Shape("N", 55, 0.5)
 
 
+def test_the_vocabulary_groups_its_notes_by_pitch_whatever_their_duration():
+    from jazz_flax import data
+
+    values = ("<unk>", "N,0.500,60", "N,0.500,67", "N,1.000,60", "R,0.500")
+    assert data.Vocabulary(values, "pitch").pitch_groups.tolist() == [-1, 0, 1, 0, -1]
+    relative = ("N,0.250,+7o4", "N,0.500,+0o5", "N,0.500,+7o4", "R,1.000")
+    assert data.Vocabulary(relative, "pitch_relative").pitch_groups.tolist() == [0, 1, 0, -1]
+    assert data.Vocabulary(("C,0.500", "R,0.500"), "v2").pitch_groups is None
+
+
 def test_a_pitch_model_with_a_context_trains_and_improvises(tiny, tmp_path):
     """The relative pitch grammar and every context part: trained, then generated over new
-    changes at a tempo; the solo's pitches are the tokens' own, whatever the decoder's seed."""
+    changes at a tempo; the solo's pitches are the tokens' own, whatever the decoder's seed. A
+    pitch temperature samples and beam-searches over the same changes."""
     from jazz_flax import generate, train
+    from jazz_flax.beam import Beam
     from jazz_flax.music import solo
     from jazz_flax.music.chords import parse_chords
+    from jazz_flax.sample import Strategy
 
     config = tiny.copy_and_resolve_references()
     config.data.update(
@@ -111,6 +124,9 @@ def test_a_pitch_model_with_a_context_trains_and_improvises(tiny, tmp_path):
         result.tokens, changes, np.random.default_rng(99), rules=result_rules(tmp_path)
     )
     assert [n.pitch for n in again.notes] == [n.pitch for n in result.solo.notes]
+    sharp = dict(strategy=Strategy(pitch_temperature=0.3), beam=Beam(2, 2, 4), seed=1)
+    sharper = generate.generate(tmp_path / "run", chords="Dm7 G7 | Cmaj7", output=tmp_path, **sharp)
+    assert sharper.solo.length == result.solo.length and sharper.tokens != result.tokens
 
 
 def result_rules(tmp_path):

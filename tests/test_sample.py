@@ -67,6 +67,52 @@ def test_greedy_is_argmax():
     assert sample.choose(jax.random.key(1), LOGITS, strategy).tolist() == [1, 0]
 
 
+# Values 0 and 1 are a rest and UNK; 2-4 one pitch in three durations, 5-6 another, 7 a third.
+GROUPS = jnp.array([-1, -1, 0, 0, 0, 1, 1, 2])
+
+
+def at_pitch_temperature_by_hand(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """p'(v) = p(v) for rests and UNK, else p(note) · q(pitch) · p(v | pitch), where q is
+    p(pitch | note) ** (1 / temperature), normalised."""
+    groups = np.asarray(GROUPS)
+    pitch = np.array([probs[groups == g].sum() for g in range(3)])
+    note = pitch.sum()
+    q = (pitch / note) ** (1 / temperature)
+    q /= q.sum()
+    notes = note * q[groups] * probs / pitch[groups]
+    return np.where(groups < 0, probs, notes)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.4, 2.5])
+def test_pitch_temperature_reshapes_the_pitch_alone(temperature):
+    logits = jax.random.normal(jax.random.key(round(10 * temperature)), (3, 8)) * 2
+    got = np.exp(np.asarray(sample.at_pitch_temperature(logits, GROUPS, temperature)))
+    for row, probs in zip(got, np.asarray(jax.nn.softmax(logits)), strict=True):
+        np.testing.assert_allclose(row, at_pitch_temperature_by_hand(probs, temperature), 1e-5)
+        np.testing.assert_allclose(row[:2], probs[:2], 1e-5)  # rest and UNK untouched
+        np.testing.assert_allclose(row[2:5] / row[2:5].sum(), probs[2:5] / probs[2:5].sum(), 1e-5)
+
+
+def test_pitch_temperature_below_one_favours_the_likeliest_pitch_and_keeps_the_rests():
+    # a rest 0.2; pitch 0 0.3 in three durations, pitch 1 0.4 in two, pitch 2 0.1
+    probs = jnp.array([[0.2, 0.0, 0.1, 0.1, 0.1, 0.3, 0.1, 0.1]])
+    sharp = np.exp(np.asarray(sample.at_pitch_temperature(jnp.log(probs + 1e-9), GROUPS, 0.5)))[0]
+    assert sharp[0] == pytest.approx(0.2, abs=1e-6)
+    assert sharp[5:7].sum() > 0.45 and sharp[7] < 0.05  # 0.8 · (0.615, 0.038): squared, renormed
+
+
+def test_draws_follow_the_pitch_temperature():
+    logits = jax.random.normal(jax.random.key(5), (2, 8))
+    keys = jax.random.split(jax.random.key(6), 20_000)
+    strategy = sample.traced(sample.Strategy(pitch_temperature=0.5))
+    draw = functools.partial(sample.choose, logits=logits, strategy=strategy, groups=GROUPS)
+    tokens = np.asarray(jax.vmap(draw)(keys))
+    expected = np.exp(np.asarray(sample.at_pitch_temperature(logits, GROUPS, 0.5)))
+    for row in range(2):
+        freq = np.bincount(tokens[:, row], minlength=8) / len(keys)
+        np.testing.assert_allclose(freq, expected[row], atol=0.015)
+
+
 # The boundaries (temperature 0, top_k 0, top_p 0 and 1.5, length 0) are rows of test_failures.py.
 @pytest.mark.parametrize(
     "strategy, length, message",
@@ -74,6 +120,8 @@ def test_greedy_is_argmax():
         (sample.Strategy(temperature=-1.0), 5, "temperature must be ≥ 0.01"),
         (sample.Strategy(top_k=-1), 5, "top_k must be ≥ 1, got -1"),
         (sample.Strategy(), -3, "number of tokens"),
+        (sample.Strategy(pitch_temperature=0.0), 5, "pitch_temperature must be ≥ 0.01"),
+        (sample.Strategy(greedy=True, pitch_temperature=0.5), 5, "has no say"),
     ],
 )
 def test_settings_beyond_the_boundaries_are_clear_errors(strategy, length, message):
@@ -86,6 +134,7 @@ def test_settings_beyond_the_boundaries_are_clear_errors(strategy, length, messa
 
 N_VALUES = 12
 DURATIONS = (0.375, 0.75, 1.125, 1.5)  # exact in binary: no position near a grid line
+PITCH_GROUPS = np.array([-1, 0, 0, 1, 1, 1, 2, -1, 2, 3, 3, 4], np.int32)  # -1: not a note
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +178,8 @@ def python_loop(
             inputs = np.full(batch, primer[t])
         else:
             key, subkey = jax.random.split(key)
-            inputs = np.asarray(sample.choose(subkey, logits, sample.traced(strategy)))
+            groups = None if strategy.pitch_temperature == 1 else jnp.asarray(PITCH_GROUPS)
+            inputs = np.asarray(sample.choose(subkey, logits, sample.traced(strategy), groups))
             ids.append(inputs)
     return np.stack(ids, axis=1)
 
@@ -140,16 +190,16 @@ def python_loop(
         sample.Strategy(greedy=True),
         sample.Strategy(temperature=0.7),
         sample.Strategy(temperature=1.3, top_k=4, top_p=0.8),
+        sample.Strategy(top_p=0.9, pitch_temperature=0.5),
     ],
-    ids=["greedy", "temperature", "top-k-top-p"],
+    ids=["greedy", "temperature", "top-k-top-p", "pitch-temperature"],
 )
 @pytest.mark.parametrize("primer", [(), (3, 7, 1)], ids=["zero-start", "primer"])
 def test_fori_loop_sampler_equals_a_python_loop(trained, strategy, primer):
     model, params = trained
     key = jax.random.key(42)
-    got = sample.sample(
-        model, params, key, batch=3, length=9, strategy=strategy, primer=primer or None
-    )
+    options = dict(strategy=strategy, primer=primer or None, pitch_groups=PITCH_GROUPS)
+    got = sample.sample(model, params, key, batch=3, length=9, **options)
     expected = python_loop(model, params, key, 3, 9, strategy, primer)
     np.testing.assert_array_equal(got.ids, expected)
     assert got.ids.shape == got.log_probs.shape == (3, 9)

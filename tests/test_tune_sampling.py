@@ -62,7 +62,8 @@ def pitch_run(tmp_path_factory):
 
 def test_the_grid_and_the_beams_are_played_over_the_validation_changes(pitch_run, capsys):
     tune_sampling.main(
-        [pitch_run, "--temperatures", "0.5,1", "--top_ps", "1", "--beams", "2,2,1", "2,2,4"]
+        [pitch_run, "--temperatures", "0.5,1", "--pitch_temperatures", "1,0.5", "--top_ps", "1"]
+        + ["--beams", "2,2,1", "2,2,4"]
     )
     out = capsys.readouterr().out
     real = targets.real_metrics(targets.loaded(pitch_run)[1], "valid")
@@ -70,7 +71,10 @@ def test_the_grid_and_the_beams_are_played_over_the_validation_changes(pitch_run
     assert f"| {real['strong_beat_chord_tones']:.3f} |" in strategies
     watched = " | ".join(f"{real[key]:.3f}" for key in tune_sampling.WATCHED)  # shown, not counted
     assert beams == f"| validation solos | {real['rest_ratio']:.3f} | {watched} | | |"
-    for setting in ("temperature 0.5, top_p 1.0", "temperature 1.0, top_p 1.0", "beam 2,2,4"):
+    settings = [
+        f"temperature {t}, pitch_temperature {p}, top_p 1.0" for t in (0.5, 1.0) for p in (1.0, 0.5)
+    ]
+    for setting in (*settings, "beam 2,2,4"):
         assert f"| {setting} |" in out
     chosen = [line for line in out.splitlines() if line.startswith("chosen: ")]
     assert len(chosen) == 2 and chosen[1] in ("chosen: beam 2,2,1", "chosen: beam 2,2,4")

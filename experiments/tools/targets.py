@@ -1,18 +1,18 @@
 """Do a model's solos match the real ones over the same changes? The targets of issue 22, checked.
 
 For runs of one setting (several training seeds), it plays one solo over each test solo's changes,
-at its tempo, sampled (`--temperature`, `--top_p`: 1 and 1 are `make evaluate`'s solos) and by beam
-search (`--beam`), and measures them beside the test solos themselves; it adds the harmony
-sensitivity over Giant Steps (a test solo of the WJazzD split) against a Dm7 vamp, the same seed
-over both, and reads the nats per note of the real test melodies from each run's eval.json (`make
-evaluate`). It prints one markdown table: each figure of the real test solos, the runs' mean ± sd,
-the distance allowed and whether the mean is within it. `--baseline` runs (e.g. grammar v2 without
-context) add the nats per note the best setting must beat by 10 %. `tune_sampling` chooses the
-strategy on the validation solos.
+at its tempo, sampled (`--temperature`, `--pitch_temperature`, `--top_p`: 1, 1 and 1 are `make
+evaluate`'s solos) and by beam search (`--beam`), and measures them beside the test solos
+themselves; it adds the harmony sensitivity over Giant Steps (a test solo of the WJazzD split)
+against a Dm7 vamp, the same seed over both, and reads the nats per note of the real test melodies
+from each run's eval.json (`make evaluate`). It prints one markdown table: each figure of the real
+test solos, the runs' mean ± sd, the distance allowed and whether the mean is within it.
+`--baseline` runs (e.g. grammar v2 without context) add the nats per note the best setting must
+beat by 10 %. `tune_sampling` chooses the strategy on the validation solos.
 
     python -m experiments.tools.targets runs/wjazzd_pitch-s0 runs/wjazzd_pitch-s1 \\
         [--baseline runs/wjazzd-s0 ...] [--beam 8,4,1] [--temperature 0.9] [--top_p 0.95] \\
-        [--json FILE] [--piano_rolls DIR]
+        [--pitch_temperature 0.4] [--json FILE] [--piano_rolls DIR]
 """
 
 from __future__ import annotations
@@ -205,14 +205,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--beam", type=parse_beam, default=Beam(8, 4, 1), help="size,branch,steps")
     parser.add_argument("--temperature", type=float, default=1.0, help="of the sampled solos")
     parser.add_argument("--top_p", type=float, default=1.0, help="nucleus of the sampled solos")
+    parser.add_argument("--pitch_temperature", type=float, default=1.0, help="of the pitch alone")
     parser.add_argument("--json", help="also write every run's figures here")
     parser.add_argument("--piano_rolls", help="a folder for Giant Steps' piano rolls (first run)")
     args = parser.parse_args(argv)
-    eval_config = strategy_config(args.temperature, args.top_p)
+    eval_config = strategy_config(args.temperature, args.top_p, args.pitch_temperature)
     runs = [run_figures(workdir, args.beam, eval_config) for workdir in args.runs]
     baseline = [nats_per_note(workdir) for workdir in args.baseline]
     print(f"{len(runs)} runs: {', '.join(args.runs)}; beam search {tuple(args.beam)}; "
-          f"temperature {args.temperature}, top_p {args.top_p}")  # fmt: skip
+          f"temperature {args.temperature}, pitch_temperature {args.pitch_temperature}, "
+          f"top_p {args.top_p}")  # fmt: skip
     print(table(runs, baseline))
     if args.json:
         atomic_write(Path(args.json), json.dumps(dict(runs=runs, baseline=baseline), indent=1))
@@ -222,11 +224,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"wrote {path}")
 
 
-def strategy_config(temperature: float, top_p: float):
+def strategy_config(temperature: float, top_p: float, pitch_temperature: float = 1.0):
     """evaluate's config of the solos (its seed), sampled at `temperature` from the `top_p`
-    nucleus (checked as the sampler checks them)."""
+    nucleus, the pitch alone at `pitch_temperature` (checked as the sampler checks them)."""
     eval_config = evaluate.default_config()
-    eval_config.update(temperature=temperature, top_p=top_p)
+    eval_config.update(temperature=temperature, top_p=top_p, pitch_temperature=pitch_temperature)
     check_strategy(evaluate.strategy(eval_config), length=1)
     return eval_config
 

@@ -2,17 +2,19 @@
 validation solos, so that the test figures (`targets --temperature T --top_p P --beam B,K,S`) stay
 honest.
 
-For runs of one setting (seeds), each strategy of the grid (temperature × top_p) plays one solo
+For runs of one setting (seeds), each strategy of the grid (temperature × pitch temperature ×
+top_p) plays one solo
 over each validation solo's changes, at its tempo, and the targets that `targets` checks on sampled
 solos are measured beside the validation solos themselves; then each beam search of `--beams`
 (with the chosen strategy) plays them for the beam's targets. Each table row gives the figures'
 means over the runs and how many targets they meet; the chosen row meets the most, and of those
 is nearest (the sum of the distances in units of the distance allowed). The rhythm (rests, eighths,
 syncopation) is shown beside and not counted: read it before taking the choice, a low temperature
-meets the pitch targets with an unbroken eighth-note stream (docs/results.md).
+meets the pitch targets with an unbroken eighth-note stream, where a low pitch temperature keeps
+the model's rhythm (docs/results.md).
 
     python -m experiments.tools.tune_sampling RUN [RUN ...] [--temperatures 0.8,0.9,1] \\
-        [--top_ps 0.9,1] [--beams 8,4,1 8,4,16]
+        [--pitch_temperatures 0.4,1] [--top_ps 0.9,1] [--beams 8,4,1 8,4,16]
 """
 
 from __future__ import annotations
@@ -84,14 +86,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run directories of one setting (seeds)")
     parser.add_argument("--temperatures", type=float_list, default=[0.8, 0.9, 1.0])
+    parser.add_argument("--pitch_temperatures", type=float_list, default=[1.0])
     parser.add_argument("--top_ps", type=float_list, default=[0.9, 0.95, 1.0])
     parser.add_argument("--beams", nargs="*", type=targets.parse_beam, default=[Beam(8, 4, 1)])
     args = parser.parse_args(argv)
     real = targets.real_metrics(targets.loaded(args.runs[0])[1], SPLIT)
     sampled = [t for t in targets.TARGETS if t[1] == "sampled"]
+    grid = itertools.product(args.temperatures, args.pitch_temperatures, args.top_ps)
     strategies = {
-        f"temperature {temperature}, top_p {top_p}": targets.strategy_config(temperature, top_p)
-        for temperature, top_p in itertools.product(args.temperatures, args.top_ps)
+        f"temperature {temperature}, pitch_temperature {pitch}, top_p {top_p}": (
+            targets.strategy_config(temperature, top_p, pitch)
+        )
+        for temperature, pitch, top_p in grid
     }
     rows = []
     for setting, eval_config in strategies.items():

@@ -83,7 +83,7 @@ def generation_settings(fv: flags.FlagValues) -> generate.Settings:
     return generate.Settings(
         num_outputs=fv.num_outputs,
         seed=fv.seed,
-        strategy=Strategy(fv.temperature, fv.top_k, fv.top_p, fv.greedy),
+        strategy=Strategy(fv.temperature, fv.top_k, fv.top_p, fv.greedy, fv.pitch_temperature),
         beam=None if beam == Beam() else beam,
         chords=fv.chords,
         changes_of=fv.changes_of,
@@ -111,6 +111,7 @@ def evaluate_command(fv: flags.FlagValues) -> None:
         top_k=fv.top_k,
         top_p=fv.top_p,
         greedy=fv.greedy,
+        pitch_temperature=fv.pitch_temperature,
     )
     result = evaluate.evaluate_run(workdir, settings)
     print(f"the model of {workdir / result['checkpoint']}, epoch {result['epoch']}")

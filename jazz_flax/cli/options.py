@@ -69,6 +69,8 @@ def sampling_flags(fv: flags.FlagValues) -> None:
     define = dict(flag_values=fv)
     flags.DEFINE_integer("seed", 0, "seed of the sampler and the decoder", **define)
     flags.DEFINE_float("temperature", 1.0, "softmax temperature (> 0)", **define)
+    pitch_help = "temperature of the pitch alone (pitch grammars): rhythm stays the model's"
+    flags.DEFINE_float("pitch_temperature", 1.0, pitch_help, **define)
     flags.DEFINE_integer("top_k", None, "sample among the k likeliest tokens (≥ 1)", **define)
     flags.DEFINE_float("top_p", 1.0, "nucleus sampling, in (0, 1]", **define)
     flags.DEFINE_bool("greedy", False, "always the likeliest token, as the notebook", **define)

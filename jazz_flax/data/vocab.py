@@ -81,6 +81,17 @@ class Vocabulary:
             durations = grammar.v2.prune_durations(durations, rng=None)
         return np.array(durations, np.float32)
 
+    @functools.cached_property
+    def pitch_groups(self) -> np.ndarray | None:
+        """int32 (V,): each note value's pitch (its MIDI number, or its interval above the root and
+        its octave), numbered 0, 1, … whatever the duration; −1 for rests and UNK. None for a
+        grammar whose tokens name no pitch (notebook, v2)."""
+        if self.grammar not in grammar.pitch.NAMES:
+            return None
+        pitches = [grammar.shape(v).where if v.startswith("N,") else None for v in self.values]
+        numbers = {p: i for i, p in enumerate(sorted({p for p in pitches if p is not None}))}
+        return np.array([-1 if p is None else numbers[p] for p in pitches], np.int32)
+
     def to_json(self) -> str:
         fields = {"values": list(self.values), "grammar": self.grammar}
         return json.dumps(fields | ({"register": list(self.register)} if self.register else {}))
