@@ -8,6 +8,12 @@ so that the last one ends on the last token. Continuations are sampled with the 
 likeliest next tokens, each continued by argmax. A beam's score is its tokens' log-probability
 under the model (temperature 1, no filter), the primer's excluded.
 
+Magenta's events are time steps, so its beams always cover the same stretch of music. Ours are
+notes and rests of any length: after as many tokens, one beam may have played 4 beats and another
+12. With `per_beat` the beams are ranked by their log-probability per beat of music covered, not
+in total. Ranked in total, the likeliest beams are streams of short, predictable notes; per beat,
+a held note or a rest is weighed against the beats it fills (docs/results.md).
+
 The loop always holds B·K rows, row b·K + k being branch k of beam b; pruning gathers the rows of
 the B best and repeats each K times. Each step writes its tokens and the rows they came from; the
 sequences are traced back after the loop, not gathered at every step. Shapes are static, each step
@@ -18,8 +24,8 @@ Measure-aware as `sample.sample`: a chord-conditioned model reads the chord at e
 position in beats.
 
 With greedy extensions and one iteration (S = length), branch 0 of beam 0 is greedy decoding, so
-the best beam is never less likely than it. With several iterations, as any beam search, it can be:
-the greedy path's prefix may be pruned for prefixes that turn out worse.
+the best beam (ranked in total) is never less likely than it. With several iterations, as any beam
+search, it can be: the greedy path's prefix may be pruned for prefixes that turn out worse.
 """
 
 from __future__ import annotations
@@ -44,17 +50,35 @@ class Beam(NamedTuple):
     beam_size: int = 1
     branch_factor: int = 1
     steps_per_iteration: int = 1
+    per_beat: bool = False  # rank beams by log-probability per beat covered, not in total
 
 
 class Beams(NamedTuple):
-    ids: jax.Array  # int32 (N, B, length): each search's beams, the likeliest first
-    log_probs: jax.Array  # float32 (N, B): each beam's log-probability, in decreasing order
+    ids: jax.Array  # int32 (N, B, length): each search's beams, the best first
+    log_probs: jax.Array  # float32 (N, B): each beam's log-probability (the best's first)
+
+
+# A beam that has covered less than this (a token of no duration: UNK) is ranked as covering it.
+MIN_BEATS = 1 / 12
 
 
 def check_beam(beam: Beam) -> None:
     """Raises a JazzFlaxError for a setting below 1."""
     for name, value in beam._asdict().items():
-        POSITIVE.check(name, value)
+        if name != "per_beat":
+            POSITIVE.check(name, value)
+
+
+def token_beats(model, beam: Beam, durations) -> jax.Array | None:
+    """float32 (V,) each token's duration in beats, for a search `per_beat`; None otherwise."""
+    if not beam.per_beat:
+        return None
+    if durations is None or np.shape(durations) != (model.n_values,):
+        raise JazzFlaxError(
+            f"a beam search per beat needs each token's duration, ({model.n_values},) in beats",
+            hint="pass durations (data.Vocabulary.durations)",
+        )
+    return jnp.asarray(durations, jnp.float32)
 
 
 def beam_search(
@@ -82,6 +106,7 @@ def beam_search(
         )
     if searches < 1:
         raise JazzFlaxError(f"the number of searches must be ≥ 1, got {searches}")
+    beats = token_beats(model, beam, durations)
     grid, durations = sample.chord_inputs(model, chord_grid, durations)
     groups = sample.pitch_inputs(model, strategy, pitch_groups)
     inputs = np.array([EMPTY, *([] if primer is None else primer)], np.int32)
@@ -89,7 +114,7 @@ def beam_search(
     numbers, greedy = sample.without_greedy(strategy)
     shape = dict(length=length, greedy=greedy, beams=beam.beam_size)
     shape.update(branches=beam.branch_factor, steps=beam.steps_per_iteration)
-    traced_args = (numbers, grid, durations, groups)
+    traced_args = (numbers, grid, durations, groups, beats)
     return _searches(model, params, inputs, keys, traced_args, **shape)
 
 
@@ -102,7 +127,7 @@ def _searches(model, params, inputs, keys, traced_args, **shape) -> Beams:
     return Beams(*jax.vmap(lambda key: search(key, *traced_args))(keys))
 
 
-def _search(model, params, inputs, key, numbers, grid, durations, groups, **shape):
+def _search(model, params, inputs, key, numbers, grid, durations, groups, beats, **shape):
     """One search: inputs (1 + P,) EMPTY then the primer → (ids (B, length), log_probs (B,))."""
     length, greedy, beams, branches, steps = (
         shape[name] for name in ("length", "greedy", "beams", "branches", "steps")
@@ -120,16 +145,19 @@ def _search(model, params, inputs, key, numbers, grid, durations, groups, **shap
     first = (length - 1) % steps + 1  # tokens of the first iteration
 
     def body(t, loop_state):
-        state, ids_in, key, tokens, parents, scores = loop_state
+        state, ids_in, key, tokens, parents, scores, covered = loop_state
         state, logits = step(state, ids_in)
         key, subkey = (key, key) if greedy else jax.random.split(key)
         branching = (t == 0) | ((t - first) % steps == 0)
         token = _extend(subkey, logits, strategy, groups, branches, branching)
         scores = scores + jnp.take_along_axis(jax.nn.log_softmax(logits), token[:, None], -1)[:, 0]
+        covered = covered if beats is None else covered + beats[token]
+        ranked = scores if beats is None else scores / jnp.maximum(covered, MIN_BEATS)
         pruning = (length - 1 - t) % steps == 0
-        order = jnp.where(pruning, _best(scores, beams, branches), jnp.arange(rows))
-        state, token, scores = jax.tree.map(lambda x: x[order], (state, token, scores))
-        return state, token, key, tokens.at[t].set(token), parents.at[t].set(order), scores
+        order = jnp.where(pruning, _best(ranked, beams, branches), jnp.arange(rows))
+        moved = jax.tree.map(lambda x: x[order], (state, token, scores, covered))
+        state, token, scores, covered = moved
+        return state, token, key, tokens.at[t].set(token), parents.at[t].set(order), scores, covered
 
     init = (
         state,
@@ -138,8 +166,9 @@ def _search(model, params, inputs, key, numbers, grid, durations, groups, **shap
         jnp.zeros((length, rows), jnp.int32),
         jnp.zeros((length, rows), jnp.int32),
         jnp.where(alive, 0.0, -jnp.inf),
+        jnp.zeros(rows, jnp.float32),  # beats covered
     )
-    _, _, _, tokens, parents, scores = jax.lax.fori_loop(0, length, body, init)
+    _, _, _, tokens, parents, scores, _ = jax.lax.fori_loop(0, length, body, init)
     ids = _backtrack(tokens, parents)
     return ids[::branches], scores[::branches]  # the B beams, best first
 
@@ -167,7 +196,7 @@ def _extend(key, logits, strategy: Strategy, groups, branches: int, branching) -
     return jnp.take_along_axis(ranked, rank[:, None], axis=-1)[:, 0].astype(jnp.int32)
 
 
-def _best(scores: jax.Array, beams: int, branches: int) -> jax.Array:
-    """Row indices (B·K,): the B best rows by score, best first, each repeated K times."""
-    _, best = jax.lax.top_k(scores, beams)
+def _best(ranked: jax.Array, beams: int, branches: int) -> jax.Array:
+    """Row indices (B·K,): the B best rows by `ranked`, best first, each repeated K times."""
+    _, best = jax.lax.top_k(ranked, beams)
     return jnp.repeat(best, branches)

@@ -117,8 +117,9 @@ def streams(
     """`batch` streams of `length` tokens after the `primer` ids, a model conditioned on the
     music fed the `context` of the `chords` of each measure at `bpm`: sampled (`sample.sample`),
     or the best beam of each of `batch` beam searches (`beam.beam_search`)."""
-    options = dict(length=length, strategy=strategy, primer=primer, pitch_groups=vocab.pitch_groups)
-    options |= over_chords(model, vocab, chords, context, bpm)
+    grid = over_chords(model, chords, context, bpm)
+    options = dict(length=length, strategy=strategy, primer=primer, chord_grid=grid)
+    options |= dict(durations=vocab.durations, pitch_groups=vocab.pitch_groups)
     if beam is None:
         found = sample.sample(model, params, key, batch=batch, **options)
         ids, log_probs = np.asarray(found.ids), np.asarray(found.log_probs).sum(axis=-1)
@@ -128,11 +129,9 @@ def streams(
     return Streams([vocab.playable(row) for row in ids], log_probs)
 
 
-def over_chords(model, vocab: data.Vocabulary, chords: Changes, context, bpm: float) -> dict:
+def over_chords(model, chords: Changes, context, bpm: float) -> np.ndarray | None:
     """What `sample` needs to feed a model conditioned on the music each token's context: the
-    `context` parts' grid over the chords (`data.context_grid`) and the tokens' durations;
-    nothing for other models."""
+    `context` parts' grid over the chords (`data.context_grid`); None for other models."""
     if not model.chord_features:
-        return {}
-    grid = data.context_grid(chords, read_context(context), bpm)
-    return dict(chord_grid=grid, durations=vocab.durations)
+        return None
+    return data.context_grid(chords, read_context(context), bpm)

@@ -88,6 +88,35 @@ def test_greedy_beam_search_wide_enough_is_exhaustive(tiny, beams, length):
     np.testing.assert_allclose(found.log_probs[0], top, rtol=1e-5)
 
 
+@pytest.mark.parametrize("beams, length", [(4, 2), (16, 3)])
+def test_greedy_beam_search_per_beat_wide_enough_is_exhaustive(tiny, beams, length):
+    model, params = tiny
+    durations = np.array([0.5, 2.0, 0.25, 1.0], np.float32)
+    every = list(itertools.product(range(4), repeat=length))
+    totals = dict(zip(every, log_probs(model, params, every, (2,)), strict=True))
+    per_beat = {ids: total / durations[list(ids)].sum() for ids, total in totals.items()}
+    found = beam.beam_search(
+        model,
+        params,
+        jax.random.key(0),
+        beam=beam.Beam(beam_size=beams, branch_factor=4, per_beat=True),
+        length=length,
+        strategy=sample.Strategy(greedy=True),
+        primer=(2,),
+        durations=durations,
+    )
+    ranked = sorted(per_beat, key=per_beat.get, reverse=True)[:beams]
+    assert [tuple(ids) for ids in found.ids[0].tolist()] == ranked
+    np.testing.assert_allclose(found.log_probs[0], [totals[ids] for ids in ranked], rtol=1e-5)
+    assert ranked[0] != max(totals, key=totals.get)  # not the search in total
+
+
+def test_a_search_per_beat_needs_the_durations(tiny):
+    model, params = tiny
+    with pytest.raises(JazzFlaxError, match="per beat needs each token's duration"):
+        beam.beam_search(model, params, jax.random.key(0), beam=beam.Beam(2, 2, 1, per_beat=True))
+
+
 def test_beams_come_best_first_with_their_log_probabilities(tiny):
     model, params = tiny
     found = beam.beam_search(

@@ -195,14 +195,19 @@ def table(runs: list[dict], baseline: list[float]) -> str:
 
 
 def parse_beam(text: str) -> Beam:
-    return Beam(*(int(part) for part in text.split(",")))
+    """`B,K,S` (`8,4,1`), or `B,K,S,beat` for beams ranked per beat."""
+    *numbers, last = text.split(",")
+    if last == "beat":
+        return Beam(*(int(part) for part in numbers), per_beat=True)
+    return Beam(*(int(part) for part in [*numbers, last]))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run directories of one setting (seeds)")
     parser.add_argument("--baseline", nargs="*", default=[], help="runs to beat in nats/note")
-    parser.add_argument("--beam", type=parse_beam, default=Beam(8, 4, 1), help="size,branch,steps")
+    beam_help = "size,branch,steps[,beat]"
+    parser.add_argument("--beam", type=parse_beam, default=Beam(8, 4, 1), help=beam_help)
     parser.add_argument("--temperature", type=float, default=1.0, help="of the sampled solos")
     parser.add_argument("--top_p", type=float, default=1.0, help="nucleus of the sampled solos")
     parser.add_argument("--pitch_temperature", type=float, default=1.0, help="of the pitch alone")

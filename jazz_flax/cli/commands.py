@@ -79,7 +79,7 @@ def generate_command(fv: flags.FlagValues) -> None:
 
 
 def generation_settings(fv: flags.FlagValues) -> generate.Settings:
-    beam = Beam(fv.beam_size, fv.branch_factor, fv.steps_per_iteration)
+    beam = Beam(fv.beam_size, fv.branch_factor, fv.steps_per_iteration, fv.beam_per_beat)
     return generate.Settings(
         num_outputs=fv.num_outputs,
         seed=fv.seed,

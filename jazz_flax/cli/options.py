@@ -98,6 +98,7 @@ def generate_flags(fv: flags.FlagValues, argv: list[str]) -> None:
     integer("beam_size", 1, "beams kept by beam search (Magenta's)")
     integer("branch_factor", 1, "continuations of each beam per iteration")
     integer("steps_per_iteration", 1, "tokens per beam search iteration")
+    boolean("beam_per_beat", False, "rank beams by log-probability per beat, not in total")
     string("primer_midi", None, "a MIDI/MusicXML melody the solo continues")
     number("bpm", 130.0, "tempo of the MIDI and audio")
     number("swing", 1.0, "off-beat eighths' ratio (1 straight, 2 triplet swing)")
