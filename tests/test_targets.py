@@ -50,4 +50,6 @@ def test_a_model_deaf_to_the_harmony_fails_the_sensitivity_target():
 
 def test_the_beam_setting_is_read_as_three_numbers():
     assert targets.parse_beam("8,4,1") == targets.Beam(8, 4, 1)
+    for text in ("8,4,1", "8,4,4,beat"):
+        assert targets.beam_label(targets.parse_beam(text)) == text
     assert targets.parse_beam("8,4,4,beat") == targets.Beam(8, 4, 4, per_beat=True)

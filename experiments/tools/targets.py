@@ -202,6 +202,11 @@ def parse_beam(text: str) -> Beam:
     return Beam(*(int(part) for part in [*numbers, last]))
 
 
+def beam_label(beam: Beam) -> str:
+    """The text `parse_beam` reads back."""
+    return ",".join(map(str, beam[:3])) + (",beat" if beam.per_beat else "")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run directories of one setting (seeds)")
@@ -217,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     eval_config = strategy_config(args.temperature, args.top_p, args.pitch_temperature)
     runs = [run_figures(workdir, args.beam, eval_config) for workdir in args.runs]
     baseline = [nats_per_note(workdir) for workdir in args.baseline]
-    print(f"{len(runs)} runs: {', '.join(args.runs)}; beam search {tuple(args.beam)}; "
+    print(f"{len(runs)} runs: {', '.join(args.runs)}; beam search {beam_label(args.beam)}; "
           f"temperature {args.temperature}, pitch_temperature {args.pitch_temperature}, "
           f"top_p {args.top_p}")  # fmt: skip
     print(table(runs, baseline))
