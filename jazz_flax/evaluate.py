@@ -136,13 +136,12 @@ def split_test_scores(scores: dict, corpus: data.SplitCorpus) -> dict:
 
 
 def strategy(eval_config: ml_collections.ConfigDict) -> Strategy:
-    pitch_temperature = eval_config.get("pitch_temperature", 1.0)  # older settings have none
     return Strategy(
         eval_config.temperature,
         eval_config.top_k,
         eval_config.top_p,
         eval_config.greedy,
-        pitch_temperature,
+        eval_config.pitch_temperature,
     )
 
 
