@@ -73,12 +73,12 @@ def token_beats(model, beam: Beam, durations) -> jax.Array | None:
     """float32 (V,) each token's duration in beats, for a search `per_beat`; None otherwise."""
     if not beam.per_beat:
         return None
-    if durations is None or np.shape(durations) != (model.n_values,):
+    if durations is None:
         raise JazzFlaxError(
-            f"a beam search per beat needs each token's duration, ({model.n_values},) in beats",
-            hint="pass durations (data.Vocabulary.durations)",
+            "a beam search per beat needs each token's duration",
+            hint="pass durations (V,) in beats (data.Vocabulary.durations)",
         )
-    return jnp.asarray(durations, jnp.float32)
+    return sample.token_durations(model, durations)
 
 
 def beam_search(

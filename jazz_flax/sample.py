@@ -230,15 +230,21 @@ def chord_inputs(model, chord_grid, durations) -> tuple[jax.Array | None, jax.Ar
             "a chord-conditioned model samples over chords",
             hint="pass chord_grid (n_measures, 16, F) and durations (V,)",
         )
-    grid, durations = jnp.asarray(chord_grid, jnp.float32), jnp.asarray(durations, jnp.float32)
+    grid = jnp.asarray(chord_grid, jnp.float32)
     if grid.ndim != 3 or grid.shape[0] < 1 or grid.shape[1:] != (STEPS, model.chord_features):
         raise JazzFlaxError(
             f"chord_grid of shape (n_measures ≥ 1, {STEPS}, {model.chord_features}) expected, "
             f"got {grid.shape}"
         )
+    return grid, token_durations(model, durations)
+
+
+def token_durations(model, durations) -> jax.Array:
+    """durations (V,), each token's in beats, as a float32 array (checked against the model)."""
+    durations = jnp.asarray(durations, jnp.float32)
     if durations.shape != (model.n_values,):
         raise JazzFlaxError(f"durations ({model.n_values},) expected, got {durations.shape}")
-    return grid, durations
+    return durations
 
 
 def chords_at(grid: jax.Array, position: jax.Array) -> jax.Array:

@@ -115,6 +115,10 @@ def test_a_search_per_beat_needs_the_durations(tiny):
     model, params = tiny
     with pytest.raises(JazzFlaxError, match="per beat needs each token's duration"):
         beam.beam_search(model, params, jax.random.key(0), beam=beam.Beam(2, 2, 1, per_beat=True))
+    with pytest.raises(JazzFlaxError, match=r"durations \(4,\) expected, got \(3,\)"):
+        beam.beam_search(
+            model, params, jax.random.key(0), beam=beam.Beam(2, 2, 1, True), durations=np.ones(3)
+        )
 
 
 def test_beams_come_best_first_with_their_log_probabilities(tiny):
