@@ -10,9 +10,10 @@ under the model (temperature 1, no filter), the primer's excluded.
 
 Magenta's events are time steps, so its beams always cover the same stretch of music. Ours are
 notes and rests of any length: after as many tokens, one beam may have played 4 beats and another
-12. With `per_beat` the beams are ranked by their log-probability per beat of music covered, not
-in total. Ranked in total, the likeliest beams are streams of short, predictable notes; per beat,
-a held note or a rest is weighed against the beats it fills (docs/results.md).
+12. A `length_penalty` α ranks the beams by their log-probability divided by beats^α, the beats of
+music they cover (GNMT's length penalty, counted in beats): 0 ranks them in total, 1 per beat.
+Ranked in total, the likeliest beams are streams of short, predictable notes; per beat, long rests
+win, for a rest's log-probability is spread over the beats it fills (docs/results.md).
 
 The loop always holds B·K rows, row b·K + k being branch k of beam b; pruning gathers the rows of
 the B best and repeats each K times. Each step writes its tokens and the rows they came from; the
@@ -50,7 +51,7 @@ class Beam(NamedTuple):
     beam_size: int = 1
     branch_factor: int = 1
     steps_per_iteration: int = 1
-    per_beat: bool = False  # rank beams by log-probability per beat covered, not in total
+    length_penalty: float = 0.0  # rank beams by log-probability / beats covered ** this
 
 
 class Beams(NamedTuple):
@@ -63,19 +64,21 @@ MIN_BEATS = 1 / 12
 
 
 def check_beam(beam: Beam) -> None:
-    """Raises a JazzFlaxError for a setting below 1."""
+    """Raises a JazzFlaxError for a size below 1 or a negative length penalty."""
     for name, value in beam._asdict().items():
-        if name != "per_beat":
+        if name != "length_penalty":
             POSITIVE.check(name, value)
+    if not beam.length_penalty >= 0:
+        raise JazzFlaxError(f"the length penalty must be ≥ 0, got {beam.length_penalty}")
 
 
 def token_beats(model, beam: Beam, durations) -> jax.Array | None:
-    """float32 (V,) each token's duration in beats, for a search `per_beat`; None otherwise."""
-    if not beam.per_beat:
+    """float32 (V,) each token's duration in beats, for a length penalty; None without one."""
+    if not beam.length_penalty:
         return None
     if durations is None:
         raise JazzFlaxError(
-            "a beam search per beat needs each token's duration",
+            "a beam search with a length penalty needs each token's duration",
             hint="pass durations (V,) in beats (data.Vocabulary.durations)",
         )
     return sample.token_durations(model, durations)
@@ -114,7 +117,7 @@ def beam_search(
     numbers, greedy = sample.without_greedy(strategy)
     shape = dict(length=length, greedy=greedy, beams=beam.beam_size)
     shape.update(branches=beam.branch_factor, steps=beam.steps_per_iteration)
-    traced_args = (numbers, grid, durations, groups, beats)
+    traced_args = (numbers, grid, durations, groups, beats, jnp.float32(beam.length_penalty))
     return _searches(model, params, inputs, keys, traced_args, **shape)
 
 
@@ -127,7 +130,7 @@ def _searches(model, params, inputs, keys, traced_args, **shape) -> Beams:
     return Beams(*jax.vmap(lambda key: search(key, *traced_args))(keys))
 
 
-def _search(model, params, inputs, key, numbers, grid, durations, groups, beats, **shape):
+def _search(model, params, inputs, key, numbers, grid, durations, groups, beats, penalty, **shape):
     """One search: inputs (1 + P,) EMPTY then the primer → (ids (B, length), log_probs (B,))."""
     length, greedy, beams, branches, steps = (
         shape[name] for name in ("length", "greedy", "beams", "branches", "steps")
@@ -145,30 +148,32 @@ def _search(model, params, inputs, key, numbers, grid, durations, groups, beats,
     first = (length - 1) % steps + 1  # tokens of the first iteration
 
     def body(t, loop_state):
-        state, ids_in, key, tokens, parents, scores, covered = loop_state
+        state, ids_in, last, key, tokens, parents, scores, covered = loop_state
         state, logits = step(state, ids_in)
         key, subkey = (key, key) if greedy else jax.random.split(key)
         branching = (t == 0) | ((t - first) % steps == 0)
-        token = _extend(subkey, logits, strategy, groups, branches, branching)
+        token = _extend(subkey, logits, strategy, (groups, last), branches, branching)
         scores = scores + jnp.take_along_axis(jax.nn.log_softmax(logits), token[:, None], -1)[:, 0]
         covered = covered if beats is None else covered + beats[token]
-        ranked = scores if beats is None else scores / jnp.maximum(covered, MIN_BEATS)
+        ranked = scores if beats is None else scores / jnp.maximum(covered, MIN_BEATS) ** penalty
         pruning = (length - 1 - t) % steps == 0
         order = jnp.where(pruning, _best(ranked, beams, branches), jnp.arange(rows))
-        moved = jax.tree.map(lambda x: x[order], (state, token, scores, covered))
-        state, token, scores, covered = moved
-        return state, token, key, tokens.at[t].set(token), parents.at[t].set(order), scores, covered
+        moved = (state, token, sample.after(groups, last, token), scores, covered)
+        state, token, last, scores, covered = jax.tree.map(lambda x: x[order], moved)
+        written = tokens.at[t].set(token), parents.at[t].set(order)
+        return state, token, last, key, *written, scores, covered
 
     init = (
         state,
         jnp.broadcast_to(inputs[-1], (rows,)),
+        sample.last_pitches(groups, jnp.broadcast_to(inputs, (rows, len(inputs)))),
         key,
         jnp.zeros((length, rows), jnp.int32),
         jnp.zeros((length, rows), jnp.int32),
         jnp.where(alive, 0.0, -jnp.inf),
         jnp.zeros(rows, jnp.float32),  # beats covered
     )
-    _, _, _, tokens, parents, scores, _ = jax.lax.fori_loop(0, length, body, init)
+    _, _, _, _, tokens, parents, scores, _ = jax.lax.fori_loop(0, length, body, init)
     ids = _backtrack(tokens, parents)
     return ids[::branches], scores[::branches]  # the B beams, best first
 
@@ -185,12 +190,12 @@ def _backtrack(tokens: jax.Array, parents: jax.Array) -> jax.Array:
     return ids.T
 
 
-def _extend(key, logits, strategy: Strategy, groups, branches: int, branching) -> jax.Array:
+def _extend(key, logits, strategy: Strategy, pitches, branches: int, branching) -> jax.Array:
     """int32 (B·K,) next tokens: a draw per row (pitches at the pitch temperature with the pitch
-    `groups`); greedy, row b·K + k's k-th likeliest token at a branching step and the likeliest
-    otherwise."""
+    groups and each row's last, `pitches`); greedy, row b·K + k's k-th likeliest token at a
+    branching step and the likeliest otherwise."""
     if not strategy.greedy:
-        return sample.choose(key, logits, strategy, groups)
+        return sample.choose(key, logits, strategy, *pitches)
     _, ranked = jax.lax.top_k(logits, branches)
     rank = jnp.where(branching, jnp.arange(logits.shape[0]) % branches, 0)
     return jnp.take_along_axis(ranked, rank[:, None], axis=-1)[:, 0].astype(jnp.int32)

@@ -84,7 +84,7 @@ def default_config() -> ml_collections.ConfigDict:
     test_solos = ml_collections.config_dict.placeholder(int)  # None: all the test split's
     return ml_collections.ConfigDict(
         dict(solos=4, seed=0, temperature=1.0, top_k=top_k, top_p=1.0, greedy=False)
-        | dict(pitch_temperature=1.0)
+        | dict(pitch_temperature=1.0, keep_repeats=False)
         | dict(test_solos=test_solos)
     )
 
@@ -142,6 +142,7 @@ def strategy(eval_config: ml_collections.ConfigDict) -> Strategy:
         eval_config.top_p,
         eval_config.greedy,
         eval_config.pitch_temperature,
+        eval_config.keep_repeats,
     )
 
 

@@ -16,7 +16,10 @@ A pitch temperature (grammars whose tokens name pitches) sharpens or flattens th
 alone: whether a note or a rest comes, and a note's duration given its pitch, keep the model's
 probabilities (`at_pitch_temperature`). One temperature over a token that pairs a pitch with a
 duration cannot do this: low enough for the pitches to land on the harmony, it also picks the
-likeliest rhythm every time, an unbroken eighth-note stream (docs/results.md).
+likeliest rhythm every time, an unbroken eighth-note stream (docs/results.md). Sharpened, the
+likeliest pitch is often the one just played; with `keep_repeats`, the last note's pitch keeps the
+model's probability and the temperature sharpens the choice among the others (the loop carries
+each stream's last pitch).
 
 A chord-conditioned model (`chord_features` > 0) is fed the chord sounding where each token starts:
 the loop carries each stream's position in beats (the durations of the tokens so far, the primer's
@@ -53,6 +56,7 @@ class Strategy(NamedTuple):
     top_p: float = 1.0  # keep the smallest set of likeliest tokens with probability ≥ p
     greedy: bool = False  # argmax, as the notebook
     pitch_temperature: float = 1.0  # of the pitch alone, given a note (`at_pitch_temperature`)
+    keep_repeats: bool = False  # at a pitch temperature, repeat the last pitch as the model would
 
 
 # Below the floor, logits / temperature overflow float32 and every token comes out the same:
@@ -69,6 +73,11 @@ def check_strategy(strategy: Strategy, length: int) -> None:
             "greedy sampling takes the likeliest token: a pitch temperature has no say in it",
             hint="leave pitch_temperature at 1, or sample without greedy",
         )
+    if strategy.keep_repeats and strategy.pitch_temperature == 1:
+        raise JazzFlaxError(
+            "keep_repeats keeps the model's repeats at a pitch temperature: none is set",
+            hint="set pitch_temperature (e.g. 0.2), or leave keep_repeats off",
+        )
     if strategy.top_k is not None and strategy.top_k < 1:
         raise JazzFlaxError(
             f"top_k must be ≥ 1, got {strategy.top_k}", hint="leave it unset to keep every token"
@@ -79,15 +88,16 @@ def check_strategy(strategy: Strategy, length: int) -> None:
 
 
 def traced(strategy: Strategy) -> Strategy:
-    """The strategy as the sampler takes it: temperature, top_k (0 for None: every token), top_p
-    and pitch_temperature as numpy scalars, which jit traces; greedy a Python bool, which picks the
-    program."""
+    """The strategy as the sampler takes it: temperature, top_k (0 for None: every token), top_p,
+    pitch_temperature and keep_repeats as numpy scalars, which jit traces; greedy a Python bool,
+    which picks the program."""
     return Strategy(
         np.float32(strategy.temperature),
         np.int32(0 if strategy.top_k is None else strategy.top_k),
         np.float32(strategy.top_p),
         bool(strategy.greedy),
         np.float32(strategy.pitch_temperature),
+        np.bool_(strategy.keep_repeats),
     )
 
 
@@ -106,14 +116,18 @@ def pitch_inputs(model, strategy: Strategy, pitch_groups: np.ndarray | None) -> 
     return jnp.asarray(pitch_groups, jnp.int32)
 
 
-def at_pitch_temperature(logits: jax.Array, groups: jax.Array, pitch_temperature) -> jax.Array:
+def at_pitch_temperature(
+    logits: jax.Array, groups: jax.Array, pitch_temperature, last: jax.Array | None = None
+) -> jax.Array:
     """Log-probabilities (B, V) of the values when the pitch of a note is drawn at
     `pitch_temperature`:
 
-        p'(note of pitch g and duration d) = p(note) · softmax_g(log p(g | note) / T) · p(d | g)
+        p'(note of pitch g and duration d) = p(note) · p'(g | note) · p(d | g)
 
-    and p'(rest or UNK) = p(rest or UNK). logits (B, V); groups (V,) each value's pitch group,
-    −1 for those that are not notes (`data.Vocabulary.pitch_groups`)."""
+    p'(g | note) = softmax_g(log p(g | note) / T); with `last` (B,), each row's last pitch group
+    (−1: none), that group keeps p(g | note) and the others share the rest at T (`_sharpened`).
+    p'(rest or UNK) = p(rest or UNK). logits (B, V); groups (V,) each value's pitch group, −1 for
+    those that are not notes (`data.Vocabulary.pitch_groups`)."""
     log_p = jax.nn.log_softmax(logits).T  # (V, B): segments run along the first axis
     n_groups = groups.shape[0] + 1  # at most one group per value, and the values that are no note
     segments = jnp.where(groups < 0, n_groups - 1, groups)
@@ -122,9 +136,38 @@ def at_pitch_temperature(logits: jax.Array, groups: jax.Array, pitch_temperature
     log_pitch = peak + jnp.log(total)  # (G + 1, B): log p(g), the last row not a pitch
     notes = jnp.where((jnp.arange(n_groups) < n_groups - 1)[:, None], log_pitch, -jnp.inf)
     log_note = jax.nn.logsumexp(notes, axis=0)
-    sharpened = log_note + jax.nn.log_softmax(notes / pitch_temperature, axis=0)
+    sharpened = log_note + _sharpened(notes, log_note, pitch_temperature, last)
     at_temperature = log_p + (sharpened - log_pitch)[segments]
     return jnp.where(groups[:, None] >= 0, at_temperature, log_p).T
+
+
+def _sharpened(notes: jax.Array, log_note: jax.Array, pitch_temperature, last) -> jax.Array:
+    """log p'(g | note) (G + 1, B) from notes = log p(g) (−inf for the last row, no pitch) and
+    log_note = log p(note): softmax(log p(g) / T), or with `last`, p(last | note) for the last
+    group and (1 − p(last | note)) · softmax(log p(g) / T) over the others."""
+    if last is None:
+        return jax.nn.log_softmax(notes / pitch_temperature, axis=0)
+    is_last = jnp.arange(notes.shape[0])[:, None] == last[None, :]
+    log_kept = jnp.max(jnp.where(is_last, notes, -jnp.inf), axis=0) - log_note  # −inf: none
+    others = jax.nn.log_softmax(jnp.where(is_last, -jnp.inf, notes) / pitch_temperature, axis=0)
+    others = jnp.nan_to_num(others, nan=-jnp.inf) + jnp.log1p(-jnp.exp(log_kept))
+    return jnp.where(is_last, notes - log_note, others)
+
+
+def last_pitches(groups: jax.Array | None, inputs: jax.Array) -> jax.Array | None:
+    """int32 (B,) the pitch group of each row's last note in inputs (B, P) (−1: none, EMPTY is
+    none); None without groups."""
+    if groups is None:
+        return None
+    return functools.reduce(functools.partial(after, groups), inputs.T, jnp.full(len(inputs), -1))
+
+
+def after(groups: jax.Array | None, last: jax.Array | None, token: jax.Array) -> jax.Array | None:
+    """The last pitch groups (B,) once tokens (B,) are played: a rest or EMPTY keeps them."""
+    if groups is None:
+        return None
+    group = jnp.where(token == EMPTY, -1, groups[token])
+    return jnp.where(group >= 0, group, last).astype(jnp.int32)
 
 
 def filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.Array:
@@ -140,10 +183,13 @@ def filter_logits(logits: jax.Array, top_k: jax.Array, top_p: jax.Array) -> jax.
     return jnp.where((logits >= kth) & (logits >= pth), logits, -jnp.inf)
 
 
-def choose(key: jax.Array, logits: jax.Array, strategy: Strategy, groups=None) -> jax.Array:
+def choose(
+    key: jax.Array, logits: jax.Array, strategy: Strategy, groups=None, last=None
+) -> jax.Array:
     """int32 (B,) tokens from logits (B, V): the argmax when greedy, else a draw. The strategy as
-    `traced` gives it; temperature, top_k, top_p and pitch_temperature may be tracers. With the
-    values' pitch `groups` (`pitch_inputs`), pitches are drawn at the pitch temperature.
+    `traced` gives it; its numbers may be tracers. With the values' pitch `groups`
+    (`pitch_inputs`) and each row's `last` pitch group (`last_pitches`), pitches are drawn at the
+    pitch temperature, the last one kept at the model's probability with `keep_repeats`.
 
     Draws by inverse CDF, one uniform number per row (cheaper on CPU than Gumbel noise per value);
     the sort behind top-k / top-p runs only when one of them is set.
@@ -151,7 +197,8 @@ def choose(key: jax.Array, logits: jax.Array, strategy: Strategy, groups=None) -
     if strategy.greedy:
         return jnp.argmax(logits, axis=-1).astype(jnp.int32)
     if groups is not None:
-        logits = at_pitch_temperature(logits, groups, strategy.pitch_temperature)
+        kept = None if last is None else jnp.where(strategy.keep_repeats, last, -1)
+        logits = at_pitch_temperature(logits, groups, strategy.pitch_temperature, kept)
     filtering = (strategy.top_k > 0) | (strategy.top_p < 1)
     filtered = jax.lax.cond(
         filtering,
@@ -298,19 +345,21 @@ def _sample(
     state, _ = jax.lax.scan(feed, _initial_state(model, batch, grid), inputs[:, :-1].T)
 
     def body(t, loop_state):
-        state, ids_in, key, ids, log_probs = loop_state
+        state, ids_in, last, key, ids, log_probs = loop_state
         state, logits = step(state, ids_in)
         key, subkey = (key, key) if greedy else jax.random.split(key)
-        token = choose(subkey, logits, strategy, groups)
+        token = choose(subkey, logits, strategy, groups, last)
         log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), token[:, None], axis=-1)[:, 0]
-        return state, token, key, ids.at[:, t].set(token), log_probs.at[:, t].set(log_p)
+        last = after(groups, last, token)
+        return state, token, last, key, ids.at[:, t].set(token), log_probs.at[:, t].set(log_p)
 
     init = (
         state,
         inputs[:, -1],
+        last_pitches(groups, inputs),
         key,
         jnp.zeros((batch, length), jnp.int32),
         jnp.zeros((batch, length), jnp.float32),
     )
-    _, _, _, ids, log_probs = jax.lax.fori_loop(0, length, body, init)
+    _, _, _, _, ids, log_probs = jax.lax.fori_loop(0, length, body, init)
     return Sample(ids, log_probs)

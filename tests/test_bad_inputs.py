@@ -261,6 +261,9 @@ def table(tiny, run, folder) -> dict[str, list[str]]:
         "pitch_temperature 0": [*gen, "--pitch_temperature=0"],
         "pitch_temperature nan": [*gen, "--pitch_temperature=nan"],
         "pitch_temperature, notebook tokens": [*gen, "--pitch_temperature=0.5"],
+        "keep_repeats without a pitch temperature": [*gen, "--keep_repeats"],
+        "beam_length_penalty -1": [*gen, "--beam_size=2", "--beam_length_penalty=-1"],
+        "beam_length_penalty nan": [*gen, "--beam_size=2", "--beam_length_penalty=nan"],
         "top_p 0": [*gen, "--top_p=0"],
         "top_p nan": [*gen, "--top_p=nan"],
         "solos 0": [*evaluate, "--solos=0"],
@@ -448,6 +451,8 @@ def test_help_exits_0(all_outcomes):
         ("train a flag of generate", "--seed is a flag of generate and evaluate, not of train"),
         ("train another run in a run dir", "holds another run: n_a 8 → 99 (--fresh starts over"),
         ("config missing with an override", "no such file: nothing.py (the experiments: "),
+        ("keep_repeats without a pitch temperature", "keeps the model's repeats at a pitch temp"),
+        ("beam_length_penalty -1", "the length penalty must be ≥ 0, got -1"),
     ],
 )
 def test_the_lines_name_the_cause(outcomes, row, words):

@@ -1,3 +1,4 @@
+import functools
 import itertools
 
 import jax
@@ -41,8 +42,9 @@ STRATEGIES = [
     sample.Strategy(temperature=0.7),
     sample.Strategy(temperature=1.3, top_k=4, top_p=0.8),
     sample.Strategy(pitch_temperature=0.5),
+    sample.Strategy(pitch_temperature=0.3, keep_repeats=True),
 ]
-STRATEGY_IDS = ["greedy", "temperature", "top-k-top-p", "pitch-temperature"]
+STRATEGY_IDS = ["greedy", "temperature", "top-k-top-p", "pitch-temperature", "keep-repeats"]
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES, ids=STRATEGY_IDS)
@@ -88,37 +90,40 @@ def test_greedy_beam_search_wide_enough_is_exhaustive(tiny, beams, length):
     np.testing.assert_allclose(found.log_probs[0], top, rtol=1e-5)
 
 
-@pytest.mark.parametrize("beams, length", [(4, 2), (16, 3)])
-def test_greedy_beam_search_per_beat_wide_enough_is_exhaustive(tiny, beams, length):
+@pytest.mark.parametrize("beams, length, penalty", [(4, 2, 1.0), (16, 3, 1.0), (16, 3, 0.5)])
+def test_greedy_beam_search_with_a_length_penalty_wide_enough_is_exhaustive(
+    tiny, beams, length, penalty
+):
     model, params = tiny
     durations = np.array([0.5, 2.0, 0.25, 1.0], np.float32)
     every = list(itertools.product(range(4), repeat=length))
     totals = dict(zip(every, log_probs(model, params, every, (2,)), strict=True))
-    per_beat = {ids: total / durations[list(ids)].sum() for ids, total in totals.items()}
+    ranking = {ids: total / durations[list(ids)].sum() ** penalty for ids, total in totals.items()}
     found = beam.beam_search(
         model,
         params,
         jax.random.key(0),
-        beam=beam.Beam(beam_size=beams, branch_factor=4, per_beat=True),
+        beam=beam.Beam(beam_size=beams, branch_factor=4, length_penalty=penalty),
         length=length,
         strategy=sample.Strategy(greedy=True),
         primer=(2,),
         durations=durations,
     )
-    ranked = sorted(per_beat, key=per_beat.get, reverse=True)[:beams]
+    ranked = sorted(ranking, key=ranking.get, reverse=True)[:beams]
     assert [tuple(ids) for ids in found.ids[0].tolist()] == ranked
     np.testing.assert_allclose(found.log_probs[0], [totals[ids] for ids in ranked], rtol=1e-5)
     assert ranked[0] != max(totals, key=totals.get)  # not the search in total
 
 
-def test_a_search_per_beat_needs_the_durations(tiny):
+def test_a_length_penalty_needs_the_durations_and_is_not_negative(tiny):
     model, params = tiny
-    with pytest.raises(JazzFlaxError, match="per beat needs each token's duration"):
-        beam.beam_search(model, params, jax.random.key(0), beam=beam.Beam(2, 2, 1, per_beat=True))
+    search = functools.partial(beam.beam_search, model, params, jax.random.key(0))
+    with pytest.raises(JazzFlaxError, match="length penalty needs each token's duration"):
+        search(beam=beam.Beam(2, 2, 1, length_penalty=1.0))
     with pytest.raises(JazzFlaxError, match=r"durations \(4,\) expected, got \(3,\)"):
-        beam.beam_search(
-            model, params, jax.random.key(0), beam=beam.Beam(2, 2, 1, True), durations=np.ones(3)
-        )
+        search(beam=beam.Beam(2, 2, 1, 0.5), durations=np.ones(3))
+    with pytest.raises(JazzFlaxError, match="length penalty must be ≥ 0, got -1"):
+        search(beam=beam.Beam(2, 2, 1, -1.0), durations=np.ones(4))
 
 
 def test_beams_come_best_first_with_their_log_probabilities(tiny):

@@ -124,7 +124,8 @@ def test_a_pitch_model_with_a_context_trains_and_improvises(tiny, tmp_path):
         result.tokens, changes, np.random.default_rng(99), rules=result_rules(tmp_path)
     )
     assert [n.pitch for n in again.notes] == [n.pitch for n in result.solo.notes]
-    sharp = dict(strategy=Strategy(pitch_temperature=0.3), beam=Beam(2, 2, 4, True), seed=1)
+    strategy = Strategy(pitch_temperature=0.3, keep_repeats=True)
+    sharp = dict(strategy=strategy, beam=Beam(2, 2, 4, length_penalty=0.75), seed=1)
     sharper = generate.generate(tmp_path / "run", chords="Dm7 G7 | Cmaj7", output=tmp_path, **sharp)
     assert sharper.solo.length == result.solo.length and sharper.tokens != result.tokens
 

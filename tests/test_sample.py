@@ -71,26 +71,46 @@ def test_greedy_is_argmax():
 GROUPS = jnp.array([-1, -1, 0, 0, 0, 1, 1, 2])
 
 
-def at_pitch_temperature_by_hand(probs: np.ndarray, temperature: float) -> np.ndarray:
+def at_pitch_temperature_by_hand(probs: np.ndarray, temperature: float, last=-1) -> np.ndarray:
     """p'(v) = p(v) for rests and UNK, else p(note) · q(pitch) · p(v | pitch), where q is
-    p(pitch | note) ** (1 / temperature), normalised."""
+    p(pitch | note) ** (1 / temperature), normalised; the `last` pitch (−1: none) keeps
+    p(last | note), the others share the rest in those proportions."""
     groups = np.asarray(GROUPS)
     pitch = np.array([probs[groups == g].sum() for g in range(3)])
     note = pitch.sum()
     q = (pitch / note) ** (1 / temperature)
-    q /= q.sum()
+    others = np.arange(3) != last
+    q = np.where(others, q / q[others].sum() * (1 - pitch[last] / note * (last >= 0)), pitch / note)
     notes = note * q[groups] * probs / pitch[groups]
     return np.where(groups < 0, probs, notes)
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.4, 2.5])
-def test_pitch_temperature_reshapes_the_pitch_alone(temperature):
+@pytest.mark.parametrize("last", [None, -1, 0, 2])
+def test_pitch_temperature_reshapes_the_pitch_alone(temperature, last):
     logits = jax.random.normal(jax.random.key(round(10 * temperature)), (3, 8)) * 2
-    got = np.exp(np.asarray(sample.at_pitch_temperature(logits, GROUPS, temperature)))
+    lasts = None if last is None else jnp.full(3, last)
+    got = np.exp(np.asarray(sample.at_pitch_temperature(logits, GROUPS, temperature, lasts)))
     for row, probs in zip(got, np.asarray(jax.nn.softmax(logits)), strict=True):
-        np.testing.assert_allclose(row, at_pitch_temperature_by_hand(probs, temperature), 1e-5)
+        expected = at_pitch_temperature_by_hand(probs, temperature, -1 if last is None else last)
+        np.testing.assert_allclose(row, expected, 1e-5)
         np.testing.assert_allclose(row[:2], probs[:2], 1e-5)  # rest and UNK untouched
         np.testing.assert_allclose(row[2:5] / row[2:5].sum(), probs[2:5] / probs[2:5].sum(), 1e-5)
+        if last is not None and last >= 0:  # the last pitch as likely as the model has it
+            in_last = np.asarray(GROUPS) == last
+            np.testing.assert_allclose(row[in_last].sum(), probs[in_last].sum(), 1e-5)
+
+
+def test_a_last_pitch_the_model_is_sure_of_stays_sure():
+    probs = jnp.array([[0.5, 0.0, 0.2, 0.2, 0.1, 0.0, 0.0, 0.0]])  # no pitch but pitch 0
+    sharp = sample.at_pitch_temperature(jnp.log(probs + 1e-30), GROUPS, 0.3, jnp.array([0]))
+    np.testing.assert_allclose(np.exp(np.asarray(sharp)), probs, atol=1e-6)
+
+
+def test_the_last_pitch_is_the_last_notes_whatever_rests_come_after():
+    inputs = jnp.array([[EMPTY, 2, 0, 1], [EMPTY, 5, 7, 0], [EMPTY, 0, 1, 0]])  # 0, 1: rest, UNK
+    assert sample.last_pitches(GROUPS, inputs).tolist() == [0, 2, -1]
+    assert sample.last_pitches(None, inputs) is None
 
 
 def test_pitch_temperature_below_one_favours_the_likeliest_pitch_and_keeps_the_rests():
@@ -122,6 +142,7 @@ def test_draws_follow_the_pitch_temperature():
         (sample.Strategy(), -3, "number of tokens"),
         (sample.Strategy(pitch_temperature=0.0), 5, "pitch_temperature must be ≥ 0.01"),
         (sample.Strategy(greedy=True, pitch_temperature=0.5), 5, "has no say"),
+        (sample.Strategy(keep_repeats=True), 5, "keep_repeats keeps .* none is set"),
     ],
 )
 def test_settings_beyond_the_boundaries_are_clear_errors(strategy, length, message):
@@ -163,9 +184,10 @@ def python_loop(
     model, params, key, batch, length, strategy, primer=(), chord_grid=None, durations=None
 ):
     """`sample.sample` as a plain loop over `model.sample_step`. With a chord grid it tracks each
-    stream's position in beats and looks up the chord of its grid step in its measure."""
+    stream's position in beats and looks up the chord of its grid step in its measure; at a pitch
+    temperature, each stream's last pitch group."""
     carry, position = model.initial_carry(batch), np.zeros(batch)
-    inputs, ids = np.full(batch, EMPTY), []
+    inputs, ids, last = np.full(batch, EMPTY), [], np.full(batch, -1)
     for t in range(len(primer) + length):
         chords = None
         if chord_grid is not None:
@@ -179,8 +201,11 @@ def python_loop(
         else:
             key, subkey = jax.random.split(key)
             groups = None if strategy.pitch_temperature == 1 else jnp.asarray(PITCH_GROUPS)
-            inputs = np.asarray(sample.choose(subkey, logits, sample.traced(strategy), groups))
+            pitches = (groups, None if groups is None else jnp.asarray(last))
+            inputs = np.asarray(sample.choose(subkey, logits, sample.traced(strategy), *pitches))
             ids.append(inputs)
+        group = np.where(inputs == EMPTY, -1, PITCH_GROUPS[inputs])
+        last = np.where(group >= 0, group, last)
     return np.stack(ids, axis=1)
 
 
@@ -191,8 +216,9 @@ def python_loop(
         sample.Strategy(temperature=0.7),
         sample.Strategy(temperature=1.3, top_k=4, top_p=0.8),
         sample.Strategy(top_p=0.9, pitch_temperature=0.5),
+        sample.Strategy(pitch_temperature=0.3, keep_repeats=True),
     ],
-    ids=["greedy", "temperature", "top-k-top-p", "pitch-temperature"],
+    ids=["greedy", "temperature", "top-k-top-p", "pitch-temperature", "keep-repeats"],
 )
 @pytest.mark.parametrize("primer", [(), (3, 7, 1)], ids=["zero-start", "primer"])
 def test_fori_loop_sampler_equals_a_python_loop(trained, strategy, primer):

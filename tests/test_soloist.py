@@ -39,7 +39,7 @@ def test_typed_opening_tokens_start_the_first_measure(run_dir):
 def test_streams_are_sampled_or_the_best_beam_of_each_search(run_dir):
     model, checkpoint = model_of(run_dir[0])
     length = solo.tokens_needed(2)
-    for beam in (None, Beam(2, 2, 1), Beam(2, 2, 1, per_beat=True)):
+    for beam in (None, Beam(2, 2, 1), Beam(2, 2, 1, length_penalty=1.0)):
         found = soloist.streams(
             model, checkpoint.params, checkpoint.vocab, jax.random.key(2), 2, length, beam=beam
         )

@@ -48,8 +48,8 @@ def test_a_model_deaf_to_the_harmony_fails_the_sensitivity_target():
     assert row(targets.table([a_run(0.0, sensitivity=0.0)], []), "onsets differing")[-1] == "no"
 
 
-def test_the_beam_setting_is_read_as_three_numbers():
+def test_the_beam_setting_is_read_as_three_numbers_and_a_length_penalty():
     assert targets.parse_beam("8,4,1") == targets.Beam(8, 4, 1)
-    for text in ("8,4,1", "8,4,4,beat"):
+    for text in ("8,4,1", "8,4,4,0.5", "8,4,4,1"):
         assert targets.beam_label(targets.parse_beam(text)) == text
-    assert targets.parse_beam("8,4,4,beat") == targets.Beam(8, 4, 4, per_beat=True)
+    assert targets.parse_beam("8,4,4,0.5") == targets.Beam(8, 4, 4, length_penalty=0.5)

@@ -37,9 +37,9 @@ def test_the_setting_meeting_most_targets_wins_then_the_nearest():
 
 def test_a_strategy_outside_the_samplers_range_is_refused():
     with pytest.raises(JazzFlaxError, match="temperature"):
-        targets.strategy_config(0.0, 1.0)
+        targets.strategy_config(temperature=0.0, top_p=1.0)
     with pytest.raises(JazzFlaxError, match="top_p"):
-        targets.strategy_config(1.0, 1.5)
+        targets.strategy_config(temperature=1.0, top_p=1.5)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def pitch_run(tmp_path_factory):
 def test_the_grid_and_the_beams_are_played_over_the_validation_changes(pitch_run, capsys):
     tune_sampling.main(
         [pitch_run, "--temperatures", "0.5,1", "--pitch_temperatures", "1,0.5", "--top_ps", "1"]
-        + ["--beams", "2,2,1", "2,2,4"]
+        + ["--beams", "2,2,1", "2,2,4,0.5"]
     )
     out = capsys.readouterr().out
     real = targets.real_metrics(targets.loaded(pitch_run)[1], "valid")
@@ -74,7 +74,20 @@ def test_the_grid_and_the_beams_are_played_over_the_validation_changes(pitch_run
     settings = [
         f"temperature {t}, pitch_temperature {p}, top_p 1.0" for t in (0.5, 1.0) for p in (1.0, 0.5)
     ]
-    for setting in (*settings, "beam 2,2,4"):
+    for setting in (*settings, "beam 2,2,4,0.5"):
         assert f"| {setting} |" in out
     chosen = [line for line in out.splitlines() if line.startswith("chosen: ")]
-    assert len(chosen) == 2 and chosen[1] in ("chosen: beam 2,2,1", "chosen: beam 2,2,4")
+    assert len(chosen) == 2 and chosen[1] in ("chosen: beam 2,2,1", "chosen: beam 2,2,4,0.5")
+
+
+def test_repeats_kept_or_not_are_rows_and_no_beams_plays_the_sampled_rows_alone(pitch_run, capsys):
+    tune_sampling.main([pitch_run, "--temperatures", "1", "--pitch_temperatures", "0.5"]
+                       + ["--top_ps", "1", "--keep_repeats", "0,1", "--beams"])  # fmt: skip
+    out = capsys.readouterr().out
+    setting = "temperature 1.0, pitch_temperature 0.5, top_p 1.0"
+    assert f"| {setting} |" in out and f"| {setting}, keep_repeats |" in out
+    assert (
+        [line for line in out.splitlines() if line.startswith("chosen: ")]
+        == [line for line in out.splitlines() if line.startswith("chosen: temperature")]
+        != []
+    )

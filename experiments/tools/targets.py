@@ -195,36 +195,41 @@ def table(runs: list[dict], baseline: list[float]) -> str:
 
 
 def parse_beam(text: str) -> Beam:
-    """`B,K,S` (`8,4,1`), or `B,K,S,beat` for beams ranked per beat."""
-    *numbers, last = text.split(",")
-    if last == "beat":
-        return Beam(*(int(part) for part in numbers), per_beat=True)
-    return Beam(*(int(part) for part in [*numbers, last]))
+    """`B,K,S` (`8,4,1`), or `B,K,S,L` with a length penalty L in beats (`8,4,4,0.5`)."""
+    parts = text.split(",")
+    penalty = [float(parts.pop())] if len(parts) == 4 else []
+    return Beam(*(int(part) for part in parts), *penalty)
 
 
 def beam_label(beam: Beam) -> str:
     """The text `parse_beam` reads back."""
-    return ",".join(map(str, beam[:3])) + (",beat" if beam.per_beat else "")
+    penalty = f",{beam.length_penalty:g}" if beam.length_penalty else ""
+    return ",".join(map(str, beam[:3])) + penalty
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run directories of one setting (seeds)")
     parser.add_argument("--baseline", nargs="*", default=[], help="runs to beat in nats/note")
-    beam_help = "size,branch,steps[,beat]"
+    beam_help = "size,branch,steps[,length penalty in beats]"
     parser.add_argument("--beam", type=parse_beam, default=Beam(8, 4, 1), help=beam_help)
     parser.add_argument("--temperature", type=float, default=1.0, help="of the sampled solos")
     parser.add_argument("--top_p", type=float, default=1.0, help="nucleus of the sampled solos")
     parser.add_argument("--pitch_temperature", type=float, default=1.0, help="of the pitch alone")
+    repeats_help = "at the pitch temperature, repeat the last pitch as the model would"
+    parser.add_argument("--keep_repeats", action="store_true", help=repeats_help)
     parser.add_argument("--json", help="also write every run's figures here")
     parser.add_argument("--piano_rolls", help="a folder for Giant Steps' piano rolls (first run)")
     args = parser.parse_args(argv)
-    eval_config = strategy_config(args.temperature, args.top_p, args.pitch_temperature)
+    sampling = dict(temperature=args.temperature, top_p=args.top_p)
+    sampling.update(pitch_temperature=args.pitch_temperature, keep_repeats=args.keep_repeats)
+    eval_config = strategy_config(**sampling)
     runs = [run_figures(workdir, args.beam, eval_config) for workdir in args.runs]
     baseline = [nats_per_note(workdir) for workdir in args.baseline]
-    print(f"{len(runs)} runs: {', '.join(args.runs)}; beam search {beam_label(args.beam)}; "
-          f"temperature {args.temperature}, pitch_temperature {args.pitch_temperature}, "
-          f"top_p {args.top_p}")  # fmt: skip
+    settings = ", ".join(f"{name} {value}" for name, value in sampling.items())
+    print(
+        f"{len(runs)} runs: {', '.join(args.runs)}; beam search {beam_label(args.beam)}; {settings}"
+    )
     print(table(runs, baseline))
     if args.json:
         atomic_write(Path(args.json), json.dumps(dict(runs=runs, baseline=baseline), indent=1))
@@ -234,11 +239,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"wrote {path}")
 
 
-def strategy_config(temperature: float, top_p: float, pitch_temperature: float = 1.0):
-    """evaluate's config of the solos (its seed), sampled at `temperature` from the `top_p`
-    nucleus, the pitch alone at `pitch_temperature` (checked as the sampler checks them)."""
+def strategy_config(**settings):
+    """evaluate's config of the solos (its seed) with the sampling `settings` (temperature, top_p,
+    pitch_temperature, keep_repeats), checked as the sampler checks them."""
     eval_config = evaluate.default_config()
-    eval_config.update(temperature=temperature, top_p=top_p, pitch_temperature=pitch_temperature)
+    eval_config.update(**settings)
     check_strategy(evaluate.strategy(eval_config), length=1)
     return eval_config
 

@@ -83,23 +83,29 @@ def float_list(text: str) -> list[float]:
     return [float(part) for part in text.split(",")]
 
 
+def label(setting: dict) -> str:
+    """`temperature 1.0, pitch_temperature 0.2, top_p 1.0`, then `keep_repeats` if it is on."""
+    names = [f"{name} {value}" for name, value in setting.items() if name != "keep_repeats"]
+    return ", ".join(names + ["keep_repeats"] * setting["keep_repeats"])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run directories of one setting (seeds)")
     parser.add_argument("--temperatures", type=float_list, default=[0.8, 0.9, 1.0])
     parser.add_argument("--pitch_temperatures", type=float_list, default=[1.0])
     parser.add_argument("--top_ps", type=float_list, default=[0.9, 0.95, 1.0])
+    parser.add_argument("--keep_repeats", type=float_list, default=[0], help="0 (off), 1 or 0,1")
     parser.add_argument("--beams", nargs="*", type=targets.parse_beam, default=[Beam(8, 4, 1)])
     args = parser.parse_args(argv)
     real = targets.real_metrics(targets.loaded(args.runs[0])[1], SPLIT)
     sampled = [t for t in targets.TARGETS if t[1] == "sampled"]
-    grid = itertools.product(args.temperatures, args.pitch_temperatures, args.top_ps)
-    strategies = {
-        f"temperature {temperature}, pitch_temperature {pitch}, top_p {top_p}": (
-            targets.strategy_config(temperature, top_p, pitch)
-        )
-        for temperature, pitch, top_p in grid
-    }
+    grid = itertools.product(
+        args.temperatures, args.pitch_temperatures, args.top_ps, map(bool, args.keep_repeats)
+    )
+    names = ("temperature", "pitch_temperature", "top_p", "keep_repeats")
+    settings = [dict(zip(names, point, strict=True)) for point in grid]
+    strategies = {label(setting): targets.strategy_config(**setting) for setting in settings}
     rows = []
     for setting, eval_config in strategies.items():
         rows.append((setting, scored(figures(args.runs, eval_config, None), real, sampled)))
@@ -116,8 +122,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         for beam in args.beams
     ]
-    print(table(beam_rows, real, beamed))
-    print(f"chosen: {best(beam_rows)[0]}")
+    if beam_rows:  # `--beams` with none: the sampled rows alone
+        print(table(beam_rows, real, beamed))
+        print(f"chosen: {best(beam_rows)[0]}")
 
 
 if __name__ == "__main__":

@@ -79,11 +79,13 @@ def generate_command(fv: flags.FlagValues) -> None:
 
 
 def generation_settings(fv: flags.FlagValues) -> generate.Settings:
-    beam = Beam(fv.beam_size, fv.branch_factor, fv.steps_per_iteration, fv.beam_per_beat)
+    beam = Beam(fv.beam_size, fv.branch_factor, fv.steps_per_iteration, fv.beam_length_penalty)
     return generate.Settings(
         num_outputs=fv.num_outputs,
         seed=fv.seed,
-        strategy=Strategy(fv.temperature, fv.top_k, fv.top_p, fv.greedy, fv.pitch_temperature),
+        strategy=Strategy(
+            fv.temperature, fv.top_k, fv.top_p, fv.greedy, fv.pitch_temperature, fv.keep_repeats
+        ),
         beam=None if beam == Beam() else beam,
         chords=fv.chords,
         changes_of=fv.changes_of,
@@ -112,6 +114,7 @@ def evaluate_command(fv: flags.FlagValues) -> None:
         top_p=fv.top_p,
         greedy=fv.greedy,
         pitch_temperature=fv.pitch_temperature,
+        keep_repeats=fv.keep_repeats,
     )
     result = evaluate.evaluate_run(workdir, settings)
     print(f"the model of {workdir / result['checkpoint']}, epoch {result['epoch']}")

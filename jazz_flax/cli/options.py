@@ -71,6 +71,8 @@ def sampling_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_float("temperature", 1.0, "softmax temperature (> 0)", **define)
     pitch_help = "temperature of the pitch alone (pitch grammars): rhythm stays the model's"
     flags.DEFINE_float("pitch_temperature", 1.0, pitch_help, **define)
+    repeats_help = "at a pitch temperature, repeat the last pitch as the model would"
+    flags.DEFINE_bool("keep_repeats", False, repeats_help, **define)
     flags.DEFINE_integer("top_k", None, "sample among the k likeliest tokens (≥ 1)", **define)
     flags.DEFINE_float("top_p", 1.0, "nucleus sampling, in (0, 1]", **define)
     flags.DEFINE_bool("greedy", False, "always the likeliest token, as the notebook", **define)
@@ -98,7 +100,7 @@ def generate_flags(fv: flags.FlagValues, argv: list[str]) -> None:
     integer("beam_size", 1, "beams kept by beam search (Magenta's)")
     integer("branch_factor", 1, "continuations of each beam per iteration")
     integer("steps_per_iteration", 1, "tokens per beam search iteration")
-    boolean("beam_per_beat", False, "rank beams by log-probability per beat, not in total")
+    number("beam_length_penalty", 0.0, "rank beams by log-prob / beats ** this (1: per beat)")
     string("primer_midi", None, "a MIDI/MusicXML melody the solo continues")
     number("bpm", 130.0, "tempo of the MIDI and audio")
     number("swing", 1.0, "off-beat eighths' ratio (1 straight, 2 triplet swing)")
