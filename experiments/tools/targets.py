@@ -1,8 +1,9 @@
 """Do a model's solos match the real ones over the same changes? The targets of issue 22, checked.
 
 For runs of one setting (several training seeds), it plays one solo over each test solo's changes,
-at its tempo, sampled (`--temperature`, `--pitch_temperature`, `--top_p`: 1, 1 and 1 are `make
-evaluate`'s solos) and by beam search (`--beam`), and measures them beside the test solos
+at its tempo, sampled (`--temperature`, `--pitch_temperature`, `--keep_repeats`, `--top_p`: 1, 1,
+off and 1 are `make evaluate`'s solos) and by beam search (`--beam B,K,S` and a length penalty
+in beats, `B,K,S,L`), and measures them beside the test solos
 themselves; it adds the harmony sensitivity over Giant Steps (a test solo of the WJazzD split)
 against a Dm7 vamp, the same seed over both, and reads the nats per note of the real test melodies
 from each run's eval.json (`make evaluate`). It prints one markdown table: each figure of the real
@@ -11,8 +12,8 @@ test solos, the runs' mean ± sd, the distance allowed and whether the mean is w
 beat by 10 %. `tune_sampling` chooses the strategy on the validation solos.
 
     python -m experiments.tools.targets runs/wjazzd_pitch-s0 runs/wjazzd_pitch-s1 \\
-        [--baseline runs/wjazzd-s0 ...] [--beam 8,4,1] [--temperature 0.9] [--top_p 0.95] \\
-        [--pitch_temperature 0.4] [--json FILE] [--piano_rolls DIR]
+        [--baseline runs/wjazzd-s0 ...] [--beam 8,4,4,0.75] [--temperature 0.9] [--top_p 0.95] \\
+        [--pitch_temperature 0.15 --keep_repeats] [--json FILE] [--piano_rolls DIR]
 """
 
 from __future__ import annotations

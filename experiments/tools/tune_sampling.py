@@ -10,11 +10,13 @@ row gives the figures' means over the runs and how many targets they meet; the c
 the most, and of those is nearest (the sum of the distances in units of the distance allowed).
 The rhythm (rests, eighths, syncopation) and the repeated notes are shown beside and not counted:
 read them before taking the choice. A low temperature meets the pitch targets with an unbroken
-eighth-note stream; a low pitch temperature keeps the model's rhythm and repeats notes
-(docs/results.md).
+eighth-note stream; a low pitch temperature keeps the model's rhythm and repeats notes, fewer
+with the last pitch kept (`--keep_repeats 1`) (docs/results.md). `--beams` with none plays the
+sampled rows alone.
 
     python -m experiments.tools.tune_sampling RUN [RUN ...] [--temperatures 0.8,0.9,1] \\
-        [--pitch_temperatures 0.4,1] [--top_ps 0.9,1] [--beams 8,4,1 8,4,16]
+        [--pitch_temperatures 0.15,1] [--keep_repeats 0,1] [--top_ps 0.9,1] \\
+        [--beams 8,4,1 8,4,4,0.75]
 """
 
 from __future__ import annotations
