@@ -20,20 +20,28 @@ chords have the same qualities (chord-scales) bar by bar; each candidate is scor
 NLL after the 8 bars (all candidates span the same 8 beats), over the true bars' chords (and the
 rest of the corpus' context). Accuracy
 is the share of prompts where the true bars score best; chance is 1/4.
+
+Repeat odds (pitch grammars): over the real notes that follow a note, the share that repeat its
+pitch, beside the model's mean probability of the last pitch given that a note comes, read with
+the real tokens as inputs (`repeat_odds`). Sampled solos that repeat more than the players could
+come from the model (these differ) or from sampling's drift off the real lines (they agree).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jazz_flax import data, grammar
 from jazz_flax.grammar import pitch as pitch_grammar
 from jazz_flax.grammar import v2
-from jazz_flax.model import batched_token_scores, token_scores
-from jazz_flax.windows import heldout_windows
+from jazz_flax.model import batched, batched_token_scores, token_scores
+from jazz_flax.windows import EMPTY, Windows, heldout_windows
 
 PROMPT_BARS, CONTINUATION_BARS, DISTRACTORS = 8, 2, 3
 
@@ -166,3 +174,45 @@ def _true_bars_win(model, params, corpus, piece, start, others, Tx) -> bool:
         for c in candidates
     ]
     return int(np.argmin(nlls)) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeat odds
+
+
+def repeat_odds(model, params, corpus: data.SplitCorpus, Tx: int, split: str = "test") -> dict:
+    """Over the split's real notes that follow a note (among their window's inputs, scored as
+    `evaluate` scores the split): `repeat_share`, the share that repeat the last pitch, and
+    `repeat_odds`, the model's mean p(the last pitch | a note comes). {} for a grammar whose
+    tokens name no pitch."""
+    groups = corpus.vocab.pitch_groups
+    if groups is None:
+        return {}
+    windows, mask = heldout_windows(corpus.segments_of(split), Tx)
+    if not mask.any():
+        return {}
+    odds, last = batched(_repeat_odds, model, params, windows, jnp.asarray(groups))
+    target = np.where(windows.y == EMPTY, -1, groups[windows.y])
+    scored = mask & (target >= 0) & (last >= 0)
+    share, mean_odds = float((target == last)[scored].mean()), float(odds[scored].mean())
+    return dict(notes=int(scored.sum()), repeat_share=share, repeat_odds=mean_odds)
+
+
+def last_pitch_groups(ids: jax.Array, groups: jax.Array) -> jax.Array:
+    """int32 (W, L): the pitch group (`data.Vocabulary.pitch_groups`) of the last note among
+    ids[:, : t + 1], −1 before the first (EMPTY is none)."""
+    group = jnp.where(ids == EMPTY, -1, groups[ids])
+    seen = jnp.where(group >= 0, jnp.arange(ids.shape[1]), -1)
+    latest = jax.lax.cummax(seen, axis=1)
+    return jnp.where(latest >= 0, jnp.take_along_axis(group, jnp.maximum(latest, 0), 1), -1)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _repeat_odds(model, params, windows: Windows, groups: jax.Array):
+    """(p(the last note's pitch | a note) (W, L), the last note's pitch group (W, L)) at each
+    target, the window's inputs read as they are."""
+    chords = windows.chords if model.chord_features else None
+    probs = jax.nn.softmax(model.apply({"params": params}, windows.x, chords))
+    last = last_pitch_groups(windows.x, groups)
+    note = jnp.sum(jnp.where(groups >= 0, probs, 0.0), axis=-1)
+    return jnp.sum(jnp.where(groups == last[..., None], probs, 0.0), axis=-1) / note, last

@@ -234,20 +234,26 @@ SCORED_WINDOWS = 512  # windows `batched_token_scores` scores a call: (512, L, V
 
 
 def batched_token_scores(model, params, windows: Windows, batch: int = SCORED_WINDOWS):
-    """`token_scores` of every window, `batch` windows a call (the last call's padded, so that
-    one program scores them all): the memory of the logits stays bounded however many windows
-    (a held-out split scored the test way has one a token). Host arrays (W, L)."""
+    """`token_scores` of every window (`batched`): host arrays (W, L)."""
     if not len(windows.x):
         return np.zeros(windows.y.shape, np.float32), np.zeros(windows.y.shape, bool)
+    return batched(token_scores, model, params, windows, batch=batch)
+
+
+def batched(score, model, params, windows: Windows, *args, batch: int = SCORED_WINDOWS):
+    """The arrays (W, L) of `score(model, params, windows, *args)` for every window (W ≥ 1),
+    `batch` windows a call (the last call's padded, so that one program scores them all): the
+    memory of the logits stays bounded however many windows (a held-out split scored the test
+    way has one a token). Host arrays."""
     batch = min(batch, len(windows.x))
     pad = -len(windows.x) % batch
     padded = Windows(*(np.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)) for a in windows))
     parts = [
-        token_scores(model, params, Windows(*(a[start : start + batch] for a in padded)))
+        score(model, params, Windows(*(a[start : start + batch] for a in padded)), *args)
         for start in range(0, len(padded.x), batch)
     ]
-    nll, correct = (np.concatenate([np.asarray(part[k]) for part in parts]) for k in (0, 1))
-    return nll[: len(windows.x)], correct[: len(windows.x)]
+    whole = (np.concatenate([np.asarray(part[k]) for part in parts]) for k in range(len(parts[0])))
+    return tuple(array[: len(windows.x)] for array in whole)
 
 
 def count_params(params) -> int:

@@ -65,9 +65,7 @@ def test_a_continuation_is_scored_after_its_prompt(setup):
     assert nll == pytest.approx(scored * np.log(len(corpus.vocab)), rel=0.05)  # untrained
     features = corpus.features_of(piece)  # the true bars' context is the piece's own
     prompt_and_truth = sum(map(len, piece.measures[1:11]))
-    np.testing.assert_array_equal(
-        window.chords[0], features[:prompt_and_truth][-config.data.Tx :]
-    )
+    np.testing.assert_array_equal(window.chords[0], features[:prompt_and_truth][-config.data.Tx :])
 
 
 def test_distractors_have_the_true_bars_chord_qualities(setup):
@@ -84,3 +82,52 @@ def test_continuation_accuracy_of_an_untrained_model(setup):
     config, corpus, model, params = setup
     result = likelihood.continuation_accuracy(model, params, corpus, config.data.Tx)
     assert result["prompts"] >= 1 and 0.0 <= result["accuracy"] <= 1.0
+
+
+def test_the_last_pitch_group_is_carried_through_rests_and_empty():
+    groups = np.array([-1, 0, 1, 1, -1])  # values 0 and 4 are no note
+    ids = np.array([[-1, 0, 1, 0, 4, 2], [-1, 3, 2, 1, 0, 0]])  # -1: EMPTY
+    got = likelihood.last_pitch_groups(ids, groups)
+    np.testing.assert_array_equal(got, [[-1, -1, 0, 0, 0, 1], [-1, 1, 1, 0, 0, 0]])
+
+
+@pytest.fixture(scope="module")
+def pitch_setup():
+    """Art Pepper's solos in the pitch grammar, windows long enough for a solo's every token, and
+    an untrained model."""
+    if not REAL.exists():
+        pytest.skip(f"{REAL} is absent: run `make wjazzd`")
+    config = wjazzd.get_config()
+    config.data.update(path=str(REAL), solos="ArtPepper_*", grammar="pitch", test_fraction=0.3)
+    config.data.update(min_count=1, Tx=4096)
+    config.update(n_a=16, layers=1)
+    config.model.embed = 8
+    corpus = data.load_corpus_from_config(config.data)
+    model = models.make_model(config, len(corpus.vocab))
+    params = model.init(jax.random.key(0), np.zeros((1, 4), np.int32))["params"]
+    return config, corpus, model, params
+
+
+def test_repeat_odds_count_the_real_repeats_and_average_the_models_odds(pitch_setup):
+    config, corpus, model, params = pitch_setup
+    groups = corpus.vocab.pitch_groups
+    shares, odds = [], []
+    for segment in corpus.segments_of("test"):  # each one window: the whole solo from EMPTY
+        inputs = np.array([[-1, *segment.ids[:-1]]], np.int32)
+        probs = np.asarray(jax.nn.softmax(model.apply({"params": params}, inputs)))
+        last = -1
+        for token, p in zip(segment.ids, probs[0], strict=True):
+            if groups[token] >= 0 and last >= 0:
+                shares.append(groups[token] == last)
+                odds.append(p[groups == last].sum() / p[groups >= 0].sum())
+            last = groups[token] if groups[token] >= 0 else last
+    result = likelihood.repeat_odds(model, params, corpus, config.data.Tx)
+    assert result["notes"] == len(shares) > 100
+    assert result["repeat_share"] == pytest.approx(np.mean(shares))
+    assert result["repeat_odds"] == pytest.approx(np.mean(odds), rel=1e-5)
+    assert 0 < result["repeat_share"] < 0.2 and 0 < result["repeat_odds"] < 0.2
+
+
+def test_tokens_that_name_no_pitch_have_no_repeat_odds(setup):
+    config, corpus, model, params = setup
+    assert likelihood.repeat_odds(model, params, corpus, config.data.Tx) == {}
