@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jazz_flax import data, grammar
+from jazz_flax import data, grammar, sample
 from jazz_flax.grammar import pitch as pitch_grammar
 from jazz_flax.grammar import v2
 from jazz_flax.model import batched, batched_token_scores, token_scores
@@ -198,21 +198,12 @@ def repeat_odds(model, params, corpus: data.SplitCorpus, Tx: int, split: str = "
     return dict(notes=int(scored.sum()), repeat_share=share, repeat_odds=mean_odds)
 
 
-def last_pitch_groups(ids: jax.Array, groups: jax.Array) -> jax.Array:
-    """int32 (W, L): the pitch group (`data.Vocabulary.pitch_groups`) of the last note among
-    ids[:, : t + 1], −1 before the first (EMPTY is none)."""
-    group = jnp.where(ids == EMPTY, -1, groups[ids])
-    seen = jnp.where(group >= 0, jnp.arange(ids.shape[1]), -1)
-    latest = jax.lax.cummax(seen, axis=1)
-    return jnp.where(latest >= 0, jnp.take_along_axis(group, jnp.maximum(latest, 0), 1), -1)
-
-
 @functools.partial(jax.jit, static_argnums=0)
 def _repeat_odds(model, params, windows: Windows, groups: jax.Array):
     """(p(the last note's pitch | a note) (W, L), the last note's pitch group (W, L)) at each
     target, the window's inputs read as they are."""
     chords = windows.chords if model.chord_features else None
     probs = jax.nn.softmax(model.apply({"params": params}, windows.x, chords))
-    last = last_pitch_groups(windows.x, groups)
+    last = sample.last_pitch_groups(windows.x, groups)
     note = jnp.sum(jnp.where(groups >= 0, probs, 0.0), axis=-1)
     return jnp.sum(jnp.where(groups == last[..., None], probs, 0.0), axis=-1) / note, last

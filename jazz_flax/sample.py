@@ -154,19 +154,31 @@ def _sharpened(notes: jax.Array, log_note: jax.Array, pitch_temperature, last) -
     return jnp.where(is_last, notes - log_note, others)
 
 
+def note_groups(groups: jax.Array, ids: jax.Array) -> jax.Array:
+    """Each id's pitch group (`data.Vocabulary.pitch_groups`), −1 for a rest, UNK or EMPTY."""
+    return jnp.where(ids == EMPTY, -1, groups[ids])
+
+
+def last_pitch_groups(ids: jax.Array, groups: jax.Array) -> jax.Array:
+    """int32 (B, L): the pitch group of the last note among ids[:, : t + 1] (B, L), −1 before
+    the first."""
+    group = note_groups(groups, ids)
+    seen = jnp.where(group >= 0, jnp.arange(ids.shape[1]), -1)
+    latest = jax.lax.cummax(seen, axis=1)
+    return jnp.where(latest >= 0, jnp.take_along_axis(group, jnp.maximum(latest, 0), 1), -1)
+
+
 def last_pitches(groups: jax.Array | None, inputs: jax.Array) -> jax.Array | None:
-    """int32 (B,) the pitch group of each row's last note in inputs (B, P) (−1: none, EMPTY is
-    none); None without groups."""
-    if groups is None:
-        return None
-    return functools.reduce(functools.partial(after, groups), inputs.T, jnp.full(len(inputs), -1))
+    """int32 (B,) the pitch group of each row's last note in inputs (B, P) (−1: none); None
+    without groups."""
+    return None if groups is None else last_pitch_groups(inputs, groups)[:, -1]
 
 
 def after(groups: jax.Array | None, last: jax.Array | None, token: jax.Array) -> jax.Array | None:
     """The last pitch groups (B,) once tokens (B,) are played: a rest or EMPTY keeps them."""
     if groups is None:
         return None
-    group = jnp.where(token == EMPTY, -1, groups[token])
+    group = note_groups(groups, token)
     return jnp.where(group >= 0, group, last).astype(jnp.int32)
 
 

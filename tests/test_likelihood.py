@@ -84,13 +84,6 @@ def test_continuation_accuracy_of_an_untrained_model(setup):
     assert result["prompts"] >= 1 and 0.0 <= result["accuracy"] <= 1.0
 
 
-def test_the_last_pitch_group_is_carried_through_rests_and_empty():
-    groups = np.array([-1, 0, 1, 1, -1])  # values 0 and 4 are no note
-    ids = np.array([[-1, 0, 1, 0, 4, 2], [-1, 3, 2, 1, 0, 0]])  # -1: EMPTY
-    got = likelihood.last_pitch_groups(ids, groups)
-    np.testing.assert_array_equal(got, [[-1, -1, 0, 0, 0, 1], [-1, 1, 1, 0, 0, 0]])
-
-
 @pytest.fixture(scope="module")
 def pitch_setup():
     """Art Pepper's solos in the pitch grammar, windows long enough for a solo's every token, and

@@ -107,6 +107,13 @@ def test_a_last_pitch_the_model_is_sure_of_stays_sure():
     np.testing.assert_allclose(np.exp(np.asarray(sharp)), probs, atol=1e-6)
 
 
+def test_the_last_pitch_group_is_carried_through_rests_and_empty():
+    groups = np.array([-1, 0, 1, 1, -1])  # values 0 and 4 are no note
+    ids = np.array([[-1, 0, 1, 0, 4, 2], [-1, 3, 2, 1, 0, 0]])  # -1: EMPTY
+    got = sample.last_pitch_groups(ids, groups)
+    np.testing.assert_array_equal(got, [[-1, -1, 0, 0, 0, 1], [-1, 1, 1, 0, 0, 0]])
+
+
 def test_the_last_pitch_is_the_last_notes_whatever_rests_come_after():
     inputs = jnp.array([[EMPTY, 2, 0, 1], [EMPTY, 5, 7, 0], [EMPTY, 0, 1, 0]])  # 0, 1: rest, UNK
     assert sample.last_pitches(GROUPS, inputs).tolist() == [0, 2, -1]
