@@ -28,9 +28,11 @@ def get_config() -> ml_collections.ConfigDict:
     config.data.grammar = "v2"
     config.data.windows_per_epoch = 3200  # of ≈ 11,200: an "epoch" is 50 steps of 64
     config.epochs = 40  # 2,000 steps: validation NLL lowest at epoch 35 of 60 (docs/results.md)
-    # nn.LSTMCell on its fast path: the stock cell's parameters, logits and gradients, dropout and
-    # embedding included (tests/test_model.py), faster at this scale (experiments/BENCHMARKS.md)
+    # nn.LSTMCell and nn.Dense on their fast path: the stock layers' parameters, logits and
+    # gradients, dropout and embedding included (tests/test_model.py), faster at this scale
+    # (experiments/BENCHMARKS.md, "The corpus row")
     config.model.cell = "fused_lstm"
+    config.model.head_layer = "fused_dense"
     return config
 
 

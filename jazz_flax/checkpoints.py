@@ -44,7 +44,11 @@ OUTPUT = "output"  # generate's files
 OUTDATED = (EVAL, OUTPUT)  # results of an earlier model, moved into STALE_FOLDER when it changes
 STALE_FOLDER = "stale"
 NO_RESUME = "train it again without resume"
-RESUMABLE_CHANGES = ("epochs", "resume", "devices", "distributed", "log.tensorboard")  # may change
+# Settings a resumed run may change: how long and where it trains, and the head's fast path (the
+# same parameters and numbers up to float rounding, as the device count)
+RESUMABLE_CHANGES = (
+    "epochs", "resume", "devices", "distributed", "log.tensorboard", "model.head_layer"
+)  # fmt: skip
 HISTORY_KEYS = {"epoch": int, "loss": float, "lr": float, "seconds": float}  # a metrics row
 
 

@@ -39,6 +39,7 @@ def defaults() -> ml_collections.ConfigDict:
     config.model.kind = "lstm"  # the family, a name in models.MODELS: "lstm", "transformer"
     config.model.cell = "lstm"  # a name in cells.CELLS: lstm (nn.LSTMCell), gru, fused_lstm, …
     config.model.embed = 0  # 0: one-hot inputs (the notebook's); E > 0: a learnt embedding of E
+    config.model.head_layer = "dense"  # a name in model.HEADS: dense (nn.Dense), fused_dense
     config.model.heads = 4  # transformer: attention heads, each n_a / heads wide (even)
     config.model.mlp = 4  # transformer: each block's MLP hidden width, × n_a
     config.model.tied = False  # transformer: the head is the token embedding's transpose
@@ -159,6 +160,7 @@ CHECKS = {  # every setting of `defaults()`, by dotted key: what it may be
     "model.kind": OneOf(models.MODELS),
     "model.cell": OneOf(cells.CELLS),
     "model.embed": Range(0, integer=True, note="(0: one-hot inputs)"),
+    "model.head_layer": OneOf(model.HEADS),
     "model.heads": POSITIVE,
     "model.mlp": POSITIVE,
     "model.tied": FLAG,

@@ -16,6 +16,10 @@ numbers:
   matmul per step (dz·Wᵀ) and the recurrent kernel's gradient is one matmul after it, where
   autodiff carries it through the loop; weight gradients use a stored transpose (`_transposed`).
 
+`FusedDense` is `nn.Dense` with the same weight gradient (`matmul_rows`), for the model's head
+(`config.model.head_layer = "fused_dense"`). Both store their input before they multiply it
+(`stored`), so that the backward pass transposes stored values.
+
 What it buys, measured against the stock cells, is in experiments/BENCHMARKS.md ("The default
 path", "Cells"). It computes sigmoid/tanh LSTM gates in float32 from a zero carry and refuses
 other settings.
@@ -55,8 +59,7 @@ class FusedLSTMCell(nn.LSTMCell):
         if self.is_initializing():  # the parameters, as `nn.LSTMCell` creates them
             self(self.initialize_carry(jax.random.key(0), x.shape[1:]), x[0])
         kernel, bias = self.input_projection()
-        rows = dense_rows(x.reshape(-1, x.shape[-1]), kernel, bias)
-        return lstm_scan(self, rows.reshape(*x.shape[:-1], -1))
+        return lstm_scan(self, matmul_rows(x, kernel) + bias)
 
     def over_tokens(self, ids: jax.Array, n_values: int) -> jax.Array:
         """`over_time` of the one-hot vectors of ids (T, B) over n_values values (an id outside
@@ -183,21 +186,52 @@ def _transposed(x: jax.Array) -> jax.Array:
 
 
 @jax.custom_vjp
-def dense_rows(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> jax.Array:
-    """x·kernel + bias on rows x (N, F), (N, G); its kernel's gradient from `_transposed` x."""
-    return x @ kernel + bias
+def matmul_rows(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """x (…, F)·kernel (F, G), as nn.Dense multiplies; the kernel's gradient is the stored
+    transpose of x's rows times the output's gradient (`_transposed`), where autodiff's xᵀ·g goes
+    to Eigen, whose threads stall the other CPU device's (experiments/BENCHMARKS.md, "The corpus
+    row: the head's weight gradient")."""
+    return x @ kernel
 
 
-def _dense_rows_forward(x, kernel, bias):
-    return dense_rows(x, kernel, bias), (x, kernel)
+def _matmul_rows_forward(x, kernel):
+    x = stored(x)
+    return x @ kernel, (x, kernel)
 
 
-def _dense_rows_backward(residuals, g):
+def _matmul_rows_backward(residuals, g):
     x, kernel = residuals
-    return g @ kernel.T, _transposed(x) @ g, g.sum(axis=0)
+    rows, g_rows = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
+    return g @ kernel.T, _transposed(rows) @ g_rows
 
 
-dense_rows.defvjp(_dense_rows_forward, _dense_rows_backward)
+matmul_rows.defvjp(_matmul_rows_forward, _matmul_rows_backward)
+
+
+def stored(x: jax.Array) -> jax.Array:
+    """x as it is; on a CPU written to memory by a loop over its leading axis. XLA:CPU fuses a cheap
+    producer of x, such as dropout's mask arithmetic, into each of x's consumers; in the
+    backward pass's transposed copy of x that arithmetic reads its inputs with a stride: 6× the
+    time of copying a stored x (experiments/BENCHMARKS.md, "The corpus row: the head's weight
+    gradient"). XLA cannot fuse through the loop, so x is stored once (`+ 0.0`: JAX would pass an
+    identity scan's input through without a loop). Elsewhere, where a loop costs a launch a step,
+    x itself."""
+    return jax.lax.platform_dependent(x, cpu=_stored_by_loop, default=lambda x: x)
+
+
+def _stored_by_loop(x: jax.Array) -> jax.Array:
+    return jax.lax.scan(lambda carry, row: (carry, row + 0.0), None, x)[1]
+
+
+def dense_dot_general(x, kernel, dimension_numbers, precision=None, **unused):
+    """`nn.Dense`'s product as `matmul_rows` (its `dot_general`): `FusedDense`."""
+    if dimension_numbers != (((x.ndim - 1,), (0,)), ((), ())) or precision is not None:
+        raise JazzFlaxError("fused_dense multiplies the last axis by the kernel, at full precision")
+    return matmul_rows(x, kernel)
+
+
+# nn.Dense (the same parameters and outputs) whose kernel gradient is `matmul_rows`'.
+FusedDense = functools.partial(nn.Dense, dot_general=dense_dot_general)
 
 
 @jax.custom_vjp

@@ -5,8 +5,9 @@
                ──Dense──▶ logits (B, T, n_values)
 
 The cell is chosen by name (`config.model.cell`, see `cells.CELLS`): `lstm` (`nn.LSTMCell`, the
-notebook's) by default. `step` — one time step, for the sampler — calls the same cells' `__call__`
-once, with the carry they define (an opaque pytree: per layer, the cell's carry).
+notebook's) by default; the head by name too (`config.model.head_layer`, see `HEADS`): `nn.Dense`,
+or `fused_dense`, its fast path. `step` — one time step, for the sampler — calls the same cells'
+`__call__` once, with the carry they define (an opaque pytree: per layer, the cell's carry).
 
 Inputs: the notebook's one-hot vectors (EMPTY, -1, the all-zero vector), or with `embed` E > 0 a
 learnt `nn.Embed` of E features (EMPTY again all zeros). Chord conditioning (`chord_features`
@@ -30,10 +31,14 @@ import numpy as np
 
 from jazz_flax import cells
 from jazz_flax.errors import JazzFlaxError
+from jazz_flax.fused_lstm import FusedDense
 from jazz_flax.windows import EMPTY, Windows
 
 Carry = tuple  # per layer, the cell's carry (LSTM: (c, h); GRU: h), each leaf (B, n_a)
 INITS = ("keras", "flax")  # the initial parameters `init_params` makes (`config.init`)
+# The head from the last layer to the logits, by name (`config.model.head_layer`): the same
+# parameters and logits; fused_dense computes its kernel's gradient faster on a CPU.
+HEADS = {"dense": nn.Dense, "fused_dense": FusedDense}
 
 
 class DJModel(nn.Module):
@@ -46,12 +51,13 @@ class DJModel(nn.Module):
     chord_features: int = 0  # F: chord features beside each input token; 0: unconditioned
     cell: str = "lstm"  # a name in `cells.CELLS`
     embed: int = 0  # 0: one-hot inputs; E > 0: an nn.Embed of E features
+    head_layer: str = "dense"  # a name in `HEADS`
 
     def setup(self):
         self.cells = [cells.make(self.cell, self.n_a) for _ in range(self.layers)]
         self.embedding = nn.Embed(self.n_values, self.embed) if self.embed else None
         self.drop = nn.Dropout(self.dropout)
-        self.head = nn.Dense(self.n_values)
+        self.head = HEADS[self.head_layer](self.n_values)
 
     def __call__(
         self,
@@ -135,7 +141,8 @@ def check_chords(ids: jax.Array, chords: jax.Array | None, chord_features: int) 
 
 
 def from_config(config: ml_collections.ConfigDict, n_values: int, chord_features: int) -> DJModel:
-    """The DJModel of `config`: `layers` of `model.cell` with n_a units, `model.embed`."""
+    """The DJModel of `config`: `layers` of `model.cell` with n_a units, `model.embed`,
+    `model.head_layer`."""
     settings = config.model
     return DJModel(
         n_values,
@@ -145,6 +152,7 @@ def from_config(config: ml_collections.ConfigDict, n_values: int, chord_features
         chord_features,
         settings.cell,
         settings.embed,
+        settings.head_layer,
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from experiments import wjazzd
-from jazz_flax import cells, models, sweep
+from jazz_flax import cells, fused_lstm, models, sweep
 from jazz_flax.errors import JazzFlaxError
 from jazz_flax.fused_lstm import FusedLSTMCell
 from jazz_flax.model import DJModel, batched_token_scores, count_params, init_params, token_scores
@@ -157,16 +157,16 @@ def test_fused_lstm_is_lstm_in_outputs_and_gradients(chord_features):
 
 def test_fused_lstm_is_lstm_at_the_wjazzd_experiments_settings():
     """experiments/wjazzd.py's model (an embedding, 2 layers, dropout 0.3, the flax init, fewer
-    units and values): both cells draw the same initial parameters and, in training (the same
-    dropout masks), give the same logits and gradients; the experiment trains `fused_lstm`."""
+    units and values): its fast cell and head and the stock ones draw the same initial parameters
+    and, in training (the same dropout masks), give the same logits and gradients; the experiment
+    trains `fused_lstm` and `fused_dense`."""
     config = wjazzd.get_config()
-    assert config.model.cell == "fused_lstm" and config.dropout > 0 and config.model.embed
+    assert config.model.cell == "fused_lstm" and config.model.head_layer == "fused_dense"
+    assert config.dropout > 0 and config.model.embed
     config.update(n_a=16, init="flax")
     config.model.embed = 8
-    fused, lstm = (
-        models.make_model(sweep.override(config, {"model.cell": cell}), 12)
-        for cell in ("fused_lstm", "lstm")
-    )
+    stock = {"model.cell": "lstm", "model.head_layer": "dense"}
+    fused, lstm = (models.make_model(c, 12) for c in (config, sweep.override(config, stock)))
     params = init_params(fused, jax.random.key(0), config.init)
     same = init_params(lstm, jax.random.key(0), config.init)
     jax.tree.map(np.testing.assert_array_equal, params, same)
@@ -303,11 +303,34 @@ def test_unknown_init_scheme():
         init_params(DJModel(12, 16), jax.random.key(0), "torch")
 
 
+def test_fused_dense_is_dense_in_outputs_and_gradients():
+    """`fused_lstm.FusedDense` (its kernel's gradient from a stored transpose, its input stored
+    first) against nn.Dense, on (T, B, F) inputs: the same parameters, outputs and gradients."""
+    x = jax.random.normal(jax.random.key(0), (5, 3, 6))
+    cotangent = jax.random.normal(jax.random.key(1), (5, 3, 4))
+    dense, fused = nn.Dense(4), fused_lstm.FusedDense(4)
+    params = dense.init(jax.random.key(2), x)
+    jax.tree.map(np.testing.assert_array_equal, params, fused.init(jax.random.key(2), x))
+
+    def loss(layer, params, x):
+        return jnp.sum(layer.apply(params, x) * cotangent)
+
+    grad = jax.jit(jax.grad(loss, argnums=(1, 2)), static_argnums=0)
+    np.testing.assert_allclose(fused.apply(params, x), dense.apply(params, x), atol=1e-6)
+    assert_close_gradients(grad(fused, params, x), grad(dense, params, x))
+    with pytest.raises(JazzFlaxError, match="last axis"):
+        fused_lstm.dense_dot_general(x, x, (((0,), (0,)), ((), ())))
+
+
+def test_stored_is_the_identity_through_a_loop():
+    x = jax.random.normal(jax.random.key(0), (4, 3, 2))
+    np.testing.assert_array_equal(jax.jit(fused_lstm.stored)(x), x)
+    assert "while" in jax.jit(fused_lstm.stored).lower(x).compile().as_text()  # not elided
+
+
 def test_the_row_lookups_gradient_sums_rows_alike_on_every_platform():
     """`fused_lstm.take_rows`' gradient: a scatter-add on a CPU, a one-hot matmul elsewhere (for
     repeatable GPU runs); both sum each row's cotangents into the table."""
-    from jazz_flax import fused_lstm
-
     rows = jnp.asarray(np.random.default_rng(0).integers(0, 5, 40), jnp.uint32)
     cotangents = jax.random.normal(jax.random.key(0), (40, 3))
     by_matmul = fused_lstm._segment_sum_by_matmul(cotangents, rows, num_segments=6)

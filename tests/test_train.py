@@ -274,6 +274,9 @@ def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(run_dir, 
     config.update(resume=True, epochs=8)
     _, history = train.train(config, workdir=old)
     assert len(history) == 8 and history[:6] == run_dir[2]
+    config.update(epochs=9)
+    config.model.head_layer = "fused_dense"  # the same head, on its fast path
+    assert len(train.train(config, workdir=old)[1]) == 9
     config.model.cell = "gru"
     with pytest.raises(JazzFlaxError, match=r"other settings \(model.cell\)"):
         train.train(config, workdir=old)

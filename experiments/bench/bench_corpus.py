@@ -5,8 +5,8 @@ PyTorch model of the same architecture, and the ceiling this machine's matmul ra
             head over the vocabulary (the corpus's size when data/wjazzd is there, else VALUES),
             Tx 64, batch 64, Adam; random token ids (what a step costs does not depend on them);
   jazz_flax `train.EpochRunner` as `make train` runs it (on a CPU each batch split over one device
-            per core), STEPS Adam steps per timed call, with the experiment's cell and each other
-            cell of CELLS;
+            per core), STEPS Adam steps per timed call, with the experiment's cell and head
+            (`model.cell`, `model.head_layer`) and each other pair of LAYERS;
   PyTorch   nn.Embedding → nn.LSTM (2 layers, dropout between) → nn.Dropout → nn.Linear, Adam,
             `train.sequence_loss`'s summed cross-entropy, STEPS steps of a Python loop, on CUDA
             when JAX runs on a GPU;
@@ -45,9 +45,11 @@ from jazz_flax.model import count_params, init_params
 
 VALUES = 1721  # the experiment's vocabulary (grammar v2, min_count 2), when the corpus is absent
 STEPS = 10  # Adam steps per timed run
-CELLS = ("lstm", "fused_lstm")  # the stock cell and the fast one, after the experiment's own
+# (model.cell, model.head_layer) timed after the experiment's own: the fast cell with the stock
+# head, and the stock layers
+LAYERS = (("fused_lstm", "dense"), ("lstm", "dense"))
 LABEL = 42  # the width of the rows' labels
-TARGET = 1.5  # the fastest cell's tokens/s over PyTorch's, on a CPU
+TARGET = 1.0  # the experiment's tokens/s over PyTorch float32's, on a CPU (issue 27)
 TRANSFORMER_TARGET = 1.0  # the transformer's tokens/s over its PyTorch peer's, on a CPU
 SAMPLE_LENGTH, SAMPLE_MS = 200, 5.0  # a greedy sample through the cache, and its target
 
@@ -251,11 +253,13 @@ def measure(repeats: int) -> dict:
     config = corpus_config()
     n_values, source = vocabulary_size(config)
     windows = random_windows(config, n_values)
-    cells = {c: sweep.override(config, {"model.cell": c}) for c in (config.model.cell, *CELLS)}
+    ours = (config.model.cell, config.model.head_layer)
+    pairs = dict.fromkeys((ours, *LAYERS))  # the experiment's first, once
+    layers = {layers_label(*pair): with_layers(config, *pair) for pair in pairs}
     results = dict(
         shapes=shapes_text(config, n_values, source),
-        cell=config.model.cell,
-        cells={cell: jazz_flax_rate(c, windows, n_values, repeats) for cell, c in cells.items()},
+        cell=layers_label(*ours),
+        cells={label: jazz_flax_rate(c, windows, n_values, repeats) for label, c in layers.items()},
         torch=torch_rate(config, windows, n_values, repeats),
         torch_bf16=torch_rate(config, windows, n_values, repeats, bf16=True),
         multiply_adds_per_token=multiply_adds_per_token(config, n_values),
@@ -263,6 +267,14 @@ def measure(repeats: int) -> dict:
     )
     results["ceiling_tokens_per_s"] = results["matmul_rate"] / results["multiply_adds_per_token"]
     return results
+
+
+def with_layers(config, cell: str, head_layer: str) -> ml_collections.ConfigDict:
+    return sweep.override(config, {"model.cell": cell, "model.head_layer": head_layer})
+
+
+def layers_label(cell: str, head_layer: str) -> str:
+    return f"{cell} + {head_layer}"
 
 
 def shapes_text(config: ml_collections.ConfigDict, n_values: int, source: str) -> str:
@@ -273,9 +285,9 @@ def shapes_text(config: ml_collections.ConfigDict, n_values: int, source: str) -
 
 
 def speedup(results: dict) -> float | None:
-    """The fastest cell's tokens/s over PyTorch's; None without PyTorch."""
+    """The experiment's tokens/s (its cell and head) over PyTorch's; None without PyTorch."""
     theirs = results["torch"].get("tokens_per_s")
-    ours = max(row["tokens_per_s"] for row in results["cells"].values())
+    ours = results["cells"][results["cell"]]["tokens_per_s"]
     return None if theirs is None else ours / theirs
 
 
@@ -394,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
         ratio = speedup(results)
         if ratio is not None:
             verdict = "met" if ratio >= TARGET else "MISSED"
-            print(f"fastest cell vs PyTorch: {ratio:.2f}× (≥ {TARGET}×: {verdict})")
+            print(f"the experiment vs PyTorch: {ratio:.2f}× (≥ {TARGET}×: {verdict})")
     if args.row != "lstm":
         print("\n".join(transformer_rows(measure_transformer(max(args.repeats, 3)))))
 

@@ -72,7 +72,7 @@ TARGETS = {  # name → (limit, "max" or "min")
     "batched_tokens_per_s": (1e6, "min"),
     "token_cost_growth": (1.25, "max"),  # per-token time at 10,000 windows / at 60
     "beam_search_ms": (20.0, "max"),
-    "corpus_speedup": (bench_corpus.TARGET, "min"),  # the fastest cell's tokens/s / PyTorch's
+    "corpus_speedup": (bench_corpus.TARGET, "min"),  # the WJazzD experiment's tokens/s / PyTorch's
 }
 BEAM = beam.Beam(beam_size=8, branch_factor=4, steps_per_iteration=1)
 BEAM_LENGTH = 200
@@ -209,7 +209,7 @@ def beam_rows(results: dict) -> list[str]:
     """The beam search's line of the table, beside plain sampling."""
     timed, check = results["beam_vs_sampling"], results["targets"]["beam_search_ms"]
     beam_ms, sample_ms = timed["beam"]["median"] * 1e3, timed["sample"]["median"] * 1e3
-    b, k, s = BEAM
+    b, k, s = BEAM[:3]  # the length penalty (0) is no setting of this benchmark
     return [
         f"beam search B={b} K={k} S={s}, {BEAM_LENGTH} tokens: {beam_ms:.2f} ms "
         f"(plain sampling {sample_ms:.2f} ms, ×{beam_ms / sample_ms:.1f}); "
@@ -530,7 +530,7 @@ def table(results: dict) -> str:
         f"{growth['value']:.2f} (flat: ≤ {growth['limit']}: {flat})",
         "",
         *bench_corpus.rows(results["corpus"]),
-        f"fastest cell vs PyTorch at corpus scale: ≥ {bench_corpus.TARGET}×: "
+        f"the WJazzD experiment vs PyTorch at corpus scale: ≥ {bench_corpus.TARGET}×: "
         f"{_verdict(results['targets']['corpus_speedup']['met'])}",
     ]
     if "skipped" in results["torch"]:
