@@ -20,9 +20,9 @@ numbers:
 (`config.model.head_layer = "fused_dense"`). Both store their input before they multiply it
 (`stored`), so that the backward pass transposes stored values.
 
-What it buys, measured against the stock cells, is in experiments/BENCHMARKS.md ("The default
-path", "Cells"). It computes sigmoid/tanh LSTM gates in float32 from a zero carry and refuses
-other settings.
+What it buys, measured against the stock layers, is in experiments/BENCHMARKS.md ("The default
+path", "Cells", "The corpus row: the head's weight gradient and a stored input"). It computes
+sigmoid/tanh LSTM gates in float32 from a zero carry and refuses other settings.
 """
 
 from __future__ import annotations
